@@ -1,0 +1,186 @@
+// Package diag holds the structured-error model shared by every validation path:
+// the rule catalog, report aggregation, and the text, JSON, SARIF 2.1.0 and GitHub
+// annotation renderers.
+package diag
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/onexhost/onex/handler"
+)
+
+// ValidationError is the structured error of SPEC §7. It is defined in the SDK
+// (handler authors see it in descriptor and config validation) and aliased here.
+type ValidationError = handler.ValidationError
+
+// RuleID is a catalog id such as CONTRACT-004.
+type RuleID = handler.RuleID
+
+// Rule is one entry of the catalog.
+type Rule struct {
+	ID          RuleID            `json:"id"`
+	ErrorType   handler.ErrorType `json:"error_type"`
+	Severity    handler.Severity  `json:"severity"`
+	Title       string            `json:"title"`
+	Remediation string            `json:"remediation"`
+}
+
+const (
+	etParse    = handler.ErrContractParse
+	etContract = handler.ErrContractValidation
+	etDiscover = handler.ErrDiscovery
+	etSecurity = handler.ErrSecurityValidation
+	etArch     = handler.ErrArchitectureViolation
+	etConfig   = handler.ErrConfiguration
+	etRegister = handler.ErrRegistration
+	etEnvelope = handler.ErrEnvelope
+	etInvoke   = handler.ErrInvocation
+	errSev   = handler.SeverityError
+)
+
+// The catalog. Extend it; never reuse an id for another meaning; every rule has a
+// test that triggers it. DESCRIPTOR rules come from the SDK, which checks them.
+var catalog = func() []Rule {
+	rules := []Rule{
+		{"CONTRACT-001", etParse, errSev, "YAML syntax error", "fix the YAML syntax at the reported line and column"},
+		{"CONTRACT-002", etContract, errSev, "required field missing", "add the missing field; `onex contract init` writes a complete contract to start from"},
+		{"CONTRACT-003", etContract, errSev, "wrong type or value not in the vocabulary", "use a value of the expected type, from the listed vocabulary"},
+		{"CONTRACT-004", etContract, errSev, "unknown field", "remove the field or correct its spelling (see the did-you-mean suggestion)"},
+		{"CONTRACT-005", etContract, errSev, "forbidden declaration (execution graph, dispatch rules, publish declarations)", "a contract declares what a handler is, never how work flows: remove the declaration; the runtime routes by commands_accepted and publishes results itself"},
+		{"CONTRACT-006", etContract, errSev, "invalid semantic version or unsupported contract_version major", "write versions as MAJOR.MINOR.PATCH (SemVer 2.0.0); contract_version must have major 1"},
+		{"CONTRACT-007", etDiscover, errSev, "file too large, not a regular file, or unreadable", "keep each handler_contract.yaml a readable regular file under 10 MiB"},
+		{"CONTRACT-008", etContract, errSev, "duplicate handler_name within one source", "give every handler a unique handler_identity.name"},
+		{"CONTRACT-009", etRegister, errSev, "import_path not registered in this binary", "use one of the registered import paths (`onex handlers` lists them), or build a host binary that imports the handler package"},
+		{"CONTRACT-010", etDiscover, errSev, "symlink escapes the contract root", "point the symlink at a file inside a configured contract path, or add the target's directory to contract_paths"},
+		{"CONTRACT-011", etRegister, errSev, "handler config rejected by its factory", "fix config as the factory's message says; the handler's documentation lists its keys"},
+		{"CONTRACT-012", etRegister, errSev, "one operation accepted by two handlers", "route each operation to exactly one handler: give one of the handlers its own command namespace"},
+		{"CONTRACT-013", etContract, errSev, "both or neither of import_path / artifact_ref", "set exactly one of implementation.import_path or implementation.artifact_ref"},
+		{"CONTRACT-014", etParse, errSev, "YAML alias expansion over the bound", "remove the nested aliases and anchors; write the values out"},
+		{"CONTRACT-015", etRegister, errSev, "a command's verb is not implemented by the handler's factory", "end each command with one of the factory's verbs (listed in the message); the namespace before it is yours to choose"},
+	}
+	for _, r := range handler.DescriptorRules() {
+		rules = append(rules, Rule{r.ID, handler.ErrDescriptorValidation, errSev, r.Title, r.Remediation})
+	}
+	rules = append(rules,
+		Rule{"SECURITY-300", etSecurity, errSev, "secret scope not permitted by the environment", "remove the scope from security.secret_scopes, or add it to environment.permitted_secret_scopes"},
+		Rule{"SECURITY-301", etSecurity, errSev, "handler classification above the environment maximum", "lower security.data_classification, or run the handler in an environment whose max_data_classification allows it"},
+		Rule{"SECURITY-302", etSecurity, errSev, "adapter declares secret scopes", "adapters take no secrets: remove security.secret_scopes, or set environment.adapter_secrets_override_allowed: true"},
+		Rule{"SECURITY-303", etSecurity, errSev, "adapter whose category is not effect", "set handler_type_category: effect, or set is_adapter: false"},
+		Rule{"SECURITY-304", etSecurity, errSev, "adapter (or handler where required) without an explicit domain allowlist", "list every host the handler may reach in security.allowed_domains, without a bare *"},
+		Rule{"SECURITY-305", etSecurity, errSev, "effect or nondeterministic handler with no security metadata", "declare a security block: at least data_classification, secret_scopes and allowed_domains"},
+		Rule{"SECURITY-306", etSecurity, errSev, "compute handler declaring secret scopes or allowed domains", "a compute handler is pure: remove secret_scopes and allowed_domains, or make it an effect handler"},
+		Rule{"SECURITY-307", etSecurity, errSev, "malformed secret scope", "write each secret scope as a non-empty name without whitespace, e.g. partner-api"},
+		Rule{"SECURITY-308", etSecurity, errSev, "malformed domain pattern", "write host names (api.example.com), one-label wildcards (*.example.com), IPs, CIDRs or host:port, without a scheme or path"},
+		Rule{"SECURITY-309", etSecurity, errSev, "adapter whose observability_level is not enhanced", "set security.observability_level: enhanced on the adapter"},
+		Rule{"SECURITY-310", etSecurity, errSev, "outbound connection to a host outside allowed_domains", "add the host to security.allowed_domains if the handler should reach it; private addresses also need environment.egress_private_networks: allow"},
+		Rule{"SECURITY-311", etSecurity, errSev, "secret read outside the declared secret_scopes", "declare the scope in security.secret_scopes (and permit it in the environment), or read a secret of a declared scope"},
+		Rule{"SECURITY-312", etSecurity, errSev, "envelope classification above the handler's classification", "send the data to a handler cleared for its classification, or raise the handler's security.data_classification"},
+		Rule{"ARCH-001", etArch, errSev, "handler dispatched directly, bypassing the runtime", "send an envelope to the runtime instead of calling Handle; only the runtime invokes handlers"},
+		Rule{"ARCH-002", etArch, errSev, "handler publishing (holds or uses a bus or publisher)", "return the result in Output; the runtime publishes it. Remove the bus/publisher from the handler"},
+		Rule{"ARCH-003", etArch, errSev, "workflow FSM in an orchestrator", "move the state machine into a reducer (…Reducer or handler.Reducer); orchestrators only coordinate"},
+		Rule{"ARCH-004", etArch, errSev, "handler I/O outside its granted capabilities", "use the capabilities of the Invocation/InitEnv (HTTPClient, Dialer, Secrets) instead of dialing, executing or opening on your own"},
+		Rule{"RUNTIME-001", etRegister, errSev, "no handler could be registered", "add contracts under contract_paths (or choose a mode with handlers) and fix the reported errors"},
+		Rule{"RUNTIME-002", etConfig, errSev, "invalid runtime configuration", "fix the named key of onex.yaml (see the did-you-mean suggestion)"},
+		Rule{"RUNTIME-003", etConfig, errSev, "bootstrap override expired, or bootstrap mode in production without override", "move the handlers to contracts (mode: contract), or renew bootstrap_expires_at / set allow_bootstrap_override deliberately"},
+		Rule{"RUNTIME-004", etRegister, errSev, "required handler failed to initialise", "fix the cause in the message (config, secrets, reachability), or mark the handler optional"},
+		Rule{"ENVELOPE-001", etEnvelope, errSev, "malformed envelope (not JSON, or a field of the wrong type)", "send one JSON object per envelope with the fields of the envelope format"},
+		Rule{"ENVELOPE-002", etEnvelope, errSev, "operation missing", "set operation to a command such as db.query"},
+		Rule{"ENVELOPE-003", etEnvelope, errSev, "unknown operation", "use an operation that a registered handler accepts (`onex handlers` lists them)"},
+		Rule{"ENVELOPE-004", etEnvelope, errSev, "handler does not accept the operation", "leave handler out, or name the handler that accepts the operation"},
+		Rule{"ENVELOPE-005", etEnvelope, errSev, "envelope too large", "keep envelopes under runtime.max_envelope_bytes, or raise the limit"},
+		Rule{"ENVELOPE-006", etEnvelope, errSev, "unknown data_classification", "use public, internal, confidential, restricted or secret"},
+		Rule{"HANDLER-001", etInvoke, errSev, "handler error", "see the message; retry when retryable is true"},
+		Rule{"HANDLER-002", etInvoke, errSev, "handler timed out", "raise the handler's timeout, or make the work smaller"},
+		Rule{"HANDLER-003", etInvoke, errSev, "handler panicked", "this is a bug in the handler: report it with the correlation id"},
+		Rule{"HANDLER-004", etInvoke, errSev, "handler unavailable", "the handler failed to initialise or is unhealthy: check `onex handlers` and the logs"},
+		Rule{"HANDLER-005", etInvoke, errSev, "circuit open", "the handler's dependency is failing; retry after the cool-down"},
+		Rule{"HANDLER-006", etInvoke, errSev, "payload rejected by the handler", "fix the named payload field"},
+	)
+	return rules
+}()
+
+var byID = func() map[RuleID]int {
+	m := make(map[RuleID]int, len(catalog))
+	for i, r := range catalog {
+		if !r.ID.Valid() {
+			panic("diag: malformed rule id " + string(r.ID))
+		}
+		if _, dup := m[r.ID]; dup {
+			panic("diag: duplicate rule id " + string(r.ID))
+		}
+		m[r.ID] = i
+	}
+	return m
+}()
+
+// Rules returns the catalog, sorted by rule family and number.
+func Rules() []Rule {
+	out := slices.Clone(catalog)
+	slices.SortStableFunc(out, func(a, b Rule) int { return CompareRuleIDs(a.ID, b.ID) })
+	return out
+}
+
+// Lookup returns the catalog entry of id.
+func Lookup(id RuleID) (Rule, bool) {
+	i, ok := byID[id]
+	if !ok {
+		return Rule{}, false
+	}
+	return catalog[i], true
+}
+
+// familyOrder is the order of rule families in listings.
+var familyOrder = []string{"CONTRACT", "DESCRIPTOR", "SECURITY", "ARCH", "RUNTIME", "ENVELOPE", "HANDLER"}
+
+// CompareRuleIDs orders ids by family (in catalog order) and then numerically.
+func CompareRuleIDs(a, b RuleID) int {
+	fa, na := splitID(a)
+	fb, nb := splitID(b)
+	if fa != fb {
+		ia, ib := slices.Index(familyOrder, fa), slices.Index(familyOrder, fb)
+		if ia < 0 || ib < 0 {
+			return strings.Compare(fa, fb)
+		}
+		return ia - ib
+	}
+	return na - nb
+}
+
+func splitID(id RuleID) (string, int) {
+	fam, num, _ := strings.Cut(string(id), "-")
+	n, _ := strconv.Atoi(num)
+	return fam, n
+}
+
+// New makes a ValidationError of rule id with the catalog's error type, severity
+// and default remediation; set the other fields on the result. An id outside the
+// catalog is a programmer error and panics.
+func New(id RuleID, format string, args ...any) *ValidationError {
+	r, ok := Lookup(id)
+	if !ok {
+		panic("diag: rule " + string(id) + " is not in the catalog")
+	}
+	msg := format
+	if len(args) > 0 {
+		msg = fmt.Sprintf(format, args...)
+	}
+	return &ValidationError{
+		ErrorType:       r.ErrorType,
+		RuleID:          id,
+		Message:         msg,
+		RemediationHint: r.Remediation,
+		Severity:        r.Severity,
+	}
+}
+
+// ArchitectureViolationError is returned when code breaks an architecture rule at
+// run time, e.g. a bus publish attempted from inside a handler invocation (ARCH-002).
+type ArchitectureViolationError struct {
+	*ValidationError
+}
+
+// Unwrap exposes the ValidationError.
+func (e *ArchitectureViolationError) Unwrap() error { return e.ValidationError }

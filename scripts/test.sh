@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The test suite, as CI runs it: starts a throwaway PostgreSQL on 127.0.0.1
+# (installing it from Debian's packages when missing), then runs go vet, the
+# architecture validator on the project itself, go test -race over every package,
+# and each fuzz target briefly.
+#
+#   scripts/test.sh                 # everything
+#   FUZZTIME=30s scripts/test.sh    # longer fuzzing
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZTIME=${FUZZTIME:-10s}
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+
+# shellcheck source=scripts/pg.sh
+. scripts/pg.sh
+trap pg_stop EXIT
+pg_start
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "go vet"
+go vet ./...
+
+if [ -d archcheck ]; then
+  step "onex vet ./... (architecture rules on the project itself)"
+  go run ./cmd/onex vet ./...
+fi
+
+step "go test -race"
+go test -race -count=1 -timeout 15m ./...
+
+step "fuzz (${FUZZTIME} per target)"
+grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
+  pkg=./$(dirname "${file#./}")
+  for fn in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$file" | awk '{print $2}'); do
+    echo "fuzz $pkg $fn" >&2
+    go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" "$pkg"
+  done
+done
+
+step "ok"

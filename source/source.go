@@ -1,0 +1,32 @@
+// Package source defines HandlerSource, the one seam through which the runtime
+// gets its descriptors, and the sources themselves. The runtime never branches on
+// the concrete source.
+package source
+
+import (
+	"context"
+
+	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/handler"
+)
+
+// HandlerSource produces descriptors.
+type HandlerSource interface {
+	// SourceType names the source (and the host's mode).
+	SourceType() handler.SourceType
+	// Discover returns every valid descriptor and every validation error found. A
+	// malformed declaration never stops the others: the source returns the valid
+	// descriptors and the errors together; whether errors block is the host's
+	// decision. err is reserved for total failure (e.g. the context was canceled).
+	Discover(ctx context.Context) ([]*handler.Descriptor, []*diag.ValidationError, error)
+}
+
+// Stats are counts a source reports about its last Discover, for the host's
+// startup record (e.g. contract_handler_count, fallback_handler_count).
+type Stats map[string]any
+
+// StatsReporter is implemented by sources that report Stats. It is optional,
+// discovered by type assertion.
+type StatsReporter interface {
+	Stats() Stats
+}
