@@ -38,7 +38,7 @@ const (
 	etRegister = handler.ErrRegistration
 	etEnvelope = handler.ErrEnvelope
 	etInvoke   = handler.ErrInvocation
-	errSev   = handler.SeverityError
+	errSev     = handler.SeverityError
 )
 
 // The catalog. Extend it; never reuse an id for another meaning; every rule has a
