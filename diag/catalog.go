@@ -60,6 +60,7 @@ var catalog = func() []Rule {
 		{"CONTRACT-013", etContract, errSev, "both or neither of import_path / artifact_ref", "set exactly one of implementation.import_path or implementation.artifact_ref"},
 		{"CONTRACT-014", etParse, errSev, "YAML alias expansion over the bound", "remove the nested aliases and anchors; write the values out"},
 		{"CONTRACT-015", etRegister, errSev, "a command's verb is not implemented by the handler's factory", "end each command with one of the factory's verbs (listed in the message); the namespace before it is yours to choose"},
+		{"CONTRACT-016", etRegister, errSev, "artifact_ref cannot be loaded by this host", "out-of-process artifacts are reserved: use implementation.import_path with a factory compiled into the host binary"},
 	}
 	for _, r := range handler.DescriptorRules() {
 		rules = append(rules, Rule{r.ID, handler.ErrDescriptorValidation, errSev, r.Title, r.Remediation})
