@@ -77,7 +77,9 @@ func unregistered(d *handler.Descriptor) *diag.ValidationError {
 	} else {
 		msg += "; no handler factory is registered"
 	}
-	return at(d, "import_path", diag.New("CONTRACT-009", "%s", msg))
+	e := diag.New("CONTRACT-009", "%s", msg)
+	e.Details = details
+	return at(d, "import_path", e)
 }
 
 func checkConfig(d *handler.Descriptor, f handler.Factory) *diag.ValidationError {
