@@ -37,6 +37,9 @@ type Descriptor struct {
 	// items, e.g. "security.allowed_domains[1]") to their position in Origin, for
 	// descriptors decoded from a document. Nil for built-in descriptors.
 	Locations map[string]Location `json:"-"`
+	// LocationsFile is the document Locations refer to when it is not Origin,
+	// e.g. the onex.yaml that configures a built-in descriptor.
+	LocationsFile string `json:"-"`
 }
 
 // OriginBuiltin is the Origin of descriptors compiled into the binary.
@@ -91,12 +94,16 @@ func (d *Descriptor) Position(path string) (file string, loc Location) {
 	if d.Locations == nil {
 		return "", Location{}
 	}
+	file = d.Origin
+	if d.LocationsFile != "" {
+		file = d.LocationsFile
+	}
 	for p := path; p != ""; p = parentPath(p) {
 		if l, ok := d.Locations[p]; ok {
-			return d.Origin, l
+			return file, l
 		}
 	}
-	return d.Origin, d.Locations[""]
+	return file, d.Locations[""]
 }
 
 func parentPath(p string) string {
@@ -196,13 +203,23 @@ func VersionMajor(s string) (int, bool) {
 	return n, err == nil
 }
 
+// ImportPathPattern is the pattern of a factory's import path (Go-import-path
+// style); DigestPattern the pattern of an artifact digest.
+const (
+	ImportPathPattern = `^[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9._~+-]+)*$`
+	DigestPattern     = `^sha256:[0-9a-f]{64}$`
+)
+
 var (
-	digestRE     = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
-	importPathRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9._~+-]+)*$`)
+	digestRE     = regexp.MustCompile(DigestPattern)
+	importPathRE = regexp.MustCompile(ImportPathPattern)
 )
 
 // ValidDigest reports whether s is sha256:<64 lowercase hex digits>.
 func ValidDigest(s string) bool { return digestRE.MatchString(s) }
+
+// ValidImportPath reports whether s is a well-formed import path.
+func ValidImportPath(s string) bool { return importPathRE.MatchString(s) }
 
 // RuleInfo describes one rule of the catalog: the package diag assembles the full
 // catalog, and takes the DESCRIPTOR rules from DescriptorRules.
