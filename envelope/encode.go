@@ -1,0 +1,142 @@
+package envelope
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strconv"
+
+	"github.com/google/uuid"
+)
+
+// AppendResponse appends r as one line of JSON (without newline) to dst. The
+// field order is fixed: envelope_id, correlation_id, in_reply_to, operation,
+// handler, success, status, result (success only; null when empty), error
+// (failure only), duration_us. Result must be valid JSON (see AppendResult).
+func AppendResponse(dst []byte, r *Response) []byte {
+	dst = append(dst, `{"envelope_id":`...)
+	dst = AppendString(dst, r.EnvelopeID)
+	dst = append(dst, `,"correlation_id":`...)
+	dst = AppendString(dst, r.CorrelationID)
+	if r.InReplyTo != "" {
+		dst = append(dst, `,"in_reply_to":`...)
+		dst = AppendString(dst, r.InReplyTo)
+	}
+	if r.Operation != "" {
+		dst = append(dst, `,"operation":`...)
+		dst = AppendString(dst, r.Operation)
+	}
+	if r.Handler != "" {
+		dst = append(dst, `,"handler":`...)
+		dst = AppendString(dst, r.Handler)
+	}
+	if r.Success {
+		dst = append(dst, `,"success":true,"status":"success","result":`...)
+		if len(r.Result) == 0 {
+			dst = append(dst, "null"...)
+		} else {
+			dst = append(dst, r.Result...)
+		}
+	} else {
+		dst = append(dst, `,"success":false,"status":"error"`...)
+		if r.Error != nil {
+			dst = append(dst, `,"error":`...)
+			dst = appendError(dst, r.Error)
+		}
+	}
+	dst = append(dst, `,"duration_us":`...)
+	dst = strconv.AppendInt(dst, r.DurationUS, 10)
+	return append(dst, '}')
+}
+
+func appendError(dst []byte, e *Error) []byte {
+	dst = append(dst, `{"rule_id":`...)
+	dst = AppendString(dst, e.RuleID)
+	dst = append(dst, `,"error_type":`...)
+	dst = AppendString(dst, e.ErrorType)
+	dst = append(dst, `,"message":`...)
+	dst = AppendString(dst, e.Message)
+	dst = append(dst, `,"remediation_hint":`...)
+	dst = AppendString(dst, e.RemediationHint)
+	dst = append(dst, `,"retryable":`...)
+	dst = strconv.AppendBool(dst, e.Retryable)
+	if len(e.Details) > 0 {
+		b, err := json.Marshal(e.Details)
+		if err != nil {
+			b, _ = json.Marshal(map[string]string{"unencodable": err.Error()})
+		}
+		dst = append(dst, `,"details":`...)
+		dst = append(dst, b...)
+	}
+	return append(dst, '}')
+}
+
+// AppendString appends s as a JSON string. Plain printable ASCII is copied as
+// is; anything else is escaped by encoding/json.
+func AppendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // a string always marshals
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// AppendUUID appends u in its canonical form (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)
+// without allocating.
+func AppendUUID(dst []byte, u uuid.UUID) []byte {
+	var buf [36]byte
+	hex.Encode(buf[0:8], u[0:4])
+	buf[8] = '-'
+	hex.Encode(buf[9:13], u[4:6])
+	buf[13] = '-'
+	hex.Encode(buf[14:18], u[6:8])
+	buf[18] = '-'
+	hex.Encode(buf[19:23], u[8:10])
+	buf[23] = '-'
+	hex.Encode(buf[24:], u[10:])
+	return append(dst, buf[:]...)
+}
+
+// AppendResult appends the JSON encoding of a handler result: nil as null, a
+// json.RawMessage as it is (compacted when it spans lines,
+// since responses are single lines), anything else through encoding/json. It
+// returns an error for raw bytes that are not JSON and for values encoding/json
+// cannot encode; dst is then returned unchanged.
+func AppendResult(dst []byte, result any) ([]byte, error) {
+	var raw []byte
+	switch r := result.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case json.RawMessage:
+		raw = r
+	default:
+		b, err := json.Marshal(result)
+		if err != nil {
+			return dst, err
+		}
+		return append(dst, b...), nil
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return append(dst, "null"...), nil
+	}
+	if !json.Valid(raw) {
+		return dst, ErrInvalidResult
+	}
+	if bytes.IndexByte(raw, '\n') < 0 && bytes.IndexByte(raw, '\r') < 0 {
+		return append(dst, raw...), nil
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return dst, err
+	}
+	return append(dst, b.Bytes()...), nil
+}
+
+// ErrInvalidResult is returned by AppendResult for a json.RawMessage that is not
+// valid JSON.
+var ErrInvalidResult = errors.New("envelope: result is not valid JSON")

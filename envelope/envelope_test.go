@@ -1,0 +1,372 @@
+package envelope
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		in    string
+		want  View
+		field string // expected SyntaxError.Field when errSub is set
+		err   string // substring of the expected error; "" = success
+	}{
+		{name: "full", in: `{"envelope_id":"e1","correlation_id":"c1","operation":"db.query","handler":"db","payload":{"sql":"select 1","p":[1,"x\"y"]},"data_classification":"internal","metadata":{"traceparent":"00-x"}}`,
+			want: View{EnvelopeID: []byte("e1"), CorrelationID: []byte("c1"), Operation: []byte("db.query"), Handler: []byte("db"),
+				Payload: []byte(`{"sql":"select 1","p":[1,"x\"y"]}`), DataClassification: []byte("internal"), Metadata: []byte(`{"traceparent":"00-x"}`)}},
+		{name: "whitespace", in: " \n{ \"operation\" :\t\"a.b\" , \"payload\" : [ 1 , 2 ] }\r\n",
+			want: View{Operation: []byte("a.b"), Payload: []byte("[ 1 , 2 ]")}},
+		{name: "scalar payload", in: `{"operation":"a.b","payload":12.5e3}`, want: View{Operation: []byte("a.b"), Payload: []byte("12.5e3")}},
+		{name: "string payload", in: `{"operation":"a.b","payload":"x,}"}`, want: View{Operation: []byte("a.b"), Payload: []byte(`"x,}"`)}},
+		{name: "nulls are absent", in: `{"operation":"a.b","handler":null,"payload":null,"metadata":null}`, want: View{Operation: []byte("a.b")}},
+		{name: "escaped string", in: `{"operation":"db\u002equery","handler":"a\\b"}`, want: View{Operation: []byte("db.query"), Handler: []byte(`a\b`)}},
+		{name: "escaped key", in: `{"oper\u0061tion":"a.b"}`, want: View{Operation: []byte("a.b")}},
+		{name: "empty object", in: `{}`, want: View{}},
+		{name: "empty operation is present", in: `{"operation":""}`, want: View{Operation: []byte{}}},
+
+		{name: "empty input", in: ``, err: "empty input"},
+		{name: "not an object", in: `[1]`, err: "found an array"},
+		{name: "bare string", in: `"x"`, err: "found a string"},
+		{name: "truncated", in: `{"operation":"a.b"`, err: "end of input"},
+		{name: "truncated string", in: `{"operation":"a.b`, field: "operation", err: "unterminated"},
+		{name: "trailing data", in: `{"operation":"a.b"} x`, err: "after the envelope"},
+		{name: "two objects", in: `{"operation":"a.b"}{}`, err: "after the envelope"},
+		{name: "missing colon", in: `{"operation" "a.b"}`, field: "operation", err: "expected ':'"},
+		{name: "missing comma", in: `{"operation":"a.b" "handler":"x"}`, err: "expected ',' or '}'"},
+		{name: "trailing comma", in: `{"operation":"a.b",}`, err: "expected a field name"},
+		{name: "unquoted key", in: `{operation:"a.b"}`, err: "expected a field name"},
+		{name: "unknown field", in: `{"opertion":"a.b"}`, field: "opertion", err: `did you mean "operation"`},
+		{name: "duplicate field", in: `{"operation":"a.b","operation":"c.d"}`, field: "operation", err: "more than once"},
+		{name: "operation not a string", in: `{"operation":5}`, field: "operation", err: "must be a string, found a number"},
+		{name: "handler object", in: `{"handler":{}}`, field: "handler", err: "must be a string, found an object"},
+		{name: "classification bool", in: `{"data_classification":true}`, field: "data_classification", err: "found a boolean"},
+		{name: "metadata array", in: `{"metadata":["x"]}`, field: "metadata", err: "must be an object"},
+		{name: "payload invalid", in: `{"payload":{"a":}}`, field: "payload", err: "not valid JSON"},
+		{name: "payload bad literal", in: `{"payload":tru}`, field: "payload", err: "not valid JSON"},
+		{name: "payload unbalanced", in: `{"payload":{"a":[1}}`, field: "payload", err: "not valid JSON"},
+		{name: "payload unterminated", in: `{"payload":{"a":[1`, field: "payload", err: "end of input"},
+		{name: "control char", in: "{\"operation\":\"a\x01b\"}", field: "operation", err: "control character"},
+		{name: "bad escape", in: `{"operation":"a\qb"}`, field: "operation", err: "invalid string escape"},
+		{name: "nully", in: `{"handler":nul}`, field: "handler", err: "must be a string"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var v View
+			err := Parse([]byte(tc.in), &v)
+			if tc.err == "" {
+				if err != nil {
+					t.Fatalf("Parse: %v", err)
+				}
+				assertView(t, &v, &tc.want)
+				return
+			}
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("Parse = %v, want a *SyntaxError containing %q", err, tc.err)
+			}
+			if !strings.Contains(se.Error(), tc.err) {
+				t.Errorf("error %q does not contain %q", se.Error(), tc.err)
+			}
+			if se.Field != tc.field {
+				t.Errorf("error field %q, want %q", se.Field, tc.field)
+			}
+		})
+	}
+}
+
+func assertView(t *testing.T, got, want *View) {
+	t.Helper()
+	for _, f := range []struct {
+		name      string
+		got, want []byte
+	}{
+		{"envelope_id", got.EnvelopeID, want.EnvelopeID},
+		{"correlation_id", got.CorrelationID, want.CorrelationID},
+		{"operation", got.Operation, want.Operation},
+		{"handler", got.Handler, want.Handler},
+		{"data_classification", got.DataClassification, want.DataClassification},
+		{"payload", got.Payload, want.Payload},
+		{"metadata", got.Metadata, want.Metadata},
+	} {
+		if (f.got == nil) != (f.want == nil) || !bytes.Equal(f.got, f.want) {
+			t.Errorf("%s = %q (nil %v), want %q (nil %v)", f.name, f.got, f.got == nil, f.want, f.want == nil)
+		}
+	}
+}
+
+// Fields read before a fault stay in the view, so the runtime can answer with
+// the request's ids.
+func TestParseKeepsFieldsBeforeFault(t *testing.T) {
+	var v View
+	err := Parse([]byte(`{"envelope_id":"e1","correlation_id":"c1","operation":7}`), &v)
+	if err == nil {
+		t.Fatal("Parse accepted a numeric operation")
+	}
+	if string(v.EnvelopeID) != "e1" || string(v.CorrelationID) != "c1" {
+		t.Errorf("ids before the fault lost: %q %q", v.EnvelopeID, v.CorrelationID)
+	}
+}
+
+func TestParseDoesNotAllocate(t *testing.T) {
+	raw := []byte(`{"envelope_id":"7d8f2c1e-3b4a-4c5d-8e9f-0a1b2c3d4e5f","correlation_id":"1d8f2c1e-3b4a-4c5d-8e9f-0a1b2c3d4e5f","operation":"noop.run","payload":{"a":1,"b":"x"},"data_classification":"internal","metadata":{"traceparent":"00-1"}}`)
+	var v View
+	if n := testing.AllocsPerRun(100, func() {
+		if err := Parse(raw, &v); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("Parse allocates %.0f times per envelope, want 0", n)
+	}
+}
+
+func TestDecodeEncodeRoundTrip(t *testing.T) {
+	in := &Request{EnvelopeID: "e", CorrelationID: "c", Operation: "a.b", Handler: "h",
+		Payload: json.RawMessage(`{"x":[1,2]}`), DataClassification: "public", Metadata: map[string]string{"traceparent": "00-1"}}
+	raw, err := Encode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := Encode(out)
+	if !bytes.Equal(raw, again) {
+		t.Errorf("round trip changed the envelope:\n%s\n%s", raw, again)
+	}
+	if _, err := Decode([]byte(`{"metadata":{"a":1}}`)); err == nil {
+		t.Error("Decode accepted non-string metadata values")
+	}
+}
+
+func TestAppendResponse(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   Response
+		want string
+	}{
+		{name: "success", in: Response{EnvelopeID: "r", CorrelationID: "c", InReplyTo: "e", Operation: "a.b", Handler: "h", Success: true, Result: json.RawMessage(`{"x":1}`), DurationUS: 812},
+			want: `{"envelope_id":"r","correlation_id":"c","in_reply_to":"e","operation":"a.b","handler":"h","success":true,"status":"success","result":{"x":1},"duration_us":812}`},
+		{name: "success without result", in: Response{EnvelopeID: "r", CorrelationID: "c", InReplyTo: "e", Success: true},
+			want: `{"envelope_id":"r","correlation_id":"c","in_reply_to":"e","success":true,"status":"success","result":null,"duration_us":0}`},
+		{name: "error", in: Response{EnvelopeID: "r", CorrelationID: "c", Operation: "x\n\"y\"", Error: &Error{RuleID: "ENVELOPE-003", ErrorType: "envelope_error", Message: "unknown <op>", RemediationHint: "fix", Retryable: true, Details: map[string]any{"k": []int{1}}}, DurationUS: 3},
+			want: `{"envelope_id":"r","correlation_id":"c","operation":"x\n\"y\"","success":false,"status":"error","error":{"rule_id":"ENVELOPE-003","error_type":"envelope_error","message":"unknown \u003cop\u003e","remediation_hint":"fix","retryable":true,"details":{"k":[1]}},"duration_us":3}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := AppendResponse(nil, &tc.in)
+			if string(got) != tc.want {
+				t.Fatalf("got  %s\nwant %s", got, tc.want)
+			}
+			back, err := DecodeResponse(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back.Success != tc.in.Success || back.Operation != tc.in.Operation || back.DurationUS != tc.in.DurationUS {
+				t.Errorf("decoded %+v, want %+v", back, tc.in)
+			}
+		})
+	}
+}
+
+func TestAppendString(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"uote`, `back\slash`, "ctl\x01", "tab\t", "héllo", "\u2028", "<&>", string([]byte{0xff, 'a'})} {
+		got := AppendString([]byte("x"), s)
+		want, _ := json.Marshal(s)
+		if string(got) != "x"+string(want) {
+			t.Errorf("AppendString(%q) = %s, want x%s", s, got, want)
+		}
+	}
+}
+
+func TestAppendUUID(t *testing.T) {
+	u := uuid.New()
+	if got := string(AppendUUID(nil, u)); got != u.String() {
+		t.Errorf("AppendUUID = %s, want %s", got, u)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		var buf [64]byte
+		_ = AppendUUID(buf[:0], u)
+	}); n != 0 {
+		t.Errorf("AppendUUID allocates %.0f times", n)
+	}
+}
+
+func TestAppendResult(t *testing.T) {
+	type point struct{ X, Y int }
+	for _, tc := range []struct {
+		name string
+		in   any
+		want string
+		err  bool
+	}{
+		{"nil", nil, "null", false},
+		{"raw", json.RawMessage(`{"a":1}`), `{"a":1}`, false},
+		{"raw multiline is compacted", json.RawMessage("{\n  \"a\": 1\n}"), `{"a":1}`, false},
+		{"raw empty", json.RawMessage(""), "null", false},
+		{"raw invalid", json.RawMessage(`{"a"`), "", true},
+		{"struct", point{1, 2}, `{"X":1,"Y":2}`, false},
+		{"map", map[string]any{"s": "a\nb"}, `{"s":"a\nb"}`, false},
+		{"unencodable", make(chan int), "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := AppendResult([]byte("p"), tc.in)
+			if tc.err {
+				if err == nil || string(got) != "p" {
+					t.Fatalf("AppendResult = %q, %v; want an error and dst unchanged", got, err)
+				}
+				return
+			}
+			if err != nil || string(got) != "p"+tc.want {
+				t.Fatalf("AppendResult = %q, %v; want p%s", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzParse checks Parse against encoding/json: whatever Parse accepts is valid
+// JSON with the same field values, and whatever encoding/json sees as a well-
+// formed envelope Parse accepts.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		`{"envelope_id":"e1","correlation_id":"c1","operation":"db.query","handler":"db","payload":{"sql":"select 1"},"data_classification":"internal","metadata":{"traceparent":"00-x"}}`,
+		`{"operation":"a.b","payload":[1,{"x":"y\"}"}],"handler":null}`,
+		`{"oper\u0061tion":"db\u002equery"}`,
+		`{"operation":"a.b","operation":"a.b"}`,
+		`{"payload":"\ud800"}`, `{}`, ` {"payload":-0.5e+3} `, `{"metadata":{}}`, `[]`, `{"payload":{"a":[}]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var v View
+		err := Parse(raw, &v)
+		want, reason := oracle(raw)
+		if (err == nil) != (want != nil) {
+			t.Fatalf("Parse(%q) = %v; encoding/json says ok=%v (%s)", raw, err, want != nil, reason)
+		}
+		if err != nil {
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("Parse(%q) returned %T, want *SyntaxError", raw, err)
+			}
+			return
+		}
+		for name, got := range map[string][]byte{
+			FieldEnvelopeID: v.EnvelopeID, FieldCorrelationID: v.CorrelationID, FieldOperation: v.Operation,
+			FieldHandler: v.Handler, FieldDataClassification: v.DataClassification,
+		} {
+			w, ok := want[name]
+			if !ok || string(w) == "null" {
+				if got != nil {
+					t.Fatalf("%s = %q, absent for encoding/json", name, got)
+				}
+				continue
+			}
+			var s string
+			if err := json.Unmarshal(w, &s); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if utf8.Valid(got) && s != string(got) {
+				t.Fatalf("%s = %q, encoding/json reads %q", name, got, s)
+			}
+		}
+		for name, got := range map[string][]byte{FieldPayload: v.Payload, FieldMetadata: v.Metadata} {
+			w, ok := want[name]
+			if !ok || string(w) == "null" {
+				if got != nil {
+					t.Fatalf("%s = %q, absent for encoding/json", name, got)
+				}
+				continue
+			}
+			if !bytes.Equal(w, got) {
+				t.Fatalf("%s = %q, encoding/json reads %q", name, got, w)
+			}
+		}
+	})
+}
+
+// oracle decides with encoding/json whether raw is a well-formed envelope and
+// returns its fields, or nil and the reason it is not.
+func oracle(raw []byte) (map[string]json.RawMessage, string) {
+	if !json.Valid(raw) {
+		return nil, "invalid JSON"
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return nil, "not an object"
+	}
+	fields := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err.Error()
+		}
+		key := tok.(string)
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return nil, err.Error()
+		}
+		known := false
+		for _, f := range RequestFields {
+			known = known || f == key
+		}
+		if !known {
+			return nil, "unknown field " + key
+		}
+		if _, dup := fields[key]; dup {
+			return nil, "duplicate " + key
+		}
+		fields[key] = val
+		if string(val) == "null" {
+			continue
+		}
+		switch key {
+		case FieldPayload:
+		case FieldMetadata:
+			if val[0] != '{' {
+				return nil, "metadata not an object"
+			}
+		default:
+			if val[0] != '"' {
+				return nil, key + " not a string"
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err.Error()
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, "trailing data"
+	}
+	return fields, ""
+}
+
+func BenchmarkParse(b *testing.B) {
+	raw := []byte(`{"envelope_id":"7d8f2c1e-3b4a-4c5d-8e9f-0a1b2c3d4e5f","correlation_id":"1d8f2c1e-3b4a-4c5d-8e9f-0a1b2c3d4e5f","operation":"noop.run","payload":{"a":1,"b":"x"},"data_classification":"internal"}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	var v View
+	for b.Loop() {
+		if err := Parse(raw, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendResponse(b *testing.B) {
+	r := &Response{EnvelopeID: uuid.NewString(), CorrelationID: uuid.NewString(), InReplyTo: uuid.NewString(),
+		Operation: "noop.run", Handler: "noop", Success: true, Result: json.RawMessage(`{"ok":true}`), DurationUS: 12}
+	b.ReportAllocs()
+	buf := make([]byte, 0, 512)
+	for b.Loop() {
+		buf = AppendResponse(buf[:0], r)
+	}
+}
