@@ -1,0 +1,519 @@
+// Package db is the built-in PostgreSQL handler (import path
+// github.com/onexhost/onex/handlers/db), built on pgx.
+//
+// Verbs: query {sql, parameters} → {columns, rows, row_count, truncated};
+// execute {sql, parameters} → {row_count}; transaction {statements:[{sql,
+// parameters}], isolation, read_only} → {results, row_count}, all or nothing.
+// Every sql is one statement and takes its values only as $n parameters, sent
+// separately from the text (never interpolated).
+//
+// The pool is built in Init on the runtime's egress-guarded dialer (host names
+// are resolved by that dialer, so the allowlist sees both the name and the
+// address), and the DSN comes from a secret: `dsn: {secret: "db/dsn"}` (resolved
+// by the runtime) or `dsn_secret: db/dsn` (read through the scoped reader).
+// DSNs never appear in errors or logs.
+//
+// Config:
+//
+//	dsn_secret: db/dsn          # or dsn: {secret: "db/dsn"}; exactly one
+//	max_rows: 10000             # rows returned by one query; more → truncated: true
+//	statement_timeout: 30s      # enforced by the server (SQLSTATE 57014); 0 = none
+//	connect_timeout: 10s
+//	max_conns: 4
+//	max_statements: 100         # statements in one transaction
+//	statement_cache: true       # false for PgBouncer in transaction mode
+package db
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/onexhost/onex/handler"
+)
+
+// ImportPath is the registry key of this handler's factory.
+const ImportPath = "github.com/onexhost/onex/handlers/db"
+
+// Verbs are the verbs the handler implements.
+var Verbs = []string{"query", "execute", "transaction"}
+
+func init() {
+	handler.Register(handler.Factory{
+		ImportPath: ImportPath,
+		Verbs:      Verbs,
+		New:        New,
+		Uses:       handler.Uses{Egress: true, Secrets: true},
+		Summary:    "PostgreSQL queries, statements and transactions (pgx)",
+	})
+}
+
+// Defaults of the config.
+const (
+	DefaultMaxRows          = 10000
+	DefaultStatementTimeout = 30 * time.Second
+	DefaultConnectTimeout   = 10 * time.Second
+	DefaultMaxConns         = 4
+	DefaultMaxStatements    = 100
+)
+
+// Config is the handler's config. Durations are Go duration strings ("30s").
+type Config struct {
+	// DSN is the connection string; write it as a secret reference
+	// {secret: "scope/key"} so it never sits in a file.
+	DSN string `json:"dsn,omitempty"`
+	// DSNSecret names the secret (scope/key) holding the DSN, read at Init
+	// through the scoped secret reader.
+	DSNSecret        string `json:"dsn_secret,omitempty"`
+	MaxRows          int    `json:"max_rows,omitempty"`
+	StatementTimeout string `json:"statement_timeout,omitempty"`
+	ConnectTimeout   string `json:"connect_timeout,omitempty"`
+	MaxConns         int    `json:"max_conns,omitempty"`
+	MaxStatements    int    `json:"max_statements,omitempty"`
+	StatementCache   *bool  `json:"statement_cache,omitempty"`
+}
+
+// settings is a validated Config.
+type settings struct {
+	dsn              string
+	dsnSecret        handler.SecretRef
+	maxRows          int
+	statementTimeout time.Duration
+	connectTimeout   time.Duration
+	maxConns         int32
+	maxStatements    int
+	statementCache   bool
+}
+
+// parseConfig strictly decodes and validates raw; errors name the key.
+func parseConfig(raw json.RawMessage) (settings, error) {
+	var c Config
+	if err := handler.DecodeStrict(raw, &c); err != nil {
+		return settings{}, configError(err)
+	}
+	s := settings{
+		maxRows:          DefaultMaxRows,
+		statementTimeout: DefaultStatementTimeout,
+		connectTimeout:   DefaultConnectTimeout,
+		maxConns:         DefaultMaxConns,
+		maxStatements:    DefaultMaxStatements,
+		statementCache:   true,
+	}
+	var errs []error
+	switch {
+	case c.DSN != "" && c.DSNSecret != "":
+		errs = append(errs, errors.New("dsn, dsn_secret: set one of them, not both"))
+	case c.DSN == "" && c.DSNSecret == "":
+		errs = append(errs, errors.New(`dsn: missing: set dsn: {secret: "scope/key"} or dsn_secret: scope/key`))
+	case c.DSNSecret != "":
+		ref, err := handler.ParseSecretRef(c.DSNSecret)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("dsn_secret: %w", err))
+		}
+		s.dsnSecret = ref
+	default:
+		if c.DSN != handler.Redacted && !strings.HasPrefix(c.DSN, "postgres://") &&
+			!strings.HasPrefix(c.DSN, "postgresql://") && !strings.Contains(c.DSN, "=") {
+			errs = append(errs, errors.New("dsn: not a connection string (postgres://… URL or key=value pairs)"))
+		}
+		s.dsn = c.DSN
+	}
+	if c.MaxRows < 0 {
+		errs = append(errs, fmt.Errorf("max_rows: must be positive, got %d", c.MaxRows))
+	} else if c.MaxRows > 0 {
+		s.maxRows = c.MaxRows
+	}
+	if c.MaxConns < 0 || c.MaxConns > 1000 {
+		errs = append(errs, fmt.Errorf("max_conns: must be between 1 and 1000, got %d", c.MaxConns))
+	} else if c.MaxConns > 0 {
+		s.maxConns = int32(c.MaxConns)
+	}
+	if c.MaxStatements < 0 {
+		errs = append(errs, fmt.Errorf("max_statements: must be positive, got %d", c.MaxStatements))
+	} else if c.MaxStatements > 0 {
+		s.maxStatements = c.MaxStatements
+	}
+	if d, err := parseDuration("statement_timeout", c.StatementTimeout, s.statementTimeout); err != nil {
+		errs = append(errs, err)
+	} else {
+		s.statementTimeout = d
+	}
+	if d, err := parseDuration("connect_timeout", c.ConnectTimeout, s.connectTimeout); err != nil {
+		errs = append(errs, err)
+	} else if d == 0 {
+		errs = append(errs, errors.New("connect_timeout: must be positive"))
+	} else {
+		s.connectTimeout = d
+	}
+	if c.StatementCache != nil {
+		s.statementCache = *c.StatementCache
+	}
+	return s, errors.Join(errs...)
+}
+
+func parseDuration(key, v string, def time.Duration) (time.Duration, error) {
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s: %q is not a non-negative duration such as 30s", key, v)
+	}
+	return d, nil
+}
+
+func configError(err error) error {
+	var he *handler.Error
+	if errors.As(err, &he) && he.Field != "" {
+		return fmt.Errorf("%s: %s", he.Field, he.Message)
+	}
+	if errors.As(err, &he) {
+		return errors.New(he.Message)
+	}
+	return err
+}
+
+// DB is the PostgreSQL handler.
+type DB struct {
+	cfg  settings
+	pool *pgxpool.Pool
+}
+
+var (
+	_ handler.Handler       = (*DB)(nil)
+	_ handler.Initializer   = (*DB)(nil)
+	_ handler.Closer        = (*DB)(nil)
+	_ handler.HealthChecker = (*DB)(nil)
+)
+
+// New validates config and returns a handler; it does no I/O.
+func New(config json.RawMessage) (handler.Handler, error) {
+	cfg, err := parseConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	return &DB{cfg: cfg}, nil
+}
+
+// Init builds the connection pool on the granted dialer and checks that the
+// database answers.
+func (h *DB) Init(ctx context.Context, env *handler.InitEnv) error {
+	cfg := h.cfg
+	if len(env.Config()) > 0 {
+		// The runtime hands the config with secret references resolved.
+		c, err := parseConfig(env.Config())
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		cfg = c
+	}
+	dialer := env.Dialer()
+	if dialer == nil {
+		return errors.New("no egress capability granted: list the database host in security.allowed_domains")
+	}
+	dsn := cfg.dsn
+	if cfg.dsnSecret.Scope != "" {
+		sr := env.Secrets()
+		if sr == nil {
+			return fmt.Errorf("dsn_secret: no secret reader granted: declare scope %q in security.secret_scopes", cfg.dsnSecret.Scope)
+		}
+		sec, err := sr.ReadSecret(ctx, cfg.dsnSecret)
+		if err != nil {
+			return fmt.Errorf("dsn_secret %s: %w", cfg.dsnSecret, err)
+		}
+		dsn = sec.Reveal()
+	}
+	if dsn == "" || dsn == handler.Redacted {
+		return errors.New("dsn: the secret reference was not resolved")
+	}
+	pc, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx's message quotes the connection string: keep it out.
+		return errors.New("dsn: cannot be parsed as a PostgreSQL connection string")
+	}
+	cc := pc.ConnConfig
+	cc.DialFunc = dialer.DialContext
+	// Hand the host name to the guarded dialer unresolved: it resolves it
+	// itself and checks the name and every address against the allowlist.
+	cc.LookupFunc = func(_ context.Context, host string) ([]string, error) { return []string{host}, nil }
+	cc.ConnectTimeout = cfg.connectTimeout
+	if cfg.statementTimeout > 0 {
+		cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(cfg.statementTimeout.Milliseconds(), 10)
+	}
+	// Extended protocol only: the server then refuses several statements in
+	// one sql, and values never travel inside the text.
+	cc.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
+	if !cfg.statementCache {
+		cc.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
+	}
+	pc.MaxConns = cfg.maxConns
+	pc.AfterConnect = registerJSONCodecs
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return errors.New("cannot create the connection pool")
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return fmt.Errorf("connect to the database: %w", sanitizeConnectError(err))
+	}
+	h.cfg, h.pool = cfg, pool
+	return nil
+}
+
+// Close closes the pool.
+func (h *DB) Close(context.Context) error {
+	if h.pool != nil {
+		h.pool.Close()
+	}
+	return nil
+}
+
+// Health pings the database.
+func (h *DB) Health(ctx context.Context) error {
+	if h.pool == nil {
+		return errors.New("not initialised")
+	}
+	if err := h.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping: %w", sanitizeConnectError(err))
+	}
+	return nil
+}
+
+// Statement is one sql with its $n parameters.
+type Statement struct {
+	SQL        string            `json:"sql"`
+	Parameters []json.RawMessage `json:"parameters,omitempty"`
+}
+
+// TransactionPayload is the payload of transaction.
+type TransactionPayload struct {
+	Statements []Statement `json:"statements"`
+	// Isolation is read_committed (the default), repeatable_read or serializable.
+	Isolation string `json:"isolation,omitempty"`
+	ReadOnly  bool   `json:"read_only,omitempty"`
+}
+
+// QueryResult is the result of query, and of each row-returning statement of
+// a transaction.
+type QueryResult struct {
+	Columns   []string `json:"columns"`
+	Rows      []Row    `json:"rows"`
+	RowCount  int      `json:"row_count"`
+	Truncated bool     `json:"truncated,omitempty"`
+
+	affected int64 // the command tag's count: rows affected by a statement without columns
+}
+
+// ExecResult is the result of execute.
+type ExecResult struct {
+	RowCount int64 `json:"row_count"`
+}
+
+// StatementResult is the result of one statement of a transaction: the rows
+// when it returns rows (INSERT … RETURNING included), else the affected count.
+type StatementResult struct {
+	Columns   []string `json:"columns,omitempty"`
+	Rows      []Row    `json:"rows,omitempty"`
+	RowCount  int64    `json:"row_count"`
+	Truncated bool     `json:"truncated,omitempty"`
+}
+
+// TransactionResult is the result of transaction.
+type TransactionResult struct {
+	Results  []StatementResult `json:"results"`
+	RowCount int64             `json:"row_count"`
+}
+
+// Handle runs one verb.
+func (h *DB) Handle(ctx context.Context, inv *handler.Invocation) (handler.Output, error) {
+	if h.pool == nil {
+		return handler.Output{}, handler.Failed(nil, "the database handler is not initialised")
+	}
+	switch inv.Verb() {
+	case "query":
+		var p Statement
+		if err := inv.Decode(&p); err != nil {
+			return handler.Output{}, err
+		}
+		st, err := prepare(p, "")
+		if err != nil {
+			return handler.Output{}, err
+		}
+		res, err := h.query(ctx, h.pool, st, "")
+		if err != nil {
+			return handler.Output{}, err
+		}
+		return handler.Output{Result: res}, nil
+	case "execute":
+		var p Statement
+		if err := inv.Decode(&p); err != nil {
+			return handler.Output{}, err
+		}
+		st, err := prepare(p, "")
+		if err != nil {
+			return handler.Output{}, err
+		}
+		tag, err := h.pool.Exec(ctx, st.sql, st.args...)
+		if err != nil {
+			return handler.Output{}, mapError(err, "")
+		}
+		return handler.Output{Result: ExecResult{RowCount: tag.RowsAffected()}}, nil
+	case "transaction":
+		var p TransactionPayload
+		if err := inv.Decode(&p); err != nil {
+			return handler.Output{}, err
+		}
+		res, err := h.transaction(ctx, p)
+		if err != nil {
+			return handler.Output{}, err
+		}
+		return handler.Output{Result: res}, nil
+	}
+	return handler.Output{}, handler.Failed(nil, "verb %q is not implemented by the database handler", inv.Verb())
+}
+
+// querier is what a pool and a transaction share.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// statement is a checked Statement, ready to send.
+type statement struct {
+	sql  string
+	args []any
+}
+
+// prepare checks one statement's shape and converts its parameters; prefix is
+// the payload path of the statement ("" or "statements[2].").
+func prepare(p Statement, prefix string) (statement, error) {
+	shape, err := scanSQL(p.SQL)
+	if err != nil {
+		return statement{}, handler.InvalidPayload(prefix+"sql", "%v", err)
+	}
+	if shape.maxParam != len(p.Parameters) {
+		return statement{}, handler.InvalidPayload(prefix+"parameters",
+			"sql uses %d placeholder(s) ($1..$%d), %d parameter(s) given", shape.maxParam, shape.maxParam, len(p.Parameters))
+	}
+	args, err := convertParameters(p.Parameters, prefix)
+	if err != nil {
+		return statement{}, err
+	}
+	return statement{sql: p.SQL, args: args}, nil
+}
+
+func (h *DB) query(ctx context.Context, q querier, st statement, prefix string) (*QueryResult, error) {
+	rows, err := q.Query(ctx, st.sql, st.args...)
+	if err != nil {
+		return nil, mapError(err, prefix)
+	}
+	defer rows.Close()
+	m := rows.Conn().TypeMap()
+	cols, err := newColumns(m, rows.FieldDescriptions())
+	if err != nil {
+		return nil, handler.InvalidPayload(prefix+"sql", "%v", err)
+	}
+	res := &QueryResult{Columns: cols.names, Rows: []Row{}}
+	for rows.Next() {
+		if len(res.Rows) == h.cfg.maxRows {
+			res.Truncated = true
+			break
+		}
+		vals, err := rows.Values()
+		if err != nil {
+			return nil, mapError(err, prefix)
+		}
+		row, err := cols.row(m, vals, rows.RawValues())
+		if err != nil {
+			return nil, handler.Failed(err, "cannot render the result: %v", err)
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, mapError(err, prefix)
+	}
+	res.RowCount = len(res.Rows)
+	res.affected = rows.CommandTag().RowsAffected()
+	return res, nil
+}
+
+var isolationLevels = map[string]pgx.TxIsoLevel{
+	"":                "",
+	"read_committed":  pgx.ReadCommitted,
+	"repeatable_read": pgx.RepeatableRead,
+	"serializable":    pgx.Serializable,
+}
+
+func (h *DB) transaction(ctx context.Context, p TransactionPayload) (*TransactionResult, error) {
+	if len(p.Statements) == 0 {
+		return nil, handler.InvalidPayload("statements", "at least one statement is required")
+	}
+	if len(p.Statements) > h.cfg.maxStatements {
+		return nil, handler.InvalidPayload("statements", "%d statements, more than max_statements (%d)", len(p.Statements), h.cfg.maxStatements)
+	}
+	iso, ok := isolationLevels[p.Isolation]
+	if !ok {
+		return nil, handler.InvalidPayload("isolation", "unknown isolation %q (read_committed, repeatable_read, serializable)", p.Isolation)
+	}
+	// Check every statement before opening the transaction.
+	sts := make([]statement, len(p.Statements))
+	for i, s := range p.Statements {
+		st, err := prepare(s, fmt.Sprintf("statements[%d].", i))
+		if err != nil {
+			return nil, err
+		}
+		sts[i] = st
+	}
+	opts := pgx.TxOptions{IsoLevel: iso}
+	if p.ReadOnly {
+		opts.AccessMode = pgx.ReadOnly
+	}
+	tx, err := h.pool.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, mapError(err, "")
+	}
+	// Rolled back on every early return; a no-op after Commit.
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	out := &TransactionResult{Results: make([]StatementResult, 0, len(sts))}
+	for i, st := range sts {
+		prefix := fmt.Sprintf("statements[%d].", i)
+		r, err := h.query(ctx, tx, st, prefix)
+		if err != nil {
+			return nil, rolledBack(err, i)
+		}
+		sr := StatementResult{RowCount: r.affected}
+		if len(r.Columns) > 0 {
+			sr.Columns, sr.Rows, sr.Truncated = r.Columns, r.Rows, r.Truncated
+			sr.RowCount = int64(r.RowCount)
+		}
+		out.Results = append(out.Results, sr)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, rolledBack(mapError(err, ""), len(sts))
+	}
+	for i := range out.Results {
+		out.RowCount += out.Results[i].RowCount
+	}
+	return out, nil
+}
+
+// rolledBack marks a handler error as having rolled the transaction back.
+func rolledBack(err error, statement int) error {
+	var he *handler.Error
+	if !errors.As(err, &he) {
+		return err
+	}
+	if he.Details == nil {
+		he.Details = map[string]any{}
+	}
+	he.Details["rolled_back"] = true
+	he.Details["statement"] = statement
+	return he
+}

@@ -1,0 +1,665 @@
+package db
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
+
+	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/internal/testkit"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// secrets is a SecretReader over a map, for tests.
+type secrets map[string]string
+
+func (s secrets) ReadSecret(_ context.Context, ref handler.SecretRef) (handler.Secret, error) {
+	v, ok := s[ref.String()]
+	if !ok {
+		return handler.Secret{}, fmt.Errorf("secret %s not found", ref)
+	}
+	return handler.NewSecret(v), nil
+}
+
+// plainDialer stands in for the runtime's guarded dialer in tests.
+var plainDialer = &net.Dialer{}
+
+// open makes an initialised handler on a fresh schema; extra config keys are
+// merged over the DSN.
+func open(t *testing.T, extra map[string]any) *DB {
+	t.Helper()
+	dsn, _ := testkit.PostgresSchema(t)
+	cfg := map[string]any{"dsn_secret": "db/dsn"}
+	for k, v := range extra {
+		cfg[k] = v
+	}
+	raw, _ := json.Marshal(cfg)
+	h, err := New(raw)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	env := handler.NewInitEnv(handler.InitParams{
+		HandlerName:  "db",
+		Config:       raw,
+		Capabilities: handler.Capabilities{Dialer: plainDialer, Secrets: secrets{"db/dsn": dsn}},
+	})
+	if err := h.(*DB).Init(context.Background(), env); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	t.Cleanup(func() { _ = h.(*DB).Close(context.Background()) })
+	return h.(*DB)
+}
+
+func call(t *testing.T, h *DB, verb string, payload any) (any, error) {
+	t.Helper()
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := handler.NewInvocation(handler.InvocationParams{
+		HandlerName: "db", Operation: handler.Command("db." + verb), Payload: raw,
+	})
+	out, err := h.Handle(context.Background(), inv)
+	return out.Result, err
+}
+
+// mustCall runs a verb and returns its result as generic JSON.
+func mustCall(t *testing.T, h *DB, verb string, payload any) map[string]any {
+	t.Helper()
+	res, err := call(t, h, verb, payload)
+	if err != nil {
+		t.Fatalf("%s %v: %v", verb, payload, err)
+	}
+	return asJSON(t, res)
+}
+
+func asJSON(t *testing.T, v any) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("marshal result: %v", err)
+	}
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("decode result %s: %v", b, err)
+	}
+	return m
+}
+
+func handlerError(t *testing.T, err error) *handler.Error {
+	t.Helper()
+	var he *handler.Error
+	if !errors.As(err, &he) {
+		t.Fatalf("error %v (%T) is not a *handler.Error", err, err)
+	}
+	return he
+}
+
+func TestFactoryRegistered(t *testing.T) {
+	f, ok := handler.Lookup(ImportPath)
+	if !ok {
+		t.Fatalf("%s not registered", ImportPath)
+	}
+	for _, v := range []string{"query", "execute", "transaction"} {
+		if !f.Implements(v) {
+			t.Errorf("verb %s missing", v)
+		}
+	}
+	if !f.Uses.Egress || !f.Uses.Secrets {
+		t.Errorf("Uses = %+v, want egress and secrets", f.Uses)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		config  string
+		wantErr string // substring naming the key; "" = valid
+	}{
+		{"secret name", `{"dsn_secret":"db/dsn"}`, ""},
+		{"resolved reference placeholder", `{"dsn":"[redacted]"}`, ""},
+		{"literal url", `{"dsn":"postgres://u@h/db"}`, ""},
+		{"keyword form", `{"dsn":"host=h dbname=d","max_rows":5,"statement_timeout":"2s","connect_timeout":"1s","max_conns":2,"max_statements":3,"statement_cache":false}`, ""},
+		{"no dsn", `{}`, "dsn: missing"},
+		{"both", `{"dsn":"postgres://h/d","dsn_secret":"db/dsn"}`, "dsn, dsn_secret"},
+		{"bad secret name", `{"dsn_secret":"nodash"}`, "dsn_secret:"},
+		{"not a dsn", `{"dsn":"hello"}`, "dsn: not a connection string"},
+		{"unknown key", `{"dsn_secret":"db/dsn","max_row":3}`, "max_row: unknown field"},
+		{"wrong type", `{"dsn_secret":"db/dsn","max_rows":"many"}`, "max_rows"},
+		{"negative rows", `{"dsn_secret":"db/dsn","max_rows":-1}`, "max_rows: must be positive"},
+		{"bad duration", `{"dsn_secret":"db/dsn","statement_timeout":"soon"}`, "statement_timeout:"},
+		{"zero connect timeout", `{"dsn_secret":"db/dsn","connect_timeout":"0s"}`, "connect_timeout: must be positive"},
+		{"too many conns", `{"dsn_secret":"db/dsn","max_conns":5000}`, "max_conns:"},
+		{"not an object", `[1]`, "expected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := New(json.RawMessage(tt.config))
+			if tt.wantErr == "" {
+				if err != nil || h == nil {
+					t.Fatalf("New(%s) = %v, want a handler", tt.config, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("New(%s) error = %v, want it to contain %q", tt.config, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestScanSQL(t *testing.T) {
+	tests := []struct {
+		sql      string
+		maxParam int
+		wantErr  string
+	}{
+		{"SELECT 1", 0, ""},
+		{"SELECT 1;", 0, ""},
+		{"SELECT 1;  -- trailing comment\n", 0, ""},
+		{"SELECT $1, $2, $10", 10, ""},
+		{"SELECT 'a;b', \"x;y\" FROM t", 0, ""},
+		{"SELECT 'it''s; fine'", 0, ""},
+		{`SELECT E'a\';b'`, 0, ""},
+		{"SELECT $$ ; $1 $$, $tag$ ; $tag$", 0, ""},
+		{"SELECT a$1 FROM t", 0, ""},
+		{"SELECT 1 /* ; /* nested ; */ still; */", 0, ""},
+		{"-- only ; in a comment\nSELECT $3", 3, ""},
+		{"SELECT 1; SELECT 2", 0, "more than one statement"},
+		{"SELECT 1;;", 0, "more than one statement"},
+		{"INSERT INTO t VALUES (1); DROP TABLE t", 0, "more than one statement"},
+		{"  ", 0, "sql is empty"},
+		{"-- nothing\n;", 0, "sql is empty"},
+		{"SELECT 'open", 0, "unterminated string"},
+		{`SELECT "open`, 0, "unterminated quoted identifier"},
+		{"SELECT $a$ open", 0, "unterminated dollar-quoted"},
+		{"SELECT /* open", 0, "unterminated /* comment"},
+		{"SELECT $0", 0, "placeholders start at $1"},
+		{"SELECT $99999", 0, "out of range"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sql, func(t *testing.T) {
+			shape, err := scanSQL(tt.sql)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("scanSQL(%q) error = %v, want %q", tt.sql, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("scanSQL(%q): %v", tt.sql, err)
+			}
+			if shape.maxParam != tt.maxParam {
+				t.Fatalf("scanSQL(%q) maxParam = %d, want %d", tt.sql, shape.maxParam, tt.maxParam)
+			}
+		})
+	}
+}
+
+func FuzzScanSQL(f *testing.F) {
+	for _, s := range []string{"SELECT 1", "SELECT $1; -- x", "SELECT $a$;$a$", "/* /* */ */", `E'\''`, "\"a\"\"b\""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, sql string) {
+		shape, err := scanSQL(sql)
+		if err == nil && (shape.maxParam < 0 || shape.maxParam > 65535) {
+			t.Fatalf("maxParam %d out of range", shape.maxParam)
+		}
+	})
+}
+
+func TestQueryAndExecute(t *testing.T) {
+	h := open(t, nil)
+	mustCall(t, h, "execute", map[string]any{"sql": "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, price numeric)"})
+	got := mustCall(t, h, "execute", map[string]any{
+		"sql":        "INSERT INTO items VALUES ($1, $2, $3), ($4, $5, $6)",
+		"parameters": []any{1, "apple", "0.10", 2, "pear", 1.25},
+	})
+	if got["row_count"] != json.Number("2") {
+		t.Fatalf("execute row_count = %v, want 2", got["row_count"])
+	}
+	got = mustCall(t, h, "query", map[string]any{"sql": "SELECT name, id, price FROM items WHERE id >= $1 ORDER BY id", "parameters": []any{1}})
+	b, _ := json.Marshal(got["rows"])
+	if want := `[{"id":1,"name":"apple","price":0.10},{"id":2,"name":"pear","price":1.25}]`; string(b) != want {
+		t.Errorf("rows = %s, want %s", b, want)
+	}
+	if got["row_count"] != json.Number("2") || got["truncated"] != nil {
+		t.Errorf("row_count = %v truncated = %v", got["row_count"], got["truncated"])
+	}
+	// Column order is the query's, not alphabetical.
+	res, err := call(t, h, "query", map[string]any{"sql": "SELECT name, id FROM items WHERE id = 1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(res)
+	if want := `{"columns":["name","id"],"rows":[{"name":"apple","id":1}],"row_count":1}`; string(raw) != want {
+		t.Errorf("result = %s, want %s", raw, want)
+	}
+	if err := h.Health(context.Background()); err != nil {
+		t.Errorf("Health: %v", err)
+	}
+}
+
+func TestRendering(t *testing.T) {
+	h := open(t, nil)
+	tests := []struct {
+		expr string
+		want string // JSON of the value
+	}{
+		{"NULL::int", `null`},
+		{"true", `true`},
+		{"42::smallint", `42`},
+		{"9223372036854775807::bigint", `9223372036854775807`},
+		{"12345678901234567890.123456789012::numeric", `12345678901234567890.123456789012`},
+		{"'NaN'::numeric", `"NaN"`},
+		{"1.5::float8", `1.5`},
+		{"'-Infinity'::float8", `"-Infinity"`},
+		{"'héllo'::text", `"héllo"`},
+		{"'2024-05-01 14:30:15.123456+02'::timestamptz", `"2024-05-01T12:30:15.123456Z"`},
+		{"'2024-05-01 14:30:15'::timestamp", `"2024-05-01T14:30:15"`},
+		{"'infinity'::timestamptz", `"infinity"`},
+		{"'2024-02-29'::date", `"2024-02-29"`},
+		{"'{\"b\": 12345678901234567890, \"a\": [1.10, null]}'::jsonb", `{"a":[1.10,null],"b":12345678901234567890}`},
+		{"'{\"z\": 1, \"a\": 2}'::json", `{"z":1,"a":2}`},
+		{"'\\xdeadbeef'::bytea", `"3q2+7w=="`},
+		{"ARRAY[1, NULL, 3]::int[]", `[1,null,3]`},
+		{"ARRAY[['a','b'],['c',NULL]]::text[]", `[["a","b"],["c",null]]`},
+		{"ARRAY['2024-01-01T00:00:00Z'::timestamptz]", `["2024-01-01T00:00:00Z"]`},
+		{"ARRAY['{\"x\":1}'::jsonb]", `[{"x":1}]`},
+		{"ARRAY[1.10::numeric]", `[1.10]`},
+		{"'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid", `"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"`},
+		{"'1 day 02:00:00'::interval", `"1 day 02:00:00"`},
+		{"'192.168.0.1'::inet", `"192.168.0.1/32"`},
+		{"'12:34:56.5'::time", `"12:34:56.500000"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			res, err := call(t, h, "query", map[string]any{"sql": "SELECT " + tt.expr + " AS v"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			row := res.(*QueryResult).Rows[0]
+			v, _ := row.Get("v")
+			b, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tt.want {
+				t.Errorf("SELECT %s → %s, want %s", tt.expr, b, tt.want)
+			}
+		})
+	}
+}
+
+func TestParameters(t *testing.T) {
+	h := open(t, nil)
+	tests := []struct {
+		name   string
+		sql    string
+		params string
+		want   string // JSON of column v
+	}{
+		{"numeric keeps digits", "SELECT $1::numeric AS v", `[12345678901234567890.123456789]`, `12345678901234567890.123456789`},
+		{"integer", "SELECT $1::int + 1 AS v", `[41]`, `42`},
+		{"bool", "SELECT NOT $1::bool AS v", `[true]`, `false`},
+		{"null", "SELECT $1::text IS NULL AS v", `[null]`, `true`},
+		{"jsonb object", "SELECT $1::jsonb -> 'a' AS v", `[{"a":[1,2]}]`, `[1,2]`},
+		{"jsonb array", "SELECT jsonb_array_length($1::jsonb) AS v", `[[1,2,3]]`, `3`},
+		{"int array", "SELECT array_length($1::int[], 1) AS v", `[[1,2,3]]`, `3`},
+		{"text array", "SELECT $1::text[] AS v", `[["a",null,"c"]]`, `["a",null,"c"]`},
+		{"timestamptz text", "SELECT $1::timestamptz AS v", `["2024-01-02T03:04:05+01:00"]`, `"2024-01-02T02:04:05Z"`},
+		{"text stays text", "SELECT $1::text AS v", `["'; DROP TABLE x; --"]`, `"'; DROP TABLE x; --"`},
+		{"number into text", "SELECT $1::text AS v", `[1.50]`, `"1.50"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := call(t, h, "query", map[string]any{"sql": tt.sql, "parameters": json.RawMessage(tt.params)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := res.(*QueryResult).Rows[0].Get("v")
+			b, _ := json.Marshal(v)
+			if string(b) != tt.want {
+				t.Errorf("%s with %s → %s, want %s", tt.sql, tt.params, b, tt.want)
+			}
+		})
+	}
+}
+
+func TestInvalidPayload(t *testing.T) {
+	h := open(t, nil)
+	tests := []struct {
+		name      string
+		verb      string
+		payload   string
+		wantField string
+	}{
+		{"unknown field", "query", `{"sql":"SELECT 1","params":[]}`, "params"},
+		{"two statements", "query", `{"sql":"SELECT 1; SELECT 2"}`, "sql"},
+		{"empty sql", "execute", `{"sql":""}`, "sql"},
+		{"too few parameters", "query", `{"sql":"SELECT $1, $2","parameters":[1]}`, "parameters"},
+		{"too many parameters", "query", `{"sql":"SELECT 1","parameters":[1]}`, "parameters"},
+		{"duplicate columns", "query", `{"sql":"SELECT 1 AS a, 2 AS a"}`, "sql"},
+		{"bad value for type", "query", `{"sql":"SELECT $1::int","parameters":[[1]]}`, "parameters[0]"},
+		{"no statements", "transaction", `{"statements":[]}`, "statements"},
+		{"bad statement in transaction", "transaction", `{"statements":[{"sql":"SELECT 1"},{"sql":"SELECT 1;SELECT 2"}]}`, "statements[1].sql"},
+		{"bad isolation", "transaction", `{"statements":[{"sql":"SELECT 1"}],"isolation":"chaos"}`, "isolation"},
+		{"wrong type", "query", `{"sql":1}`, "sql"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := call(t, h, tt.verb, json.RawMessage(tt.payload))
+			if err == nil {
+				t.Fatalf("%s %s: no error", tt.verb, tt.payload)
+			}
+			he := handlerError(t, err)
+			if he.Kind != handler.KindInvalidPayload || he.Field != tt.wantField || he.Retryable {
+				t.Fatalf("error = %+v, want an invalid payload naming %q", he, tt.wantField)
+			}
+		})
+	}
+}
+
+func TestRowCap(t *testing.T) {
+	h := open(t, map[string]any{"max_rows": 3})
+	tests := []struct {
+		sql       string
+		wantRows  int
+		truncated bool
+	}{
+		{"SELECT g FROM generate_series(1, 10) g", 3, true},
+		{"SELECT g FROM generate_series(1, 3) g", 3, false},
+		{"SELECT g FROM generate_series(1, 2) g", 2, false},
+		{"SELECT 1 WHERE false", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sql, func(t *testing.T) {
+			res, err := call(t, h, "query", map[string]any{"sql": tt.sql})
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := res.(*QueryResult)
+			if len(q.Rows) != tt.wantRows || q.RowCount != tt.wantRows || q.Truncated != tt.truncated {
+				t.Fatalf("rows=%d row_count=%d truncated=%v, want %d, %v", len(q.Rows), q.RowCount, q.Truncated, tt.wantRows, tt.truncated)
+			}
+		})
+	}
+	// The connection is usable after a truncated read.
+	if _, err := call(t, h, "query", map[string]any{"sql": "SELECT 1"}); err != nil {
+		t.Fatalf("after truncation: %v", err)
+	}
+}
+
+func TestTransaction(t *testing.T) {
+	h := open(t, nil)
+	mustCall(t, h, "execute", map[string]any{"sql": "CREATE TABLE acct (id int PRIMARY KEY, balance int NOT NULL CHECK (balance >= 0))"})
+
+	res, err := call(t, h, "transaction", map[string]any{"statements": []any{
+		map[string]any{"sql": "INSERT INTO acct VALUES (1, 100), (2, 0)"},
+		map[string]any{"sql": "UPDATE acct SET balance = balance - $1 WHERE id = 1 RETURNING balance", "parameters": []any{30}},
+		map[string]any{"sql": "UPDATE acct SET balance = balance + $1 WHERE id = 2", "parameters": []any{30}},
+	}, "isolation": "serializable"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(res)
+	if want := `{"results":[{"row_count":2},{"columns":["balance"],"rows":[{"balance":70}],"row_count":1},{"row_count":1}],"row_count":4}`; string(b) != want {
+		t.Fatalf("transaction = %s, want %s", b, want)
+	}
+
+	// The third statement violates the check: nothing of the transaction stays.
+	_, err = call(t, h, "transaction", map[string]any{"statements": []any{
+		map[string]any{"sql": "INSERT INTO acct VALUES (3, 5)"},
+		map[string]any{"sql": "UPDATE acct SET balance = balance + 5 WHERE id = 2"},
+		map[string]any{"sql": "UPDATE acct SET balance = balance - 1000 WHERE id = 1"},
+	}})
+	he := handlerError(t, err)
+	if he.Details["rolled_back"] != true || he.Details["statement"] != 2 || he.Details["sqlstate"] != "23514" || he.Retryable {
+		t.Fatalf("error = %+v, want a rolled-back, permanent 23514 at statement 2", he)
+	}
+	got := mustCall(t, h, "query", map[string]any{"sql": "SELECT id, balance FROM acct ORDER BY id"})
+	b, _ = json.Marshal(got["rows"])
+	if want := `[{"balance":70,"id":1},{"balance":30,"id":2}]`; string(b) != want {
+		t.Fatalf("after rollback rows = %s, want %s", b, want)
+	}
+
+	// A read-only transaction refuses writes (25006, permanent).
+	_, err = call(t, h, "transaction", map[string]any{"read_only": true, "statements": []any{
+		map[string]any{"sql": "DELETE FROM acct"},
+	}})
+	he = handlerError(t, err)
+	if he.Details["sqlstate"] != "25006" || he.Retryable {
+		t.Fatalf("read-only write: %+v", he)
+	}
+}
+
+func TestSQLSTATEMapping(t *testing.T) {
+	h := open(t, nil)
+	mustCall(t, h, "execute", map[string]any{"sql": "CREATE TABLE u (k int PRIMARY KEY)"})
+	mustCall(t, h, "execute", map[string]any{"sql": "INSERT INTO u VALUES (1)"})
+	raise := func(code string) string {
+		return fmt.Sprintf("DO $$ BEGIN RAISE EXCEPTION 'raised %s' USING ERRCODE = '%s'; END $$", code, code)
+	}
+	tests := []struct {
+		name      string
+		sql       string
+		sqlstate  string
+		retryable bool
+		field     string
+	}{
+		{"08 connection exception", raise("08006"), "08006", true, ""},
+		{"53 insufficient resources", raise("53300"), "53300", true, ""},
+		{"57 operator intervention", raise("57P01"), "57P01", true, ""},
+		{"58 system error", raise("58030"), "58030", true, ""},
+		{"40 serialization failure", raise("40001"), "40001", true, ""},
+		{"22 data exception (real)", "SELECT 1/0", "22012", false, ""},
+		{"22 invalid text", "SELECT 'x'::int", "22P02", false, ""},
+		{"23 unique violation (real)", "INSERT INTO u VALUES (1)", "23505", false, ""},
+		{"28 invalid authorization", raise("28000"), "28000", false, ""},
+		{"42 syntax error (real)", "SELEC 1", "42601", false, "sql"},
+		{"42 undefined table (real)", "SELECT * FROM missing_table", "42P01", false, "sql"},
+		{"other class is permanent", raise("P0001"), "P0001", false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := call(t, h, "execute", map[string]any{"sql": tt.sql})
+			he := handlerError(t, err)
+			if he.Details["sqlstate"] != tt.sqlstate || he.Retryable != tt.retryable || he.Field != tt.field {
+				t.Fatalf("error = %+v (details %v), want sqlstate %s retryable %v field %q", he, he.Details, tt.sqlstate, tt.retryable, tt.field)
+			}
+			if he.Kind != handler.KindFailed || he.Hint == "" || !strings.Contains(he.Message, tt.sqlstate) {
+				t.Fatalf("error = %+v, want a failure with a hint and the SQLSTATE in its message", he)
+			}
+		})
+	}
+}
+
+func TestStatementTimeout(t *testing.T) {
+	h := open(t, map[string]any{"statement_timeout": "50ms"})
+	_, err := call(t, h, "query", map[string]any{"sql": "SELECT pg_sleep(30)"})
+	he := handlerError(t, err)
+	if he.Details["sqlstate"] != "57014" || !he.Retryable {
+		t.Fatalf("error = %+v, want the server's statement timeout (57014), retryable", he)
+	}
+	// The pool recovers.
+	if _, err := call(t, h, "query", map[string]any{"sql": "SELECT 1"}); err != nil {
+		t.Fatalf("after timeout: %v", err)
+	}
+}
+
+func TestInvocationDeadline(t *testing.T) {
+	h := open(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	inv := handler.NewInvocation(handler.InvocationParams{Operation: "db.query", Payload: json.RawMessage(`{"sql":"SELECT pg_sleep(30)"}`)})
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.Handle(ctx, inv)
+		done <- err
+	}()
+	// Cancel once the query is running on the server.
+	waitForQuery(t, "SELECT pg_sleep(30)")
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("error = %v, want context.Canceled (the runtime answers it)", err)
+	}
+}
+
+// waitForQuery blocks until the server reports sql as an active query.
+func waitForQuery(t *testing.T, sql string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testkit.PostgresDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// pg_stat_activity is refreshed per transaction: poll with a server-side
+	// wait between reads rather than sleeping in the test.
+	for i := 0; i < 500; i++ {
+		var n int
+		err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE query = $1 AND state = 'active'", sql).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if _, err := conn.Exec(ctx, "SELECT pg_sleep(0.01)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Fatalf("query %q never became active", sql)
+}
+
+func TestTerminatedConnectionIsTransient(t *testing.T) {
+	h := open(t, map[string]any{"max_conns": 1})
+	got := mustCall(t, h, "query", map[string]any{"sql": "SELECT pg_backend_pid() AS pid"})
+	pid := got["rows"].([]any)[0].(map[string]any)["pid"]
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testkit.PostgresDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend($1::int)", string(pid.(json.Number))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = call(t, h, "query", map[string]any{"sql": "SELECT 1"})
+	if err == nil {
+		t.Skip("the pool replaced the terminated connection before use; nothing to assert")
+	}
+	he := handlerError(t, err)
+	if !he.Retryable {
+		t.Fatalf("error on a terminated connection = %+v, want retryable", he)
+	}
+}
+
+func TestDSNNeverShown(t *testing.T) {
+	const password = "pw-Zq81-never-shown"
+	dsns := []string{
+		"postgres://admin:" + password + "@127.0.0.1:1/db?sslmode=disable&connect_timeout=5",
+		"postgres://admin:" + password + "@127.0.0.1:notaport/db",
+		"host=127.0.0.1 port=1 user=admin password=" + password + " sslmode=disable",
+	}
+	for _, dsn := range dsns {
+		var logs bytes.Buffer
+		h, err := New(json.RawMessage(`{"dsn_secret":"db/dsn"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := handler.NewInitEnv(handler.InitParams{
+			HandlerName:  "db",
+			Logger:       slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			Capabilities: handler.Capabilities{Dialer: plainDialer, Secrets: secrets{"db/dsn": dsn}},
+		})
+		err = h.(*DB).Init(context.Background(), env)
+		if err == nil {
+			t.Fatalf("Init with an unreachable DSN succeeded")
+		}
+		for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), logs.String()} {
+			if strings.Contains(s, password) || strings.Contains(s, "admin") || strings.Contains(s, dsn) {
+				t.Fatalf("DSN material leaked: %q", s)
+			}
+		}
+	}
+}
+
+func TestDSNFromResolvedReference(t *testing.T) {
+	dsn, _ := testkit.PostgresSchema(t)
+	// At registration the reference is a placeholder; at Init the runtime
+	// hands the resolved config.
+	h, err := New(json.RawMessage(`{"dsn":"[redacted]"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolved, _ := json.Marshal(map[string]any{"dsn": dsn})
+	env := handler.NewInitEnv(handler.InitParams{Config: resolved, Capabilities: handler.Capabilities{Dialer: plainDialer}})
+	if err := h.(*DB).Init(context.Background(), env); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	defer h.(*DB).Close(context.Background())
+	if _, err := call(t, h.(*DB), "query", map[string]any{"sql": "SELECT 1"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestInitRequiresCapabilities(t *testing.T) {
+	tests := []struct {
+		name    string
+		caps    handler.Capabilities
+		config  string
+		wantErr string
+	}{
+		{"no dialer", handler.Capabilities{Secrets: secrets{}}, `{"dsn_secret":"db/dsn"}`, "no egress capability"},
+		{"no secret reader", handler.Capabilities{Dialer: plainDialer}, `{"dsn_secret":"db/dsn"}`, "no secret reader"},
+		{"secret missing", handler.Capabilities{Dialer: plainDialer, Secrets: secrets{}}, `{"dsn_secret":"db/dsn"}`, "dsn_secret db/dsn"},
+		{"unresolved reference", handler.Capabilities{Dialer: plainDialer}, `{"dsn":"[redacted]"}`, "not resolved"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := New(json.RawMessage(tt.config))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = h.(*DB).Init(context.Background(), handler.NewInitEnv(handler.InitParams{Capabilities: tt.caps}))
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Init error = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// denyingDialer refuses every connection the way the egress guard does.
+type denyingDialer struct{}
+
+func (denyingDialer) DialContext(_ context.Context, _, address string) (net.Conn, error) {
+	e := &handler.ValidationError{RuleID: "SECURITY-310", Message: "connection to " + address + " is outside allowed_domains", RemediationHint: "add the host"}
+	return nil, e
+}
+
+func TestDialerRefusalKeepsRule(t *testing.T) {
+	dsn := testkit.PostgresDSN(t)
+	h, _ := New(json.RawMessage(`{"dsn_secret":"db/dsn"}`))
+	err := h.(*DB).Init(context.Background(), handler.NewInitEnv(handler.InitParams{
+		Capabilities: handler.Capabilities{Dialer: denyingDialer{}, Secrets: secrets{"db/dsn": dsn}},
+	}))
+	var ve *handler.ValidationError
+	if !errors.As(err, &ve) || ve.RuleID != "SECURITY-310" {
+		t.Fatalf("Init error = %v, want SECURITY-310 in its chain", err)
+	}
+	if !strings.Contains(err.Error(), "SECURITY-310") {
+		t.Fatalf("Init error %q does not name the rule", err)
+	}
+}
