@@ -17,7 +17,7 @@ var errEmptySQL = errors.New("sql is empty")
 // scanSQL checks that sql is exactly one statement (a trailing semicolon is
 // allowed) and returns the highest $n placeholder. It follows PostgreSQL's
 // lexical rules for what can hide a semicolon or a dollar sign: '…' strings
-// (with '' and, for E'…', backslash escapes), "…" identifiers, $tag$…$tag$
+// (with ” and, for E'…', backslash escapes), "…" identifiers, $tag$…$tag$
 // dollar quoting, -- line comments and nested /* */ comments. The server
 // enforces the same rule again (the extended protocol refuses several
 // statements); this pass lets the error name the payload field before any I/O.
@@ -25,8 +25,8 @@ func scanSQL(sql string) (sqlShape, error) {
 	var shape sqlShape
 	n := len(sql)
 	i := 0
-	ended := false    // a top-level semicolon was seen
-	content := false  // a token other than whitespace/comments was seen
+	ended := false     // a top-level semicolon was seen
+	content := false   // a token other than whitespace/comments was seen
 	prevIdent := false // the previous byte continues an identifier or keyword
 	for i < n {
 		c := sql[i]
