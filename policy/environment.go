@@ -100,55 +100,72 @@ func (env Environment) ScopePermitted(scope string) bool {
 	return slices.Contains(env.PermittedSecretScopes, AnyScope) || slices.Contains(env.PermittedSecretScopes, scope)
 }
 
-// EnvironmentConfig is the environment section of onex.yaml as written. Pointer
-// fields are nil when absent, so their defaults can depend on name.
+// EnvironmentConfig is the environment section of onex.yaml as written.
+// Vocabulary values are kept as strings here and parsed by Resolve, so a bad
+// value is reported at its key; pointer fields are nil when absent, so their
+// defaults can depend on name.
 type EnvironmentConfig struct {
-	Name                           handler.Environment    `yaml:"name"`
-	PermittedSecretScopes          *[]string              `yaml:"permitted_secret_scopes"`
-	MaxDataClassification          handler.Classification `yaml:"max_data_classification"`
-	RequireExplicitDomainAllowlist *bool                  `yaml:"require_explicit_domain_allowlist"`
-	AdapterSecretsOverrideAllowed  bool                   `yaml:"adapter_secrets_override_allowed"`
-	EgressPrivateNetworks          PrivateNetworks        `yaml:"egress_private_networks"`
+	Name                           string    `yaml:"name"`
+	PermittedSecretScopes          *[]string `yaml:"permitted_secret_scopes"`
+	MaxDataClassification          string    `yaml:"max_data_classification"`
+	RequireExplicitDomainAllowlist *bool     `yaml:"require_explicit_domain_allowlist"`
+	AdapterSecretsOverrideAllowed  bool      `yaml:"adapter_secrets_override_allowed"`
+	EgressPrivateNetworks          string    `yaml:"egress_private_networks"`
 }
 
-// Resolve applies the defaults of the named environment to the fields left out.
-func (c EnvironmentConfig) Resolve() Environment {
-	env := DefaultEnvironment(c.Name)
+// Resolve validates the section and applies the defaults of the named
+// environment to the fields left out. Errors are RUNTIME-002 located in f.
+func (c EnvironmentConfig) Resolve(f *config.File) (Environment, []*diag.ValidationError) {
+	var errs []*diag.ValidationError
+	bad := func(key, hint string, err error) {
+		e := f.Errorf("environment."+key, "%v", err)
+		e.RemediationHint = hint
+		errs = append(errs, e)
+	}
+	var name handler.Environment
+	if c.Name != "" {
+		n, err := handler.ParseEnvironment(c.Name)
+		if err != nil {
+			bad("name", "set environment.name to development, ci, staging or production", err)
+		}
+		name = n
+	}
+	env := DefaultEnvironment(name)
 	if c.PermittedSecretScopes != nil {
-		env.PermittedSecretScopes = slices.Clone(*c.PermittedSecretScopes)
-		if env.PermittedSecretScopes == nil {
-			env.PermittedSecretScopes = []string{}
+		env.PermittedSecretScopes = append([]string{}, *c.PermittedSecretScopes...)
+		for i, s := range env.PermittedSecretScopes {
+			if s == AnyScope {
+				continue
+			}
+			if reason := scopeProblem(s); reason != "" {
+				bad(fmt.Sprintf("permitted_secret_scopes[%d]", i),
+					"write each permitted scope as a secret scope name (e.g. partner-api), or \"*\" to permit every scope",
+					fmt.Errorf("secret scope %q %s", s, reason))
+			}
 		}
 	}
-	if c.MaxDataClassification != handler.ClassificationUnset {
-		env.MaxDataClassification = c.MaxDataClassification
+	if c.MaxDataClassification != "" {
+		v, err := handler.ParseClassification(c.MaxDataClassification)
+		if err != nil {
+			bad("max_data_classification", "use public, internal, confidential, restricted or secret", err)
+		}
+		env.MaxDataClassification = v
 	}
 	if c.RequireExplicitDomainAllowlist != nil {
 		env.RequireExplicitDomainAllowlist = *c.RequireExplicitDomainAllowlist
 	}
 	env.AdapterSecretsOverrideAllowed = c.AdapterSecretsOverrideAllowed
 	if c.EgressPrivateNetworks != "" {
-		env.EgressPrivateNetworks = c.EgressPrivateNetworks
-	}
-	return env
-}
-
-// Validate returns the semantic errors of the section, located in f.
-func (c EnvironmentConfig) Validate(f *config.File) []*diag.ValidationError {
-	var errs []*diag.ValidationError
-	if c.PermittedSecretScopes != nil {
-		for i, s := range *c.PermittedSecretScopes {
-			if s == AnyScope {
-				continue
-			}
-			if reason := scopeProblem(s); reason != "" {
-				e := f.Errorf(fmt.Sprintf("environment.permitted_secret_scopes[%d]", i), "secret scope %q %s", s, reason)
-				e.RemediationHint = "write each permitted scope as a secret scope name (e.g. partner-api), or \"*\" to permit every scope"
-				errs = append(errs, e)
-			}
+		v, err := ParsePrivateNetworks(c.EgressPrivateNetworks)
+		if err != nil {
+			bad("egress_private_networks", "set egress_private_networks to allow or deny (default: deny in production, allow elsewhere)", err)
 		}
+		env.EgressPrivateNetworks = v
 	}
-	return errs
+	if len(errs) > 0 {
+		return Environment{}, errs
+	}
+	return env, nil
 }
 
 // LoadEnvironment decodes and validates the environment section of f.
@@ -157,8 +174,5 @@ func LoadEnvironment(f *config.File) (Environment, []*diag.ValidationError) {
 	if errs := f.Decode("environment", &c); len(errs) > 0 {
 		return Environment{}, errs
 	}
-	if errs := c.Validate(f); len(errs) > 0 {
-		return Environment{}, errs
-	}
-	return c.Resolve(), nil
+	return c.Resolve(f)
 }
