@@ -15,7 +15,7 @@
 //
 // Config:
 //
-//	dsn_secret: db/dsn          # or dsn: {secret: "db/dsn"}; exactly one
+//	dsn_secret: db/dsn          # or dsn: {secret: "db/dsn"}; at most one; default dsn_secret: db/dsn
 //	max_rows: 10000             # rows returned by one query; more → truncated: true
 //	statement_timeout: 30s      # enforced by the server (SQLSTATE 57014); 0 = none
 //	connect_timeout: 10s
@@ -70,7 +70,7 @@ type Config struct {
 	// {secret: "scope/key"} so it never sits in a file.
 	DSN string `json:"dsn,omitempty"`
 	// DSNSecret names the secret (scope/key) holding the DSN, read at Init
-	// through the scoped secret reader.
+	// through the scoped secret reader. Without DSN and DSNSecret it is db/dsn.
 	DSNSecret        string `json:"dsn_secret,omitempty"`
 	MaxRows          int    `json:"max_rows,omitempty"`
 	StatementTimeout string `json:"statement_timeout,omitempty"`
@@ -111,7 +111,9 @@ func parseConfig(raw json.RawMessage) (settings, error) {
 	case c.DSN != "" && c.DSNSecret != "":
 		errs = append(errs, errors.New("dsn, dsn_secret: set one of them, not both"))
 	case c.DSN == "" && c.DSNSecret == "":
-		errs = append(errs, errors.New(`dsn: missing: set dsn: {secret: "scope/key"} or dsn_secret: scope/key`))
+		// The bootstrap table declares the scope "db": with no config the
+		// handler reads db/dsn (ONEX_SECRET_DB_DSN with the env provider).
+		s.dsnSecret = handler.SecretRef{Scope: "db", Key: "dsn"}
 	case c.DSNSecret != "":
 		ref, err := handler.ParseSecretRef(c.DSNSecret)
 		if err != nil {

@@ -132,7 +132,7 @@ func TestConfig(t *testing.T) {
 		{"resolved reference placeholder", `{"dsn":"[redacted]"}`, ""},
 		{"literal url", `{"dsn":"postgres://u@h/db"}`, ""},
 		{"keyword form", `{"dsn":"host=h dbname=d","max_rows":5,"statement_timeout":"2s","connect_timeout":"1s","max_conns":2,"max_statements":3,"statement_cache":false}`, ""},
-		{"no dsn", `{}`, "dsn: missing"},
+		{"no dsn: db/dsn by default", `{}`, ""},
 		{"both", `{"dsn":"postgres://h/d","dsn_secret":"db/dsn"}`, "dsn, dsn_secret"},
 		{"bad secret name", `{"dsn_secret":"nodash"}`, "dsn_secret:"},
 		{"not a dsn", `{"dsn":"hello"}`, "dsn: not a connection string"},
@@ -625,6 +625,7 @@ func TestInitRequiresCapabilities(t *testing.T) {
 		{"no dialer", handler.Capabilities{Secrets: secrets{}}, `{"dsn_secret":"db/dsn"}`, "no egress capability"},
 		{"no secret reader", handler.Capabilities{Dialer: plainDialer}, `{"dsn_secret":"db/dsn"}`, "no secret reader"},
 		{"secret missing", handler.Capabilities{Dialer: plainDialer, Secrets: secrets{}}, `{"dsn_secret":"db/dsn"}`, "dsn_secret db/dsn"},
+		{"db/dsn by default", handler.Capabilities{Dialer: plainDialer, Secrets: secrets{}}, `{}`, "dsn_secret db/dsn"},
 		{"unresolved reference", handler.Capabilities{Dialer: plainDialer}, `{"dsn":"[redacted]"}`, "not resolved"},
 	}
 	for _, tt := range tests {
