@@ -154,7 +154,7 @@ func undeclaredConfigSecrets(d *handler.Descriptor) []*diag.ValidationError {
 		}
 		e := diag.New(RuleSecretScope, "config %s references secret scope %q, which security.secret_scopes does not declare", r.Path, r.Ref.Scope)
 		e.Details = map[string]any{"path": r.Path, "scope": r.Ref.Scope, "key": r.Ref.Key, "secret_scopes": slices.Clone(d.Security.SecretScopes)}
-		errs = append(errs, validate.At(d, r.Path, e))
+		errs = append(errs, validate.At(d, r.Path+".secret", e))
 	}
 	return errs
 }
