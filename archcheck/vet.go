@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -63,7 +64,13 @@ func Vet(ctx context.Context, cfg VetConfig, patterns ...string) (*diag.Report, 
 	}
 	var loadErrs []error
 	for _, p := range pkgs {
-		for _, e := range p.Errors {
+		errs := p.Errors
+		// The go command repeats the compiler's errors in a list error; the
+		// parser's and type checker's own are the located ones.
+		if located := slices.DeleteFunc(slices.Clone(errs), func(e packages.Error) bool { return e.Kind == packages.ListError }); len(located) > 0 {
+			errs = located
+		}
+		for _, e := range errs {
 			loc := p.PkgPath
 			if e.Pos != "" {
 				loc = relTo(base, e.Pos)
