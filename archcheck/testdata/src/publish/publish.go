@@ -68,7 +68,7 @@ type deps struct {
 
 // Nested holds the publisher one struct down.
 type Nested struct {
-	deps deps // want `\[ARCH-002\] handler type Nested holds a bus publisher in field deps \(publisher\)`
+	deps deps           // want `\[ARCH-002\] handler type Nested holds a bus publisher in field deps \(publisher\)`
 	get  func() bus.Bus // want `\[ARCH-002\] handler type Nested holds a bus publisher in field get \(bus.Bus\)`
 }
 
