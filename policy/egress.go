@@ -49,6 +49,7 @@ var (
 	discardIPv6 = netip.MustParsePrefix("100::/64")      // discard-only
 	teredo      = netip.MustParsePrefix("2001::/32")     // tunnels to an embedded IPv4 peer
 	sixToFour   = netip.MustParsePrefix("2002::/16")     // tunnels to an embedded IPv4 peer
+	ipv4Compat  = netip.MustParsePrefix("::/96")         // deprecated IPv4-compatible addresses
 )
 
 // addrRefusal says why a resolved address may not be dialed, or "" when it may.
@@ -74,7 +75,8 @@ func addrRefusal(a netip.Addr, private PrivateNetworks) string {
 	case a.IsMulticast() || a == broadcast:
 		return "a multicast or broadcast address"
 	case a.Is4() && (ipv4Reserve.Contains(a) || benchmarks.Contains(a)),
-		docIPv6.Contains(a), discardIPv6.Contains(a), teredo.Contains(a):
+		docIPv6.Contains(a), discardIPv6.Contains(a), teredo.Contains(a),
+		a.Is6() && ipv4Compat.Contains(a) && !a.IsLoopback():
 		return "a reserved address"
 	case a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || sharedSpace.Contains(a) || siteLocal.Contains(a):
 		if private != PrivateNetworksAllow {

@@ -558,3 +558,50 @@ func TestGrantByCategory(t *testing.T) {
 	}
 	_ = e.Close()
 }
+
+func TestAddrRefusal(t *testing.T) {
+	cases := []struct {
+		addr        string
+		allow, deny string // substring of the refusal, "" = may be dialed
+	}{
+		{"203.0.113.10", "", ""},
+		{"2606:4700::1111", "", ""},
+		{"127.0.0.1", "", "private"},
+		{"::1", "", "private"},
+		{"10.0.0.1", "", "private"},
+		{"172.16.5.4", "", "private"},
+		{"192.168.1.1", "", "private"},
+		{"100.64.0.1", "", "private"},
+		{"169.254.10.10", "", "private"},
+		{"fe80::1", "", "private"},
+		{"fd12::1", "", "private"},
+		{"fec0::1", "", "private"},
+		{"::ffff:10.0.0.1", "", "private"},
+		{"64:ff9b::a00:1", "", "private"},
+		{"2002:7f00:1::", "", "private"},
+		{"169.254.169.254", "metadata", "metadata"},
+		{"::ffff:169.254.169.254", "metadata", "metadata"},
+		{"fd00:ec2::254", "metadata", "metadata"},
+		{"0.0.0.0", "unspecified", "unspecified"},
+		{"0.1.2.3", "unspecified", "unspecified"},
+		{"::", "unspecified", "unspecified"},
+		{"224.0.0.1", "multicast", "multicast"},
+		{"ff02::1", "multicast", "multicast"},
+		{"255.255.255.255", "broadcast", "broadcast"},
+		{"240.0.0.1", "reserved", "reserved"},
+		{"2001:db8::1", "reserved", "reserved"},
+		{"::7f00:1", "reserved", "reserved"},
+	}
+	for _, tc := range cases {
+		a := netip.MustParseAddr(tc.addr)
+		for _, p := range []struct {
+			mode PrivateNetworks
+			want string
+		}{{PrivateNetworksAllow, tc.allow}, {PrivateNetworksDeny, tc.deny}} {
+			got := addrRefusal(a, p.mode)
+			if (got == "") != (p.want == "") || !strings.Contains(got, p.want) {
+				t.Errorf("addrRefusal(%s, %s) = %q, want %q", tc.addr, p.mode, got, p.want)
+			}
+		}
+	}
+}
