@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/onexhost/onex/diag"
 )
 
@@ -34,6 +36,7 @@ func vetSample(t *testing.T) string {
 }
 
 func TestVetOutput(t *testing.T) {
+	defer goleak.VerifyNone(t)
 	dir := vetSample(t)
 	tests := []struct {
 		format string
@@ -122,6 +125,7 @@ func TestVetOutput(t *testing.T) {
 }
 
 func TestVetExitCodes(t *testing.T) {
+	defer goleak.VerifyNone(t)
 	dir := vetSample(t)
 	tests := []struct {
 		name   string
