@@ -83,18 +83,17 @@ func (s *Contract) Discover(ctx context.Context) ([]*handler.Descriptor, []*diag
 	if err != nil {
 		return nil, nil, err
 	}
+	dupErrs := duplicates(results)
 	failed := len(errs)
 	var descs []*handler.Descriptor
 	for _, r := range results {
 		errs = append(errs, r.errs...)
-		if len(r.errs) > 0 {
+		if len(r.errs) > 0 || r.duplicate {
 			failed++
 			continue
 		}
 		descs = append(descs, r.desc)
 	}
-	descs, dupErrs := dropDuplicates(descs)
-	failed += countFiles(dupErrs)
 	errs = append(errs, dupErrs...)
 
 	elapsed := time.Since(start)
@@ -294,8 +293,10 @@ func discoveryError(rule diag.RuleID, path, format string, args ...any) *diag.Va
 }
 
 type loaded struct {
-	desc *handler.Descriptor
-	errs []*diag.ValidationError
+	path      string
+	desc      *handler.Descriptor // when the contract decoded, valid or not
+	errs      []*diag.ValidationError
+	duplicate bool // another contract declares the same handler_name
 }
 
 // load decodes and validates files on the worker pool, keeping the input order.
@@ -342,58 +343,41 @@ feed:
 func loadOne(path string) loaded {
 	c, errs := contract.Load(path)
 	if len(errs) > 0 {
-		return loaded{errs: errs}
+		return loaded{path: path, errs: errs}
 	}
 	d := c.Descriptor()
-	if errs := validate.Descriptor(d); len(errs) > 0 {
-		return loaded{errs: errs}
-	}
-	return loaded{desc: d}
+	return loaded{path: path, desc: d, errs: validate.Descriptor(d)}
 }
 
-// dropDuplicates removes every descriptor whose handler_name more than one
-// descriptor declares, with a CONTRACT-008 at each of them.
-func dropDuplicates(descs []*handler.Descriptor) ([]*handler.Descriptor, []*diag.ValidationError) {
-	byName := make(map[string][]*handler.Descriptor, len(descs))
-	for _, d := range descs {
-		byName[d.Name] = append(byName[d.Name], d)
+// duplicates reports a CONTRACT-008 at every contract whose handler_name another
+// contract of the source declares too (whether or not either is otherwise
+// valid), and marks each of them failed so none is kept.
+func duplicates(results []loaded) []*diag.ValidationError {
+	byName := map[string][]int{}
+	for i, r := range results {
+		if r.desc != nil {
+			byName[r.desc.Name] = append(byName[r.desc.Name], i)
+		}
 	}
-	var (
-		out  = descs[:0:0]
-		errs []*diag.ValidationError
-	)
-	for _, d := range descs {
-		same := byName[d.Name]
-		if len(same) == 1 {
-			out = append(out, d)
+	var errs []*diag.ValidationError
+	for i := range results {
+		r := &results[i]
+		if r.desc == nil || len(byName[r.desc.Name]) < 2 {
 			continue
 		}
-		others := make([]string, 0, len(same)-1)
-		for _, o := range same {
-			if o != d {
-				others = append(others, o.Origin)
+		name, same := r.desc.Name, byName[r.desc.Name]
+		var all, others []string
+		for _, j := range same {
+			all = append(all, results[j].path)
+			if j != i {
+				others = append(others, results[j].path)
 			}
 		}
-		e := diag.New("CONTRACT-008", "handler_name %q is also declared by %s", d.Name, strings.Join(others, ", "))
-		e.Details = map[string]any{"handler_name": d.Name, "declared_by": origins(same)}
-		e.RemediationHint = fmt.Sprintf("give every handler a unique handler_identity.name: %d contracts declare %q, and none of them is registered until only one does", len(same), d.Name)
-		errs = append(errs, validate.At(d, "handler_name", e))
+		e := diag.New("CONTRACT-008", "handler_name %q is also declared by %s", name, strings.Join(others, ", "))
+		e.Details = map[string]any{"handler_name": name, "declared_by": all}
+		e.RemediationHint = fmt.Sprintf("give every handler a unique handler_identity.name: %d contracts declare %q, and none of them is registered until only one does", len(same), name)
+		errs = append(errs, validate.At(r.desc, "handler_name", e))
+		r.duplicate = true
 	}
-	return out, errs
-}
-
-func origins(ds []*handler.Descriptor) []string {
-	out := make([]string, len(ds))
-	for i, d := range ds {
-		out[i] = d.Origin
-	}
-	return out
-}
-
-func countFiles(errs []*diag.ValidationError) int {
-	files := map[string]bool{}
-	for _, e := range errs {
-		files[e.FilePath] = true
-	}
-	return len(files)
+	return errs
 }
