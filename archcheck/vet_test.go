@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // sampleModule returns the sample module in testdata and the environment that
 // lets the go command resolve its imports of github.com/onexhost/onex to this
 // checkout: a go.work using both, and no network.
-func sampleModule(t *testing.T) (dir string, env []string) {
+func sampleModule(t testing.TB) (dir string, env []string) {
 	t.Helper()
 	dir, err := filepath.Abs(filepath.Join("testdata", "vetmod"))
 	if err != nil {
