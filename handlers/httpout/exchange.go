@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -108,17 +107,24 @@ func (h *HTTP) buildRequest(ctx context.Context, method string, p *Request) (*ht
 		return nil, err
 	}
 	if len(p.Query) > 0 {
-		q := u.Query()
-		for _, k := range slices.Sorted(mapKeys(p.Query)) {
+		// Appended to the URL's own query, encoded in sorted key order.
+		var q strings.Builder
+		q.WriteString(u.RawQuery)
+		for _, k := range sortedKeys(p.Query) {
 			vals, err := queryValues(p.Query[k])
 			if err != nil {
 				return nil, handler.InvalidPayload("query."+k, "%v", err)
 			}
 			for _, v := range vals {
-				q.Add(k, v)
+				if q.Len() > 0 {
+					q.WriteByte('&')
+				}
+				q.WriteString(url.QueryEscape(k))
+				q.WriteByte('=')
+				q.WriteString(url.QueryEscape(v))
 			}
 		}
-		u.RawQuery = q.Encode()
+		u.RawQuery = q.String()
 	}
 	var body []byte
 	contentType := ""
@@ -160,11 +166,14 @@ func (h *HTTP) buildRequest(ctx context.Context, method string, p *Request) (*ht
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	// The URL is already parsed and checked: hand it over as is rather than
+	// formatting it for NewRequest to parse again.
+	req, err := http.NewRequestWithContext(ctx, method, "", rd)
 	if err != nil {
 		return nil, handler.InvalidPayload("url", "%v", err)
 	}
-	for _, name := range slices.Sorted(mapKeys(p.Headers)) {
+	req.URL, req.Host = u, u.Host
+	for _, name := range sortedKeys(p.Headers) {
 		v := p.Headers[name]
 		field := "headers." + name
 		switch {
@@ -225,12 +234,18 @@ func (h *HTTP) target(p *Request) (*url.URL, error) {
 	if h.cfg.base == nil {
 		return nil, handler.InvalidPayload(field, "is relative but the handler's config has no base_url")
 	}
-	for _, seg := range strings.Split(ref.Path, "/") {
-		if seg == ".." {
-			return nil, handler.InvalidPayload(field, "must stay under base_url: no .. segments")
+	if strings.Contains(ref.Path, "..") {
+		for _, seg := range strings.Split(ref.Path, "/") {
+			if seg == ".." {
+				return nil, handler.InvalidPayload(field, "must stay under base_url: no .. segments")
+			}
 		}
 	}
-	u := h.cfg.base.JoinPath(ref.Path)
+	u := *h.cfg.base
+	if ref.Path != "" {
+		u.Path = strings.TrimSuffix(u.Path, "/") + "/" + strings.TrimPrefix(ref.Path, "/")
+		u.RawPath = ""
+	}
 	if ref.RawQuery != "" {
 		if u.RawQuery != "" {
 			u.RawQuery += "&" + ref.RawQuery
@@ -239,7 +254,7 @@ func (h *HTTP) target(p *Request) (*url.URL, error) {
 		}
 	}
 	u.Fragment = ""
-	return u, nil
+	return &u, nil
 }
 
 func (h *HTTP) readResponse(parent, ctx context.Context, req *http.Request, resp *http.Response) (*Response, error) {
@@ -277,7 +292,7 @@ func renderBody(contentType string, body []byte) (any, string) {
 	if len(body) == 0 {
 		return nil, EncodingNone
 	}
-	mt, _, _ := mime.ParseMediaType(contentType)
+	mt := mediaType(contentType)
 	if (mt == "application/json" || strings.HasSuffix(mt, "+json")) && json.Valid(body) {
 		return json.RawMessage(body), EncodingJSON
 	}
@@ -285,6 +300,33 @@ func renderBody(contentType string, body []byte) (any, string) {
 		return string(body), EncodingText
 	}
 	return base64.StdEncoding.EncodeToString(body), EncodingBase64
+}
+
+// mediaType is the lower-cased type/subtype of a Content-Type value.
+func mediaType(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	for i := 0; i < len(ct); i++ {
+		if c := ct[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(ct)
+		}
+	}
+	return ct
+}
+
+// sortedKeys returns m's keys in order, for a deterministic request.
+func sortedKeys[V any](m map[string]V) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func isText(mt string) bool {

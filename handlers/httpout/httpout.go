@@ -276,13 +276,16 @@ func (h *HTTP) Handle(ctx context.Context, inv *handler.Invocation) (handler.Out
 	if err := inv.Decode(&p); err != nil {
 		return handler.Output{}, err
 	}
-	req, err := h.buildRequest(ctx, method, &p)
+	tctx := ctx
+	if d, ok := ctx.Deadline(); !ok || time.Until(d) > h.cfg.timeout {
+		var cancel context.CancelFunc
+		tctx, cancel = context.WithTimeoutCause(ctx, h.cfg.timeout, errTimeout)
+		defer cancel()
+	}
+	req, err := h.buildRequest(tctx, method, &p)
 	if err != nil {
 		return handler.Output{}, err
 	}
-	tctx, cancel := context.WithTimeoutCause(ctx, h.cfg.timeout, errTimeout)
-	defer cancel()
-	req = req.WithContext(tctx)
 	resp, err := client.Do(req)
 	if err != nil {
 		return handler.Output{}, h.transportError(ctx, tctx, req, err)
