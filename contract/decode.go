@@ -41,19 +41,10 @@ var (
 // is none. Every error is a *diag.ValidationError with the handler identity (the
 // name, or unknown@<path>), source type contract, the file, line and column, and
 // a remediation hint. Decode never panics on any input.
-func Decode(path string, data []byte) (c *Contract, errs []*diag.ValidationError) {
+func Decode(path string, data []byte) (*Contract, []*diag.ValidationError) {
 	d := &decoder{path: path, locs: map[string]handler.Location{}}
-	defer func() {
-		if r := recover(); r != nil {
-			// The YAML library is third-party code: a panic in it is a syntax
-			// error of this file, not a crash of the host.
-			c = nil
-			errs = []*diag.ValidationError{d.finish(d.errorAt(nil, "CONTRACT-001", "the YAML parser failed on this file: %v", r))[0]}
-		}
-	}()
-	c = d.decode(data)
-	errs = d.finish(d.errs...)
-	if len(errs) > 0 {
+	c := d.decode(data)
+	if errs := d.finish(d.errs...); len(errs) > 0 {
 		return nil, errs
 	}
 	return c, nil
@@ -98,7 +89,15 @@ func (d *decoder) add(tok *token.Token, rule diag.RuleID, hint string, format st
 	return e
 }
 
-func (d *decoder) decode(data []byte) *Contract {
+// parse runs the third-party YAML lexer and parser; a panic in them is a
+// syntax error of this file, not a crash of the host.
+func (d *decoder) parse(data []byte) (file *ast.File) {
+	defer func() {
+		if r := recover(); r != nil {
+			file = nil
+			d.add(&token.Token{Position: &token.Position{Line: 1, Column: 1}}, "CONTRACT-001", "", "the YAML parser failed on this file: %v", r)
+		}
+	}()
 	tokens := lexer.Tokenize(string(data))
 	if tok := tooDeep(tokens); tok != nil {
 		d.add(tok, "CONTRACT-001", "", "YAML nesting deeper than %d levels", MaxNesting)
@@ -106,7 +105,19 @@ func (d *decoder) decode(data []byte) *Contract {
 	}
 	file, err := parser.Parse(tokens, 0)
 	if err != nil {
-		d.add(errToken(err), "CONTRACT-001", "", "YAML syntax error: %s", errMessage(err))
+		tok := errToken(err)
+		if tok == nil || tok.Position == nil {
+			tok = &token.Token{Position: &token.Position{Line: 1, Column: 1}}
+		}
+		d.add(tok, "CONTRACT-001", "", "YAML syntax error: %s", errMessage(err))
+		return nil
+	}
+	return file
+}
+
+func (d *decoder) decode(data []byte) *Contract {
+	file := d.parse(data)
+	if file == nil {
 		return nil
 	}
 	var body ast.Node
@@ -115,7 +126,7 @@ func (d *decoder) decode(data []byte) *Contract {
 			continue
 		}
 		if body != nil {
-			d.add(doc.Body.GetToken(), "CONTRACT-003", "write one handler per handler_contract.yaml, in a single YAML document",
+			d.add(startToken(doc.Body), "CONTRACT-003", "write one handler per handler_contract.yaml, in a single YAML document",
 				"the file holds more than one YAML document")
 			return nil
 		}
@@ -632,17 +643,31 @@ func names[T ~string](vs []T) []string {
 	return out
 }
 
+// startToken is the first token of a document body: its first key for a
+// mapping.
+func startToken(body ast.Node) *token.Token {
+	switch x := body.(type) {
+	case *ast.MappingNode:
+		if len(x.Values) > 0 && x.Values[0].Key != nil {
+			return x.Values[0].Key.GetToken()
+		}
+	case *ast.MappingValueNode:
+		if x.Key != nil {
+			return x.Key.GetToken()
+		}
+	}
+	return body.GetToken()
+}
+
 func (d *decoder) decodeTop(body ast.Node) *Contract {
 	c := &Contract{Path: d.path, Locations: d.locs}
-	d.locs[""] = location(body.GetToken())
+	start := startToken(body)
+	d.locs[""] = location(start)
 	top, ok := d.mapping(body)
 	if !ok {
-		d.add(body.GetToken(), "CONTRACT-003", "start from `onex contract init`, which writes a complete contract",
+		d.add(start, "CONTRACT-003", "start from `onex contract init`, which writes a complete contract",
 			"a contract must be a mapping of fields, got %s", kindOf(d, body))
 		return nil
-	}
-	if len(top) > 0 {
-		d.locs[""] = top[0].pos()
 	}
 	top = d.known("", top, topKeys, forbiddenKeys)
 	have := map[string]bool{}
@@ -714,10 +739,10 @@ func (d *decoder) decodeTop(body ast.Node) *Contract {
 			d.decodePackaging(c, f)
 		}
 	}
-	d.decodeImplementation(c, impl, body)
+	d.decodeImplementation(c, impl, start)
 	for _, k := range []string{"contract_version", "handler_identity", "handler_type", "handler_type_category", "commands_accepted"} {
 		if !have[k] {
-			d.add(body.GetToken(), "CONTRACT-002", missingHint(k), "required field %s is missing", k)
+			d.add(start, "CONTRACT-002", missingHint(k), "required field %s is missing", k)
 		}
 	}
 	return c
@@ -813,10 +838,10 @@ func (d *decoder) decodeCommands(c *Contract, f field) {
 	}
 }
 
-func (d *decoder) decodeImplementation(c *Contract, impl *entry, body ast.Node) {
+func (d *decoder) decodeImplementation(c *Contract, impl *entry, start *token.Token) {
 	const hint = "set exactly one of implementation.import_path (a factory compiled into this binary) or implementation.artifact_ref {uri, digest}"
 	if impl == nil {
-		d.add(body.GetToken(), "CONTRACT-013", hint, "implementation is missing: neither import_path nor artifact_ref is set")
+		d.add(start, "CONTRACT-013", hint, "implementation is missing: neither import_path nor artifact_ref is set")
 		return
 	}
 	f := field{e: *impl, name: "implementation", required: true}

@@ -1,0 +1,258 @@
+package contract
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/lexer"
+	"github.com/goccy/go-yaml/token"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/onexhost/onex/handler"
+)
+
+func compiled(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	s, err := CompileSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// schemaVerdict converts a YAML document to a JSON value the way an editor's
+// YAML language server does (goccy/go-yaml here, independently of the decoder's
+// AST walk) and validates it against the embedded schema. A stream of more than
+// one document, or one JSON cannot hold (.inf, .nan, application-specific
+// tags such as !vault), is not a contract instance.
+func schemaVerdict(s *jsonschema.Schema, doc []byte) error {
+	for _, tk := range lexer.Tokenize(string(doc)) {
+		if tk.Type == token.TagType && !slices.Contains(coreTags, tk.Value) {
+			return fmt.Errorf("tag %s has no JSON meaning", tk.Value)
+		}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(doc))
+	var v any
+	if err := dec.Decode(&v); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return errors.New("more than one YAML document")
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	return s.Validate(inst)
+}
+
+// coreTags are the tags of the YAML core schema, which map onto JSON values.
+var coreTags = []string{"!!str", "!!int", "!!float", "!!bool", "!!null", "!!map", "!!seq"}
+
+// boundCases are rejected by the decoder for resource bounds, which a schema
+// cannot express; the schema has no verdict on them.
+var boundCases = map[string]bool{
+	"deep flow nesting": true, "many block entries on a line": true,
+	"alias bomb": true, "recursive alias": true,
+}
+
+// TestSchemaAgreesWithDecoder checks that no document is accepted by one of the
+// schema and the decoder and rejected by the other, over the decoder's table,
+// the golden contracts and the templates.
+func TestSchemaAgreesWithDecoder(t *testing.T) {
+	s := compiled(t)
+	type doc struct {
+		name string
+		data []byte
+	}
+	var corpus []doc
+	for _, tc := range decodeCases {
+		if !boundCases[tc.name] {
+			corpus = append(corpus, doc{tc.name, []byte(tc.doc)})
+		}
+	}
+	golden := goldenContracts(t)
+	for _, p := range golden {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // links and special files of the CONTRACT-007/010 cases
+		}
+		corpus = append(corpus, doc{p, b})
+	}
+	for _, name := range Templates {
+		b, err := Template(name, TemplateOptions{Name: "sample-handler"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		corpus = append(corpus, doc{"template " + name, b})
+	}
+	if len(corpus) < 50 {
+		t.Fatalf("corpus too small: %d", len(corpus))
+	}
+	var accepted, rejected int
+	for _, d := range corpus {
+		_, errs := Decode("f.yaml", d.data)
+		serr := schemaVerdict(s, d.data)
+		if (len(errs) == 0) != (serr == nil) {
+			t.Errorf("%s: decoder errors %v, schema error %v", d.name, errs, serr)
+		}
+		if serr == nil {
+			accepted++
+		} else {
+			rejected++
+		}
+	}
+	if accepted < 5 || rejected < 20 {
+		t.Errorf("corpus not varied enough: %d accepted, %d rejected", accepted, rejected)
+	}
+}
+
+// goldenContracts lists the contract files under testdata/contracts.
+func goldenContracts(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	root := filepath.Join("..", "testdata", "contracts")
+	_ = filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
+		if err == nil && !de.IsDir() && strings.HasSuffix(p, ".yaml") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+// TestSchemaPatternsMatchSDK keeps the schema's patterns and vocabularies equal
+// to the SDK's, so the two cannot drift.
+func TestSchemaPatternsMatchSDK(t *testing.T) {
+	var doc struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal(Schema(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	prop := func(path ...string) map[string]any {
+		var cur any
+		if err := json.Unmarshal(doc.Properties[path[0]], &cur); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range path[1:] {
+			cur = cur.(map[string]any)[p]
+		}
+		return cur.(map[string]any)
+	}
+	checks := []struct {
+		got  any
+		want any
+	}{
+		{prop("handler_identity", "properties", "name")["pattern"], handler.NamePattern},
+		{prop("commands_accepted", "items")["pattern"], handler.CommandPattern},
+		{prop("implementation", "properties", "import_path")["pattern"], handler.ImportPathPattern},
+		{prop("implementation", "properties", "artifact_ref", "properties", "digest")["pattern"], handler.DigestPattern},
+		{strings.Join(toStrings(prop("handler_type")["enum"]), ","), strings.Join(names(handler.HandlerTypes), ",")},
+		{strings.Join(toStrings(prop("handler_type_category")["enum"]), ","), strings.Join(names(handler.Categories), ",")},
+		{strings.Join(toStrings(prop("security", "properties", "data_classification")["enum"]), ","), strings.Join(classificationNames(), ",")},
+		{strings.Join(toStrings(prop("security", "properties", "observability_level")["enum"]), ","), strings.Join(names(handler.ObservabilityLevels), ",")},
+		{strings.Join(toStrings(prop("capabilities", "items")["anyOf"].([]any)[0].(map[string]any)["enum"]), ","), strings.Join(names(handler.KnownCapabilities), ",")},
+	}
+	for i, c := range checks {
+		if c.got != c.want {
+			t.Errorf("check %d: schema has %v, SDK has %v", i, c.got, c.want)
+		}
+	}
+	keys := make([]string, 0, len(doc.Properties))
+	for k := range doc.Properties {
+		keys = append(keys, k)
+	}
+	for _, k := range topKeys {
+		if _, ok := doc.Properties[k]; !ok {
+			t.Errorf("schema lacks top-level key %s", k)
+		}
+	}
+	if len(keys) != len(topKeys) {
+		t.Errorf("schema keys %v, decoder keys %v", keys, topKeys)
+	}
+}
+
+func toStrings(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}
+
+// TestExamplesAndTemplatesMatchSchema validates every shipped contract (the
+// examples directory, when present, and every template) against the schema.
+func TestExamplesAndTemplatesMatchSchema(t *testing.T) {
+	s := compiled(t)
+	var n int
+	_ = filepath.WalkDir(filepath.Join("..", "examples"), func(p string, de fs.DirEntry, err error) error {
+		if err != nil || de.IsDir() || de.Name() != FileName {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := schemaVerdict(s, b); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+		n++
+		return nil
+	})
+	for _, name := range Templates {
+		b, err := Template(name, TemplateOptions{Name: "sample.handler-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := schemaVerdict(s, b); err != nil {
+			t.Errorf("template %s: %v", name, err)
+		}
+		n++
+	}
+	if n < len(Templates) {
+		t.Fatalf("validated %d documents", n)
+	}
+}
+
+// FuzzSchemaAgreement looks for a document the schema and the decoder judge
+// differently. Documents rejected for the decoder's resource bounds have no
+// schema verdict and are skipped.
+func FuzzSchemaAgreement(f *testing.F) {
+	for _, tc := range decodeCases {
+		if !boundCases[tc.name] {
+			f.Add([]byte(tc.doc))
+		}
+	}
+	s, err := CompileSchema()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, errs := Decode("f.yaml", data)
+		for _, e := range errs {
+			if e.RuleID == "CONTRACT-014" || strings.Contains(e.Message, "nesting deeper") {
+				return
+			}
+		}
+		serr := schemaVerdict(s, data)
+		if (len(errs) == 0) != (serr == nil) {
+			t.Fatalf("decoder errors %v, schema error %v", errs, serr)
+		}
+	})
+}
