@@ -17,6 +17,19 @@ import (
 func AppendResponse(dst []byte, r *Response) []byte {
 	dst = append(dst, `{"envelope_id":`...)
 	dst = AppendString(dst, r.EnvelopeID)
+	return appendResponseRest(dst, r)
+}
+
+// AppendResponseID is AppendResponse with envelope_id id (r.EnvelopeID is not
+// used), so a fresh id costs no string.
+func AppendResponseID(dst []byte, id uuid.UUID, r *Response) []byte {
+	dst = append(dst, `{"envelope_id":"`...)
+	dst = AppendUUID(dst, id)
+	dst = append(dst, '"')
+	return appendResponseRest(dst, r)
+}
+
+func appendResponseRest(dst []byte, r *Response) []byte {
 	dst = append(dst, `,"correlation_id":`...)
 	dst = AppendString(dst, r.CorrelationID)
 	if r.InReplyTo != "" {
@@ -76,7 +89,7 @@ func appendError(dst []byte, e *Error) []byte {
 // is; anything else is escaped by encoding/json.
 func AppendString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainASCII[s[i]] {
 			b, _ := json.Marshal(s) // a string always marshals
 			return append(dst, b...)
 		}
@@ -85,6 +98,16 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, s...)
 	return append(dst, '"')
 }
+
+// plainASCII marks the bytes a JSON string holds as they are (and that
+// encoding/json would not escape).
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'], t['<'], t['>'], t['&'] = false, false, false, false, false
+	return t
+}()
 
 // AppendUUID appends u in its canonical form (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)
 // without allocating.

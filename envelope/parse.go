@@ -221,18 +221,31 @@ func readString(raw []byte, i int, field string) ([]byte, int, error) {
 // and whether it contains escapes.
 func stringEnd(raw []byte, i int, field string) (end int, escaped bool, err error) {
 	for j := i + 1; j < len(raw); j++ {
-		switch c := raw[j]; {
+		c := raw[j]
+		if !stringSpecial[c] {
+			continue
+		}
+		switch {
 		case c == '"':
 			return j + 1, escaped, nil
 		case c == '\\':
 			escaped = true
 			j++ // the escaped byte cannot end the string
-		case c < 0x20:
+		default:
 			return 0, false, syntaxErr(field, j, "control character in a string")
 		}
 	}
 	return 0, false, syntaxErr(field, -1, "unterminated string")
 }
+
+// stringSpecial marks the bytes that end, escape or invalidate a JSON string.
+var stringSpecial = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 // valueEnd returns the offset just after the JSON value starting at raw[i]. It
 // only delimits the value (strings and bracket depth); the caller validates the

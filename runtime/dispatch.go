@@ -1,0 +1,488 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/envelope"
+	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/internal/suggest"
+)
+
+func init() {
+	// Every response carries a fresh random UUID; drawing them from a buffered
+	// pool of crypto/rand bytes keeps that off the allocator and amortises the
+	// system call. Safe here: nothing generates UUIDs before init completes.
+	uuid.EnableRandPool()
+}
+
+// Outcome is the result of dispatching one request: the encoded response and
+// what a bus needs to decide on retries and dead letters.
+type Outcome struct {
+	// Response is the response envelope: one line of JSON, without newline.
+	Response []byte
+	Success  bool
+	// RuleID, Message and Retryable describe a failure.
+	RuleID    handler.RuleID
+	Message   string
+	Retryable bool
+	// Handler is the handler the request was routed to, if any.
+	Handler string
+	// CorrelationID is the response's correlation id.
+	CorrelationID string
+}
+
+// Dispatch runs one request envelope through the pipeline on the calling
+// goroutine and returns its response envelope (one line of JSON). Every call
+// returns exactly one response: malformed and refused requests, handler errors,
+// panics and timeouts are answered with a structured error. Dispatch keeps
+// references into raw (the payload handed to the handler): the caller must not
+// modify raw afterwards.
+//
+// The invocation's deadline reaches the handler through its context; a handler
+// that ignores its context keeps the caller waiting until it returns (and is
+// then answered HANDLER-002). Submit answers such requests at the deadline.
+func (h *Host) Dispatch(ctx context.Context, raw []byte) []byte {
+	var out Outcome
+	h.inflight.Add(1)
+	defer h.inflight.Done()
+	h.dispatch(ctx, raw, make([]byte, 0, 384), nil, &out)
+	return out.Response
+}
+
+// DispatchOutcome is Dispatch with the whole Outcome; the response is appended
+// to buf.
+func (h *Host) DispatchOutcome(ctx context.Context, raw []byte, buf []byte) Outcome {
+	var out Outcome
+	h.inflight.Add(1)
+	defer h.inflight.Done()
+	h.dispatch(ctx, raw, buf, nil, &out)
+	return out
+}
+
+// call is the state of one request in the pipeline.
+type call struct {
+	start     time.Time
+	ids       string // request envelope_id + correlation_id, canonical, 36 bytes each
+	idsOK     bool
+	envNote   string // why the request's envelope_id was replaced
+	corrNote  string // why its correlation_id was replaced
+	operation string // as sent, for error responses
+	r         *route
+}
+
+func (c *call) envelopeID() string    { return c.ids[:36] }
+func (c *call) correlationID() string { return c.ids[36:] }
+
+// failure is a refused or failed request.
+type failure struct {
+	rule      handler.RuleID
+	msg       string
+	hint      string // overrides the catalog's remediation when set
+	retryable bool
+	details   map[string]any
+}
+
+func (h *Host) dispatch(ctx context.Context, raw []byte, buf []byte, w *worker, out *Outcome) {
+	c := call{start: time.Now()}
+	h.stats.requests.Add(1)
+	if s := state(h.state.Load()); s != stateReady && s != stateStopping {
+		c.setIDs(nil)
+		h.fail(&c, buf, out, &failure{rule: "HANDLER-004", msg: "the host is " + s.String(), retryable: true})
+		return
+	}
+	if len(raw) > h.cfg.MaxEnvelopeBytes {
+		c.setIDs(nil)
+		h.fail(&c, buf, out, &failure{rule: "ENVELOPE-005",
+			msg:     fmt.Sprintf("envelope of %d bytes exceeds runtime.max_envelope_bytes (%d); it was not read", len(raw), h.cfg.MaxEnvelopeBytes),
+			details: map[string]any{"size": len(raw), "limit": h.cfg.MaxEnvelopeBytes}})
+		return
+	}
+	var v envelope.View
+	if err := envelope.Parse(raw, &v); err != nil {
+		c.setIDs(&v)
+		f := &failure{rule: "ENVELOPE-001", msg: err.Error()}
+		var se *envelope.SyntaxError
+		if errors.As(err, &se) && se.Field != "" {
+			f.details = map[string]any{"field": se.Field}
+		}
+		h.fail(&c, buf, out, f)
+		return
+	}
+	c.setIDs(&v)
+	if h.draining.Load() {
+		h.fail(&c, buf, out, &failure{rule: "HANDLER-004", retryable: true,
+			msg: fmt.Sprintf("the host stopped before the request was invoked (drain_timeout %s)", h.cfg.DrainTimeout)})
+		return
+	}
+	if len(v.Operation) == 0 {
+		h.fail(&c, buf, out, &failure{rule: "ENVELOPE-002", msg: "the envelope has no operation"})
+		return
+	}
+	r, ok := h.routes[string(v.Operation)]
+	if !ok {
+		c.operation = printable(v.Operation)
+		h.fail(&c, buf, out, h.unknownOperation(c.operation))
+		return
+	}
+	c.r = r
+	if v.Handler != nil && string(v.Handler) != r.e.desc.Name {
+		name := printable(v.Handler)
+		h.fail(&c, buf, out, &failure{rule: "ENVELOPE-004",
+			msg:     fmt.Sprintf("handler %q does not accept operation %s; %s does", name, r.op, r.e.desc.Name),
+			details: map[string]any{"handler": name, "accepted_by": r.e.desc.Name}})
+		return
+	}
+	class := h.cfg.DefaultDataClassification
+	if v.DataClassification != nil {
+		if class = classificationOf(v.DataClassification); class == handler.ClassificationUnset {
+			name := printable(v.DataClassification)
+			h.fail(&c, buf, out, &failure{rule: "ENVELOPE-006",
+				msg:     fmt.Sprintf("unknown data_classification %q (valid: public, internal, confidential, restricted, secret)", name),
+				details: map[string]any{"data_classification": name}})
+			return
+		}
+	}
+	if r.e.status != StatusRegistered {
+		f := &failure{rule: "HANDLER-004", msg: fmt.Sprintf("handler %s is unavailable: it failed to initialise", r.e.desc.Name), retryable: false}
+		if r.e.err != nil {
+			f.details = map[string]any{"cause": r.e.err.Message}
+		}
+		h.fail(&c, buf, out, f)
+		return
+	}
+	if class.Exceeds(r.e.class) {
+		h.fail(&c, buf, out, &failure{rule: "SECURITY-312",
+			msg:     fmt.Sprintf("envelope classified %s is above handler %s's classification %s; the handler was not invoked", class, r.e.desc.Name, r.e.class),
+			details: map[string]any{"data_classification": class.String(), "handler_classification": r.e.class.String()}})
+		return
+	}
+	if g := r.e.guard; g != nil {
+		if refusal := g.Admit(c.start); refusal != nil {
+			h.fail(&c, buf, out, &failure{rule: refusal.RuleID, msg: refusal.Message, hint: refusal.RemediationHint,
+				retryable: true, details: refusal.Details})
+			return
+		}
+	}
+	h.invoke(ctx, &c, &v, class, buf, w, out)
+}
+
+// setIDs takes the request's ids from v when they are UUIDs, or makes new ones
+// (noting why, for failed responses).
+func (c *call) setIDs(v *envelope.View) {
+	var buf [72]byte
+	var env, corr []byte
+	if v != nil {
+		env, corr = v.EnvelopeID, v.CorrelationID
+	}
+	c.envNote = putID(buf[:36], env, "envelope_id")
+	c.corrNote = putID(buf[36:], corr, "correlation_id")
+	c.ids = string(buf[:])
+}
+
+func putID(dst []byte, id []byte, field string) (note string) {
+	if id != nil {
+		if u, err := uuid.ParseBytes(id); err == nil {
+			envelope.AppendUUID(dst[:0], u)
+			return ""
+		}
+		note = fmt.Sprintf("%s %q is not a UUID; a new one was generated", field, truncate(printable(id), 80))
+	}
+	envelope.AppendUUID(dst[:0], uuid.New())
+	return note
+}
+
+func classificationOf(b []byte) handler.Classification {
+	switch string(b) {
+	case "public":
+		return handler.ClassificationPublic
+	case "internal":
+		return handler.ClassificationInternal
+	case "confidential":
+		return handler.ClassificationConfidential
+	case "restricted":
+		return handler.ClassificationRestricted
+	case "secret":
+		return handler.ClassificationSecret
+	}
+	return handler.ClassificationUnset
+}
+
+func (h *Host) unknownOperation(op string) *failure {
+	f := &failure{rule: "ENVELOPE-003", details: map[string]any{"operation": op}}
+	if !handler.Command(op).Valid() {
+		f.msg = fmt.Sprintf("operation %q is not a command (<namespace>.<verb>, %s)", op, handler.CommandPattern)
+		return f
+	}
+	f.msg = fmt.Sprintf("no registered handler accepts operation %q%s", op, suggest.Hint(op, h.ops))
+	if s, ok := suggest.Closest(op, h.ops); ok {
+		f.details["did_you_mean"] = s
+	}
+	return f
+}
+
+// invState is what one invocation borrows from the host's pool: the Invocation
+// (reset per call) and a logger that adds the correlation id.
+type invState struct {
+	inv *handler.Invocation
+	lh  corrHandler
+	log *slog.Logger
+	res []byte
+}
+
+func newInvState() any {
+	s := &invState{inv: handler.NewInvocation(handler.InvocationParams{})}
+	s.lh.inner = slog.DiscardHandler
+	s.log = slog.New(&s.lh)
+	return s
+}
+
+// corrHandler adds the correlation id to every record of an invocation's
+// logger. It is pooled with the invocation, so tagging costs nothing unless
+// the handler logs.
+type corrHandler struct {
+	inner slog.Handler
+	corr  string
+}
+
+func (c *corrHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return c.inner.Enabled(ctx, l)
+}
+
+func (c *corrHandler) Handle(ctx context.Context, r slog.Record) error {
+	r.AddAttrs(slog.String("correlation_id", c.corr))
+	return c.inner.Handle(ctx, r)
+}
+
+func (c *corrHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &corrHandler{inner: c.inner.WithAttrs(as), corr: c.corr}
+}
+
+func (c *corrHandler) WithGroup(name string) slog.Handler {
+	return &corrHandler{inner: c.inner.WithGroup(name), corr: c.corr}
+}
+
+func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class handler.Classification, buf []byte, w *worker, out *Outcome) {
+	select {
+	case h.sem <- struct{}{}:
+	default:
+		select {
+		case h.sem <- struct{}{}:
+		case <-ctx.Done():
+			h.fail(c, buf, out, &failure{rule: "HANDLER-004", retryable: true,
+				msg: fmt.Sprintf("no invocation capacity before the request was canceled (runtime.max_concurrency %d): %v", h.cfg.MaxConcurrency, ctx.Err())})
+			return
+		}
+	}
+	e := c.r.e
+	st := h.pool.Get().(*invState)
+	st.lh.inner, st.lh.corr = c.r.log.Handler(), c.correlationID()
+	deadline := c.start.Add(e.timeout)
+	st.inv.Reset(handler.InvocationParams{
+		HandlerName:    e.desc.Name,
+		Operation:      c.r.op,
+		Payload:        v.Payload,
+		EnvelopeID:     c.envelopeID(),
+		CorrelationID:  c.correlationID(),
+		Classification: class,
+		Logger:         st.log,
+		Deadline:       deadline,
+		Capabilities:   e.caps,
+	})
+	ictx := newInvocationContext(ctx, deadline)
+	if w != nil {
+		w.arm(*c, deadline)
+	}
+	h.stats.inflight.Add(1)
+	output, err, panicked := callHandler(ictx, e.h, st.inv)
+	h.stats.inflight.Add(-1)
+	ictx.finish()
+	<-h.sem
+	end := time.Now()
+	if w != nil && w.disarm() {
+		// The watchdog answered at the deadline; this late result goes nowhere.
+		c.r.log.Warn("late result discarded: the request was answered at its deadline",
+			"correlation_id", c.correlationID(), "duration_ms", end.Sub(c.start).Milliseconds())
+		st.inv.Reset(handler.InvocationParams{})
+		h.pool.Put(st)
+		out.Response = nil
+		return
+	}
+	var f *failure
+	switch {
+	case panicked != nil:
+		f = &failure{rule: "HANDLER-003", msg: fmt.Sprintf("handler %s panicked", e.desc.Name),
+			details: map[string]any{"panic": truncate(fmt.Sprint(panicked.value), 200)}}
+		c.r.log.Error("handler panicked", "correlation_id", c.correlationID(), "panic", truncate(fmt.Sprint(panicked.value), 200), "stack", string(panicked.stack))
+	case err != nil:
+		f = h.handlerFailure(e, err, !end.Before(deadline), ctx)
+	default:
+		res, rerr := envelope.AppendResult(st.res[:0], output.Result)
+		st.res = res
+		if rerr != nil {
+			f = &failure{rule: "HANDLER-001", msg: fmt.Sprintf("handler %s returned a result that cannot be encoded as JSON: %v", e.desc.Name, rerr)}
+			break
+		}
+		if e.guard != nil {
+			e.guard.Record(end, false)
+		}
+		h.stats.succeeded.Add(1)
+		resp := envelope.Response{
+			CorrelationID: c.correlationID(), InReplyTo: c.envelopeID(),
+			Operation: string(c.r.op), Handler: e.desc.Name, Success: true,
+			Result: res, DurationUS: end.Sub(c.start).Microseconds(),
+		}
+		out.Response = envelope.AppendResponseID(buf, uuid.New(), &resp)
+		out.Success, out.Handler, out.CorrelationID = true, e.desc.Name, resp.CorrelationID
+		st.inv.Reset(handler.InvocationParams{})
+		h.pool.Put(st)
+		return
+	}
+	if e.guard != nil {
+		e.guard.Record(end, f.rule != "HANDLER-006")
+	}
+	st.inv.Reset(handler.InvocationParams{})
+	h.pool.Put(st)
+	h.fail(c, buf, out, f)
+}
+
+type panicValue struct {
+	value any
+	stack []byte
+}
+
+// callHandler runs Handle under a context marked as an invocation, turning a
+// panic into a value.
+func callHandler(ctx context.Context, hd handler.Handler, inv *handler.Invocation) (out handler.Output, err error, p *panicValue) {
+	defer func() {
+		if r := recover(); r != nil {
+			p = &panicValue{value: r, stack: debug.Stack()}
+		}
+	}()
+	out, err = hd.Handle(ctx, inv)
+	return out, err, nil
+}
+
+// handlerFailure maps a handler's error to a response failure: a rejected
+// payload (HANDLER-006), a policy denial through a capability (its SECURITY
+// rule), a timeout (HANDLER-002), a canceled invocation (HANDLER-004), any
+// other error (HANDLER-001, retryable when the handler says so).
+func (h *Host) handlerFailure(e *entry, err error, pastDeadline bool, parent context.Context) *failure {
+	var he *handler.Error
+	isHE := errors.As(err, &he)
+	if isHE && he.Kind == handler.KindInvalidPayload {
+		f := &failure{rule: "HANDLER-006", msg: he.Error(), hint: he.Hint, details: cloneDetails(he.Details)}
+		if he.Field != "" {
+			f.details = withDetail(f.details, "field", he.Field)
+		}
+		return f
+	}
+	var ve *diag.ValidationError
+	if errors.As(err, &ve) && ve.RuleID.Valid() {
+		return &failure{rule: ve.RuleID, msg: ve.Message, hint: ve.RemediationHint, details: cloneDetails(ve.Details)}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || pastDeadline {
+		return &failure{rule: "HANDLER-002", retryable: true,
+			msg:     fmt.Sprintf("handler %s did not finish within %s", e.desc.Name, e.timeout),
+			details: map[string]any{"timeout": e.timeout.String()}}
+	}
+	if errors.Is(err, context.Canceled) && parent.Err() != nil {
+		return &failure{rule: "HANDLER-004", retryable: true, msg: fmt.Sprintf("invocation of %s canceled: %v", e.desc.Name, parent.Err())}
+	}
+	if isHE {
+		msg := he.Message
+		if msg == "" {
+			msg = "handler failed"
+		}
+		f := &failure{rule: "HANDLER-001", msg: msg, hint: he.Hint, retryable: he.Retryable, details: cloneDetails(he.Details)}
+		if he.Field != "" {
+			f.details = withDetail(f.details, "field", he.Field)
+		}
+		return f
+	}
+	return &failure{rule: "HANDLER-001", msg: truncate(err.Error(), 1000)}
+}
+
+func cloneDetails(m map[string]any) map[string]any {
+	if len(m) == 0 {
+		return nil
+	}
+	c := make(map[string]any, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+func withDetail(m map[string]any, k string, v any) map[string]any {
+	if m == nil {
+		m = map[string]any{}
+	}
+	m[k] = v
+	return m
+}
+
+// fail writes the error response of f.
+func (h *Host) fail(c *call, buf []byte, out *Outcome, f *failure) {
+	rule, ok := diag.Lookup(f.rule)
+	if !ok {
+		rule = diag.Rule{ID: f.rule, ErrorType: handler.ErrInvocation}
+	}
+	hint := f.hint
+	if hint == "" {
+		hint = rule.Remediation
+	}
+	if c.envNote != "" {
+		f.details = withDetail(f.details, "envelope_id_replaced", c.envNote)
+	}
+	if c.corrNote != "" {
+		f.details = withDetail(f.details, "correlation_id_replaced", c.corrNote)
+	}
+	resp := envelope.Response{
+		CorrelationID: c.correlationID(),
+		Operation:     c.operation,
+		Success:       false,
+		DurationUS:    time.Since(c.start).Microseconds(),
+		Error: &envelope.Error{
+			RuleID: string(f.rule), ErrorType: string(rule.ErrorType), Message: f.msg,
+			RemediationHint: hint, Retryable: f.retryable, Details: f.details,
+		},
+	}
+	if c.envNote == "" {
+		resp.InReplyTo = c.envelopeID()
+	}
+	if c.r != nil {
+		resp.Operation, resp.Handler = string(c.r.op), c.r.e.desc.Name
+		out.Handler = c.r.e.desc.Name
+	}
+	h.stats.fail(f.rule)
+	out.Response = envelope.AppendResponseID(buf, uuid.New(), &resp)
+	out.Success, out.RuleID, out.Message, out.Retryable, out.CorrelationID = false, f.rule, f.msg, f.retryable, resp.CorrelationID
+}
+
+// printable renders client bytes for messages: valid UTF-8 as is, anything else
+// quoted.
+func printable(b []byte) string {
+	if utf8.Valid(b) {
+		return truncate(string(b), 200)
+	}
+	return truncate(fmt.Sprintf("%q", b), 200)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,123 @@
+package runtime
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/onexhost/onex/bus"
+)
+
+// invocationMark carries the bus's invocation marker; invocation contexts answer
+// its values before their parent's, so every invocation is marked without a
+// context allocation of its own. It is never modified.
+var invocationMark = bus.WithInvocation(context.Background())
+
+// invocationContext is the context of one handler invocation: marked for the
+// bus (any publish under it fails with ARCH-002), with the invocation's deadline,
+// canceled when the parent ends, the deadline passes, or the invocation is over.
+//
+// context.WithTimeout would cost a timer, a closure and three more allocations
+// per invocation whether or not the handler ever waits on its context. This one
+// arms its timer lazily, the first time Done is called; Err checks the clock
+// itself. Handlers that never block pay one allocation.
+type invocationContext struct {
+	parent   context.Context
+	deadline time.Time
+
+	mu         sync.Mutex
+	done       chan struct{} // made by the first Done
+	err        error
+	timer      *time.Timer
+	stopParent func() bool
+}
+
+func newInvocationContext(parent context.Context, deadline time.Time) *invocationContext {
+	if pd, ok := parent.Deadline(); ok && pd.Before(deadline) {
+		deadline = pd
+	}
+	return &invocationContext{parent: parent, deadline: deadline}
+}
+
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+func (c *invocationContext) Deadline() (time.Time, bool) { return c.deadline, true }
+
+func (c *invocationContext) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done != nil {
+		return c.done
+	}
+	if c.err == nil {
+		c.checkLocked()
+	}
+	if c.err != nil {
+		c.done = closedChan
+		return c.done
+	}
+	c.done = make(chan struct{})
+	c.timer = time.AfterFunc(time.Until(c.deadline), func() { c.cancel(context.DeadlineExceeded) })
+	if c.parent.Done() != nil {
+		c.stopParent = context.AfterFunc(c.parent, func() { c.cancel(c.parent.Err()) })
+	}
+	return c.done
+}
+
+func (c *invocationContext) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.checkLocked()
+	}
+	return c.err
+}
+
+// checkLocked cancels c when its parent ended or its deadline passed, so Err is
+// right even when no timer was armed.
+func (c *invocationContext) checkLocked() {
+	if err := c.parent.Err(); err != nil {
+		c.cancelLocked(err)
+	} else if !time.Now().Before(c.deadline) {
+		c.cancelLocked(context.DeadlineExceeded)
+	}
+}
+
+func (c *invocationContext) Value(key any) any {
+	if v := invocationMark.Value(key); v != nil {
+		return v
+	}
+	return c.parent.Value(key)
+}
+
+func (c *invocationContext) cancel(err error) {
+	c.mu.Lock()
+	c.cancelLocked(err)
+	c.mu.Unlock()
+}
+
+func (c *invocationContext) cancelLocked(err error) {
+	if c.err != nil {
+		return
+	}
+	c.err = err
+	if c.done != nil && c.done != closedChan {
+		close(c.done)
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	if c.stopParent != nil {
+		c.stopParent()
+	}
+}
+
+// finish ends the invocation: the context is canceled (like a request context
+// after its handler returned) and its timer released.
+func (c *invocationContext) finish() { c.cancel(context.Canceled) }
+
+func (c *invocationContext) String() string { return "onex invocation context" }

@@ -1,0 +1,239 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/onexhost/onex/bus"
+	"github.com/onexhost/onex/handler"
+)
+
+// Redelivery decides what the host does with a bus delivery whose dispatch
+// failed with a retryable error (a transient handler failure, a timeout). A bus
+// with at-least-once semantics configures one (attempts, backoff, dead letters);
+// without one every request is answered after its first attempt.
+type Redelivery interface {
+	// Retry returns the delay before attempt number next (2, 3, …), or false
+	// when the attempts are exhausted.
+	Retry(next int, out *Outcome) (time.Duration, bool)
+	// DeadLetter is called once the attempts of a retryable failure are
+	// exhausted, before the error response is published; d carries the
+	// provenance (topic, partition, offset, key, value). An error keeps the
+	// delivery unacknowledged.
+	DeadLetter(ctx context.Context, d *bus.Delivery, out *Outcome, attempts int) error
+}
+
+// ErrNotAccepting is returned by Submit when the host is not started or stops.
+var ErrNotAccepting = errors.New("runtime: host is not accepting requests")
+
+// job is one queued request: from the bus (d) or from a bridge (reply).
+type job struct {
+	raw   []byte
+	d     *bus.Delivery
+	reply func(resp []byte, out *Outcome)
+}
+
+// intake guards the work queue: senders hold it shared while sending, Stop
+// takes it to close the queue once no send is in progress.
+type intake struct {
+	mu     sync.RWMutex
+	closed bool
+}
+
+// Submit queues a request envelope for the host's workers. It returns once the
+// request is queued, blocking while every worker is busy (back-pressure) until
+// ctx ends. reply is then called exactly once, from a worker, with the response
+// (valid only during the call: copy it to keep it). Unlike Dispatch, a handler
+// that overruns its deadline is answered HANDLER-002 at the deadline, without
+// waiting for it. raw must not be modified afterwards.
+func (h *Host) Submit(ctx context.Context, raw []byte, reply func(resp []byte, out *Outcome)) error {
+	if reply == nil {
+		return errors.New("runtime: Submit needs a reply function")
+	}
+	return h.enqueue(ctx, job{raw: raw, reply: reply})
+}
+
+func (h *Host) enqueue(ctx context.Context, j job) error {
+	h.in.mu.RLock()
+	defer h.in.mu.RUnlock()
+	if h.in.closed || h.work == nil {
+		return ErrNotAccepting
+	}
+	select {
+	case h.work <- j:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("runtime: request not queued: %w", ctx.Err())
+	}
+}
+
+// onDelivery is the host's bus subscription: it queues the delivery for the
+// workers (blocking while they are busy, which holds the bus back).
+func (h *Host) onDelivery(ctx context.Context, d *bus.Delivery) {
+	if err := h.enqueue(ctx, job{raw: d.Value, d: d}); err != nil {
+		// Not acknowledged: a bus with redelivery offers it again.
+		h.log.Warn("delivery not processed", "topic", d.Topic, "partition", d.Partition, "offset", d.Offset, "error", err.Error())
+	}
+}
+
+func (h *Host) startWorkers() {
+	h.work = make(chan job)
+	h.workers = make([]*worker, h.cfg.MaxConcurrency)
+	for i := range h.workers {
+		w := &worker{h: h, buf: make([]byte, 0, 512)}
+		w.timer = time.AfterFunc(time.Hour, w.expire)
+		w.timer.Stop()
+		h.workers[i] = w
+		h.workerWG.Add(1)
+		go w.run()
+	}
+}
+
+// stopWorkers closes the queue once no send is in progress and waits for the
+// workers to finish what is queued.
+func (h *Host) stopWorkers() {
+	h.in.mu.Lock()
+	if !h.in.closed && h.work != nil {
+		h.in.closed = true
+		close(h.work)
+	}
+	h.in.mu.Unlock()
+	h.workerWG.Wait()
+}
+
+// abandon answers every request still in progress (HANDLER-004, retryable)
+// when the drain timed out; their results are discarded when they return, and
+// requests still queued are answered without invocation.
+func (h *Host) abandon() {
+	h.draining.Store(true)
+	for _, w := range h.workers {
+		w.answerFor("HANDLER-004", "the host stopped before handler %s returned (drain_timeout %s)", h.cfg.DrainTimeout)
+	}
+}
+
+// worker runs queued requests one at a time. Its watchdog answers a request
+// whose handler is still running past its deadline, so a request is answered
+// even when the handler ignores its context.
+type worker struct {
+	h     *Host
+	timer *time.Timer
+	buf   []byte
+
+	mu       sync.Mutex
+	cur      job
+	armed    bool
+	answered bool
+	c        call
+	deadline time.Time
+}
+
+func (w *worker) run() {
+	defer w.h.workerWG.Done()
+	for j := range w.h.work {
+		w.process(j)
+	}
+	w.timer.Stop()
+}
+
+func (w *worker) process(j job) {
+	h := w.h
+	w.mu.Lock()
+	w.cur = j
+	w.mu.Unlock()
+	for attempt := 1; ; attempt++ {
+		var out Outcome
+		h.dispatch(h.runCtx, j.raw, w.buf[:0], w, &out)
+		if out.Response == nil {
+			return // answered by the watchdog
+		}
+		w.buf = out.Response[:0]
+		if j.d != nil && !out.Success && out.Retryable && h.opts.Redelivery != nil {
+			if delay, ok := h.opts.Redelivery.Retry(attempt+1, &out); ok && !h.draining.Load() {
+				t := time.NewTimer(delay)
+				select {
+				case <-t.C:
+					continue
+				case <-h.runCtx.Done():
+					t.Stop()
+				}
+			}
+			if err := h.opts.Redelivery.DeadLetter(h.runCtx, j.d, &out, attempt); err != nil {
+				h.log.Error("dead letter failed; delivery left unacknowledged", "topic", j.d.Topic, "partition", j.d.Partition, "offset", j.d.Offset, "error", err.Error())
+				return
+			}
+		}
+		h.deliver(j, &out)
+		return
+	}
+}
+
+// deliver hands the response of j to its requester: published to the response
+// topic (then the delivery is acknowledged) or passed to the bridge's reply.
+func (h *Host) deliver(j job, out *Outcome) {
+	if j.reply != nil {
+		j.reply(out.Response, out)
+		return
+	}
+	msg := bus.Message{Topic: h.cfg.ResponseTopic, Key: []byte(out.CorrelationID), Value: out.Response}
+	// runCtx is the host's, never an invocation's: the runtime publishes.
+	if err := h.bus.Publish(h.runCtx, msg); err != nil {
+		h.log.Error("response not published; delivery left unacknowledged", "topic", h.cfg.ResponseTopic, "correlation_id", out.CorrelationID, "error", err.Error())
+		return
+	}
+	j.d.Ack()
+}
+
+// grace is how long after its deadline a running handler is answered for.
+func grace(timeout time.Duration) time.Duration {
+	return min(max(timeout/20, 10*time.Millisecond), time.Second)
+}
+
+func (w *worker) arm(c call, deadline time.Time) {
+	w.mu.Lock()
+	w.armed, w.answered, w.c, w.deadline = true, false, c, deadline
+	w.timer.Reset(time.Until(deadline) + grace(c.r.e.timeout))
+	w.mu.Unlock()
+}
+
+// disarm ends the watch and reports whether the watchdog answered already.
+func (w *worker) disarm() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.armed = false
+	w.timer.Stop()
+	return w.answered
+}
+
+func (w *worker) expire() {
+	w.mu.Lock()
+	early := time.Now().Before(w.deadline) // a timer set for an earlier request
+	w.mu.Unlock()
+	if early {
+		return
+	}
+	w.answerFor("HANDLER-002", "handler %s did not return within its deadline (%s); answered without its result", 0)
+}
+
+// answerFor answers the request in progress, if any and not answered yet.
+func (w *worker) answerFor(rule string, format string, limit time.Duration) {
+	w.mu.Lock()
+	if !w.armed || w.answered {
+		w.mu.Unlock()
+		return
+	}
+	w.answered = true
+	c, j := w.c, w.cur
+	w.mu.Unlock()
+	if limit == 0 {
+		limit = c.r.e.timeout
+	}
+	var out Outcome
+	h := w.h
+	h.fail(&c, make([]byte, 0, 512), &out, &failure{rule: handler.RuleID(rule), retryable: true,
+		msg: fmt.Sprintf(format, c.r.e.desc.Name, limit)})
+	c.r.log.Warn("request answered while its handler still runs", "rule_id", rule, "correlation_id", c.correlationID())
+	h.deliver(j, &out)
+}
