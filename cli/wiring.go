@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"github.com/onexhost/onex/archcheck"
 	"github.com/onexhost/onex/config"
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/policy"
@@ -14,5 +15,7 @@ import (
 // to r. `onex validate` and the host share this list.
 func registrationValidators(f *config.File, env policy.Environment, r *diag.Report) []validate.Validator {
 	_, _, _ = f, env, r
-	return nil
+	return []validate.Validator{
+		archcheck.Startup(), // ARCH-005, ARCH-006: descriptors against their factories
+	}
 }
