@@ -1,0 +1,347 @@
+package consul
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/internal/testkit"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const aclToken = "acl-7f3e-never-shown"
+
+// open makes a handler initialised against addr with the real policy's
+// capabilities (allowlist addr's host and port) and the token secret.
+func open(t *testing.T, addr string, config map[string]any, token string) *Consul {
+	t.Helper()
+	cfg := map[string]any{"address": addr, "token_secret": "consul/token"}
+	for k, v := range config {
+		cfg[k] = v
+	}
+	raw, _ := json.Marshal(cfg)
+	h, err := New(raw)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	caps := testkit.Capabilities(t, testkit.Grant{Name: "consul", AllowedDomains: []string{hostOf(addr)},
+		SecretScopes: []string{"consul"}, Secrets: map[string]string{"consul/token": token}})
+	if err := h.(*Consul).Init(context.Background(), handler.NewInitEnv(handler.InitParams{Config: raw, Capabilities: caps})); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	t.Cleanup(func() { _ = h.(*Consul).Close(context.Background()) })
+	return h.(*Consul)
+}
+
+func hostOf(addr string) string {
+	addr = strings.TrimPrefix(strings.TrimPrefix(addr, "http://"), "https://")
+	return addr
+}
+
+func call(t *testing.T, h *Consul, verb string, payload any) (any, error) {
+	t.Helper()
+	raw, _ := json.Marshal(payload)
+	inv := handler.NewInvocation(handler.InvocationParams{HandlerName: "consul", Operation: handler.Command("consul." + verb), Payload: raw})
+	out, err := h.Handle(context.Background(), inv)
+	return out.Result, err
+}
+
+func mustJSON(t *testing.T, h *Consul, verb string, payload any) string {
+	t.Helper()
+	res, err := call(t, h, verb, payload)
+	if err != nil {
+		t.Fatalf("%s %v: %v", verb, payload, err)
+	}
+	b, _ := json.Marshal(res)
+	return string(b)
+}
+
+func handlerError(t *testing.T, err error) *handler.Error {
+	t.Helper()
+	var he *handler.Error
+	if !errors.As(err, &he) {
+		t.Fatalf("error %v (%T) is not a *handler.Error", err, err)
+	}
+	return he
+}
+
+func TestFactoryRegistered(t *testing.T) {
+	f, ok := handler.Lookup(ImportPath)
+	if !ok || !f.Uses.Egress || !f.Uses.Secrets {
+		t.Fatalf("factory: %v %+v", ok, f.Uses)
+	}
+	for _, v := range []string{"kv_get", "kv_put", "kv_delete", "register", "deregister", "services"} {
+		if !f.Implements(v) {
+			t.Errorf("verb %s missing", v)
+		}
+	}
+}
+
+func TestConfig(t *testing.T) {
+	tests := []struct{ name, config, wantErr string }{
+		{"defaults", `{}`, ""},
+		{"url", `{"address":"https://consul.example:8501","datacenter":"dc2","token":"[redacted]","timeout":"3s"}`, ""},
+		{"unix socket", `{"address":"unix:///var/run/consul.sock"}`, "address: scheme \"unix\""},
+		{"path", `{"address":"http://consul:8500/v1"}`, "address:"},
+		{"no port", `{"address":"consul"}`, "address:"},
+		{"both tokens", `{"token":"x","token_secret":"consul/token"}`, "token, token_secret"},
+		{"bad secret", `{"token_secret":"consul"}`, "token_secret:"},
+		{"bad timeout", `{"timeout":"-1s"}`, "timeout:"},
+		{"unknown", `{"adress":"x:1"}`, "adress: unknown field"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(json.RawMessage(tt.config))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestKV(t *testing.T) {
+	c := testkit.NewConsul(t, aclToken)
+	h := open(t, c.Addr(), nil, aclToken)
+
+	steps := []struct {
+		name, verb string
+		payload    map[string]any
+		want       string
+	}{
+		{"missing key", "kv_get", map[string]any{"key": "app/a"}, `{"found":false,"key":"app/a","index":1}`},
+		{"put", "kv_put", map[string]any{"key": "app/a", "value": "one", "flags": 7}, `{"success":true,"key":"app/a"}`},
+		{"get", "kv_get", map[string]any{"key": "app/a"}, `{"found":true,"key":"app/a","pair":{"key":"app/a","value":"one","flags":7,"create_index":2,"modify_index":2},"index":2}`},
+		{"cas create-only refused", "kv_put", map[string]any{"key": "app/a", "value": "x", "cas": 0}, `{"success":false,"key":"app/a"}`},
+		{"cas stale index refused", "kv_put", map[string]any{"key": "app/a", "value": "x", "cas": 1}, `{"success":false,"key":"app/a"}`},
+		{"cas current index", "kv_put", map[string]any{"key": "app/a", "value": "two", "cas": 2}, `{"success":true,"key":"app/a"}`},
+		{"binary value", "kv_put", map[string]any{"key": "app/b", "value_base64": "/wA="}, `{"success":true,"key":"app/b"}`},
+		{"recurse", "kv_get", map[string]any{"key": "app/", "recurse": true}, `{"found":true,"key":"app/","pairs":[{"key":"app/a","value":"two","flags":0,"create_index":2,"modify_index":3},{"key":"app/b","value_base64":"/wA=","flags":0,"create_index":4,"modify_index":4}],"index":4}`},
+		{"delete cas stale", "kv_delete", map[string]any{"key": "app/a", "cas": 2}, `{"success":false,"key":"app/a"}`},
+		{"delete cas", "kv_delete", map[string]any{"key": "app/a", "cas": 3}, `{"success":true,"key":"app/a"}`},
+		{"delete tree", "kv_delete", map[string]any{"key": "app/", "recurse": true}, `{"success":true,"key":"app/"}`},
+		{"recurse empty", "kv_get", map[string]any{"key": "app/", "recurse": true}, `{"found":false,"key":"app/","index":6}`},
+	}
+	for _, s := range steps {
+		if got := mustJSON(t, h, s.verb, s.payload); got != s.want {
+			t.Fatalf("%s: %s %v = %s, want %s", s.name, s.verb, s.payload, got, s.want)
+		}
+	}
+}
+
+func TestServices(t *testing.T) {
+	c := testkit.NewConsul(t, aclToken)
+	h := open(t, c.Addr(), nil, aclToken)
+	regs := []map[string]any{
+		{"name": "web", "service_id": "web-1", "address": "10.0.0.1", "port": 8080, "tags": []string{"v1"},
+			"check": map[string]any{"http": "http://10.0.0.1:8080/health", "interval": "10s", "status": "passing"}},
+		{"name": "web", "service_id": "web-2", "port": 8081, "tags": []string{"v1", "canary"},
+			"check": map[string]any{"ttl": "30s"}}, // critical until its first heartbeat
+		{"name": "db", "port": 5432},
+	}
+	for _, r := range regs {
+		if _, err := call(t, h, "register", r); err != nil {
+			t.Fatalf("register %v: %v", r, err)
+		}
+	}
+	if name, tags, port, ok := c.Service("web-2"); !ok || name != "web" || port != 8081 || len(tags) != 2 {
+		t.Fatalf("double holds web-2 = %v %v %v %v", name, tags, port, ok)
+	}
+	tests := []struct {
+		payload map[string]any
+		want    string
+	}{
+		{map[string]any{"name": "web"}, `web-1@10.0.0.1:8080 passing,web-2@127.0.0.1:8081 critical`},
+		{map[string]any{"name": "web", "passing_only": true}, `web-1@10.0.0.1:8080 passing`},
+		{map[string]any{"name": "web", "tag": "canary"}, `web-2@127.0.0.1:8081 critical`},
+		{map[string]any{"name": "db"}, `db@127.0.0.1:5432 passing`},
+		{map[string]any{"name": "nothing"}, ``},
+	}
+	for _, tt := range tests {
+		res, err := call(t, h, "services", tt.payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range res.(*ServicesResult).Services {
+			got = append(got, fmt.Sprintf("%s@%s:%d %s", s.ID, s.Address, s.Port, s.Status))
+		}
+		if strings.Join(got, ",") != tt.want {
+			t.Errorf("services %v = %v, want %s", tt.payload, got, tt.want)
+		}
+	}
+	if got := mustJSON(t, h, "deregister", map[string]any{"service_id": "web-2"}); got != `{"service_id":"web-2"}` {
+		t.Fatalf("deregister = %s", got)
+	}
+	_, err := call(t, h, "deregister", map[string]any{"service_id": "web-2"})
+	he := handlerError(t, err)
+	if he.Retryable || he.Details["status_code"] != 404 || he.Hint == "" {
+		t.Fatalf("deregister unknown = %+v", he)
+	}
+}
+
+func TestInvalidPayload(t *testing.T) {
+	c := testkit.NewConsul(t, "")
+	h := open(t, c.Addr(), nil, "")
+	tests := []struct {
+		verb, payload, field string
+	}{
+		{"kv_get", `{}`, "key"},
+		{"kv_get", `{"key":"a","extra":1}`, "extra"},
+		{"kv_put", `{"value":"x"}`, "key"},
+		{"kv_put", `{"key":"a","value":"x","value_base64":"eA=="}`, "value_base64"},
+		{"kv_put", `{"key":"a","value_base64":"***"}`, "value_base64"},
+		{"kv_put", `{"key":"a","value":"` + strings.Repeat("x", MaxValueBytes+1) + `"}`, "value"},
+		{"kv_put", `{"key":"a","cas":-1}`, "cas"},
+		{"kv_delete", `{"key":"","recurse":true}`, "key"},
+		{"kv_delete", `{"key":"a","recurse":true,"cas":1}`, "cas"},
+		{"register", `{"port":1}`, "name"},
+		{"register", `{"name":"a","port":70000}`, "port"},
+		{"register", `{"name":"a","check":{"http":"http://x/","tcp":"x:1","interval":"1s"}}`, "check"},
+		{"register", `{"name":"a","check":{"http":"http://x/"}}`, "check.interval"},
+		{"register", `{"name":"a","check":{"ttl":"soon"}}`, "check.ttl"},
+		{"register", `{"name":"a","check":{"ttl":"10s","status":"fine"}}`, "check.status"},
+		{"deregister", `{}`, "service_id"},
+		{"services", `{"passing_only":true}`, "name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.verb+" "+tt.field, func(t *testing.T) {
+			_, err := call(t, h, tt.verb, json.RawMessage(tt.payload))
+			he := handlerError(t, err)
+			if he.Kind != handler.KindInvalidPayload || he.Field != tt.field {
+				t.Fatalf("error = %+v, want invalid payload naming %q", he, tt.field)
+			}
+		})
+	}
+	if n := c.Requests(); n != 0 {
+		t.Fatalf("%d requests reached Consul for invalid payloads", n)
+	}
+}
+
+func TestACLToken(t *testing.T) {
+	c := testkit.NewConsul(t, aclToken)
+	// Ambient credentials of the process are never used.
+	t.Setenv("CONSUL_HTTP_TOKEN", aclToken)
+	h := open(t, c.Addr(), nil, "wrong-token-3b1")
+	_, err := call(t, h, "kv_get", map[string]any{"key": "a"})
+	he := handlerError(t, err)
+	if he.Retryable || he.Details["status_code"] != 403 || !strings.Contains(he.Hint, "ACL token") {
+		t.Fatalf("bad token = %+v", he)
+	}
+	if strings.Contains(he.Error(), "wrong-token-3b1") || strings.Contains(fmt.Sprintf("%+v", he), aclToken) {
+		t.Fatalf("error shows a token: %v", he)
+	}
+	noToken, _ := New(json.RawMessage(fmt.Sprintf(`{"address":%q}`, c.Addr())))
+	caps := testkit.Capabilities(t, testkit.Grant{AllowedDomains: []string{c.Addr()}})
+	if err := noToken.(*Consul).Init(context.Background(), handler.NewInitEnv(handler.InitParams{Capabilities: caps})); err != nil {
+		t.Fatal(err)
+	}
+	defer noToken.(*Consul).Close(context.Background())
+	_, err = call(t, noToken.(*Consul), "kv_get", map[string]any{"key": "a"})
+	if he := handlerError(t, err); he.Details["status_code"] != 403 {
+		t.Fatalf("no token configured but CONSUL_HTTP_TOKEN set: %+v, want 403 (the ambient token must not be sent)", he)
+	}
+}
+
+func TestEgressDenied(t *testing.T) {
+	c := testkit.NewConsul(t, "")
+	raw, _ := json.Marshal(map[string]any{"address": c.Addr()})
+	h, _ := New(raw)
+	caps := testkit.Capabilities(t, testkit.Grant{AllowedDomains: []string{"consul.example.internal"}})
+	if err := h.(*Consul).Init(context.Background(), handler.NewInitEnv(handler.InitParams{Config: raw, Capabilities: caps})); err != nil {
+		t.Fatal(err)
+	}
+	defer h.(*Consul).Close(context.Background())
+	_, err := call(t, h.(*Consul), "kv_get", map[string]any{"key": "a"})
+	he := handlerError(t, err)
+	var ve *handler.ValidationError
+	if !errors.As(err, &ve) || ve.RuleID != "SECURITY-310" || he.Details["rule_id"] != "SECURITY-310" || he.Retryable || he.Hint == "" {
+		t.Fatalf("error = %+v, want a permanent SECURITY-310", he)
+	}
+	if c.Requests() != 0 {
+		t.Fatal("the request reached Consul")
+	}
+}
+
+func TestUnreachableIsTransient(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	h := open(t, addr, nil, "")
+	_, err = call(t, h, "services", map[string]any{"name": "web"})
+	if he := handlerError(t, err); !he.Retryable {
+		t.Fatalf("unreachable = %+v, want retryable", he)
+	}
+}
+
+func TestInitErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		config  string
+		caps    handler.Capabilities
+		wantErr string
+	}{
+		{"no egress", `{}`, handler.Capabilities{}, "no egress capability"},
+		{"no reader", `{"token_secret":"consul/token"}`, handler.Capabilities{HTTPClient: testkit.Capabilities(t, testkit.Grant{}).HTTPClient}, "no secret reader"},
+		{"unresolved", `{"token":"[redacted]"}`, testkit.Capabilities(t, testkit.Grant{}), "not resolved"},
+		{"undeclared scope", `{"token_secret":"consul/token"}`, testkit.Capabilities(t, testkit.Grant{Secrets: map[string]string{"consul/token": "x"}}), "SECURITY-311"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := New(json.RawMessage(tt.config))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = h.(*Consul).Init(context.Background(), handler.NewInitEnv(handler.InitParams{Capabilities: tt.caps}))
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Init error = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestLiveConsul runs the KV and service round trip against a real agent when
+// CONSUL_HTTP_ADDR is set (CONSUL_HTTP_TOKEN when ACLs are on).
+func TestLiveConsul(t *testing.T) {
+	addr := os.Getenv("CONSUL_HTTP_ADDR")
+	if addr == "" {
+		t.Skip("live Consul test skipped: CONSUL_HTTP_ADDR is not set (the protocol double covers the API)")
+	}
+	h := open(t, addr, nil, os.Getenv("CONSUL_HTTP_TOKEN"))
+	key := fmt.Sprintf("onex-test/%d", os.Getpid())
+	if _, err := call(t, h, "kv_put", map[string]any{"key": key, "value": "live"}); err != nil {
+		t.Fatal(err)
+	}
+	defer call(t, h, "kv_delete", map[string]any{"key": key})
+	res, err := call(t, h, "kv_get", map[string]any{"key": key})
+	if err != nil || !res.(*KVGetResult).Found || *res.(*KVGetResult).Pair.Value != "live" {
+		t.Fatalf("kv_get = %+v, %v", res, err)
+	}
+	id := fmt.Sprintf("onex-test-%d", os.Getpid())
+	if _, err := call(t, h, "register", map[string]any{"name": "onex-test", "service_id": id, "port": 1,
+		"check": map[string]any{"ttl": "60s", "status": "passing"}}); err != nil {
+		t.Fatal(err)
+	}
+	defer call(t, h, "deregister", map[string]any{"service_id": id})
+	res, err = call(t, h, "services", map[string]any{"name": "onex-test", "passing_only": true})
+	if err != nil || len(res.(*ServicesResult).Services) == 0 {
+		t.Fatalf("services = %+v, %v", res, err)
+	}
+}
