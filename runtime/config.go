@@ -23,7 +23,8 @@ type Config struct {
 	// MaxEnvelopeBytes refuses larger request envelopes (ENVELOPE-005).
 	MaxEnvelopeBytes int `yaml:"max_envelope_bytes"`
 	// DefaultDataClassification applies to envelopes that declare none.
-	DefaultDataClassification handler.Classification `yaml:"default_data_classification"`
+	// (Decoded from its wire name by LoadConfig, to locate a bad value.)
+	DefaultDataClassification handler.Classification `yaml:"-"`
 	// InvocationTimeout is the deadline of one invocation, unless HandlerTimeouts
 	// sets another for the handler.
 	InvocationTimeout time.Duration `yaml:"invocation_timeout"`
@@ -76,13 +77,28 @@ func DefaultConfig() Config {
 	}
 }
 
+// fileConfig is the runtime section as written in onex.yaml.
+type fileConfig struct {
+	Config                    `yaml:",inline"`
+	DefaultDataClassification string `yaml:"default_data_classification"`
+}
+
 // LoadConfig decodes the runtime section of f over the defaults and checks it.
 func LoadConfig(f *config.File) (Config, []*diag.ValidationError) {
-	c := DefaultConfig()
-	if errs := f.Decode("runtime", &c); len(errs) > 0 {
+	fc := fileConfig{Config: DefaultConfig(), DefaultDataClassification: handler.DefaultClassification.String()}
+	if errs := f.Decode("runtime", &fc); len(errs) > 0 {
+		return fc.Config, errs
+	}
+	c := fc.Config
+	c.file = f
+	class, err := handler.ParseClassification(fc.DefaultDataClassification)
+	if err != nil {
+		errs := c.Validate(f)
+		errs = append(errs, f.Errorf("runtime.default_data_classification", "%v", err))
+		slices.SortStableFunc(errs, cmpKey)
 		return c, errs
 	}
-	c.file = f
+	c.DefaultDataClassification = class
 	return c, c.Validate(f)
 }
 

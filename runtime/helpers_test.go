@@ -94,6 +94,7 @@ func (behave) Handle(ctx context.Context, inv *handler.Invocation) (handler.Outp
 			Release string `json:"release"`
 		}
 		_ = inv.Decode(&p)
+		releases.start(p.Release)
 		<-releases.get(p.Release)
 		return handler.Output{Result: "late"}, nil
 	case "unencodable":
@@ -106,13 +107,18 @@ func (behave) Handle(ctx context.Context, inv *handler.Invocation) (handler.Outp
 	return handler.Output{}, fmt.Errorf("unexpected verb %s", inv.Verb())
 }
 
-// releases are channels that blocking test handlers wait on, by name.
+// releases are channels that blocking test handlers wait on, by name; started
+// channels close when a handler begins to wait.
 var releases = &releaseSet{m: map[string]chan struct{}{}}
 
 type releaseSet struct {
 	mu sync.Mutex
 	m  map[string]chan struct{}
 }
+
+func (r *releaseSet) start(name string) { close(r.get("started:" + name)) }
+
+func (r *releaseSet) started(name string) <-chan struct{} { return r.get("started:" + name) }
 
 func (r *releaseSet) get(name string) chan struct{} {
 	r.mu.Lock()
