@@ -11,11 +11,11 @@ import (
 
 func TestLoadConfig(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		yaml string
-		keys []string // keys of the expected RUNTIME-002 errors
-		line int      // line of the first error
-		msg  string
+		name  string
+		yaml  string
+		keys  []string // keys of the expected RUNTIME-002 errors
+		line  int      // line of the first error
+		msg   string
 		check func(t *testing.T, c Config)
 	}{
 		{name: "defaults", yaml: "", check: func(t *testing.T, c Config) {

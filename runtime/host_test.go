@@ -80,17 +80,23 @@ func TestTenThousandMixedEnvelopes(t *testing.T) {
 		raw  func(id string) string
 		rule string
 	}{
-		{func(id string) string { return `{"envelope_id":"` + id + `","operation":"test.echo","payload":{"n":1}}` }, ""},
+		{func(id string) string {
+			return `{"envelope_id":"` + id + `","operation":"test.echo","payload":{"n":1}}`
+		}, ""},
 		{func(id string) string { return `{"envelope_id":"` + id + `","operation":"b.ok"}` }, ""},
 		{func(id string) string { return `{"envelope_id":"` + id + `","operation":"test.echo",` }, "ENVELOPE-001"},
 		{func(id string) string { return `{"envelope_id":"` + id + `","payload":{}}` }, "ENVELOPE-002"},
 		{func(id string) string { return `{"envelope_id":"` + id + `","operation":"test.nope"}` }, "ENVELOPE-003"},
-		{func(id string) string { return `{"envelope_id":"` + id + `","operation":"test.echo","handler":"behave"}` }, "ENVELOPE-004"},
+		{func(id string) string {
+			return `{"envelope_id":"` + id + `","operation":"test.echo","handler":"behave"}`
+		}, "ENVELOPE-004"},
 		{func(id string) string {
 			return `{"envelope_id":"` + id + `","operation":"test.echo","payload":"` + strings.Repeat("x", 2100) + `"}`
 		}, "ENVELOPE-005"},
 		{func(id string) string { return `{"envelope_id":"` + id + `","operation":"b.fail"}` }, "HANDLER-001"},
-		{func(id string) string { return `{"envelope_id":"` + id + `","operation":"b.invalid","payload":{"x":1}}` }, "HANDLER-006"},
+		{func(id string) string {
+			return `{"envelope_id":"` + id + `","operation":"b.invalid","payload":{"x":1}}`
+		}, "HANDLER-006"},
 		{func(id string) string { return `{"envelope_id":"` + id + `","operation":"b.panic"}` }, "HANDLER-003"},
 		{func(id string) string { return `{"envelope_id":"` + id + `","operation":"z.sleep"}` }, "HANDLER-002"},
 	}
