@@ -1,0 +1,293 @@
+package vault
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/internal/testkit"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const rootToken = "hvs.root-4c2a-never-shown"
+
+func open(t *testing.T, address string, config map[string]any, token string) *Vault {
+	t.Helper()
+	cfg := map[string]any{"address": address}
+	for k, v := range config {
+		cfg[k] = v
+	}
+	raw, _ := json.Marshal(cfg)
+	h, err := New(raw)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	host := strings.TrimPrefix(strings.TrimPrefix(address, "http://"), "https://")
+	caps := testkit.Capabilities(t, testkit.Grant{Name: "vault", AllowedDomains: []string{host},
+		SecretScopes: []string{"vault"}, Secrets: map[string]string{"vault/token": token}})
+	if err := h.(*Vault).Init(context.Background(), handler.NewInitEnv(handler.InitParams{Config: raw, Capabilities: caps})); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	t.Cleanup(func() { _ = h.(*Vault).Close(context.Background()) })
+	return h.(*Vault)
+}
+
+func call(t *testing.T, h *Vault, verb string, payload any) (any, error) {
+	t.Helper()
+	raw, _ := json.Marshal(payload)
+	inv := handler.NewInvocation(handler.InvocationParams{HandlerName: "vault", Operation: handler.Command("vault." + verb), Payload: raw})
+	out, err := h.Handle(context.Background(), inv)
+	return out.Result, err
+}
+
+func mustJSON(t *testing.T, h *Vault, verb string, payload any) string {
+	t.Helper()
+	res, err := call(t, h, verb, payload)
+	if err != nil {
+		t.Fatalf("%s %v: %v", verb, payload, err)
+	}
+	b, _ := json.Marshal(res)
+	return string(b)
+}
+
+func handlerError(t *testing.T, err error) *handler.Error {
+	t.Helper()
+	var he *handler.Error
+	if !errors.As(err, &he) {
+		t.Fatalf("error %v (%T) is not a *handler.Error", err, err)
+	}
+	return he
+}
+
+func TestFactoryRegistered(t *testing.T) {
+	f, ok := handler.Lookup(ImportPath)
+	if !ok || !f.Uses.Egress || !f.Uses.Secrets {
+		t.Fatalf("factory: %v %+v", ok, f.Uses)
+	}
+	for _, v := range []string{"read_secret", "write_secret", "delete_secret", "list_secrets"} {
+		if !f.Implements(v) {
+			t.Errorf("verb %s missing", v)
+		}
+	}
+}
+
+func TestConfig(t *testing.T) {
+	tests := []struct{ name, config, wantErr string }{
+		{"defaults", `{}`, ""},
+		{"full", `{"address":"https://vault.example:8200","mount":"kv","namespace":"ns","token":"[redacted]","timeout":"2s"}`, ""},
+		{"unix", `{"address":"unix:///run/vault.sock"}`, "address:"},
+		{"no scheme", `{"address":"vault:8200"}`, "address:"},
+		{"bad mount", `{"mount":"a/../b"}`, "mount:"},
+		{"both tokens", `{"token":"x","token_secret":"vault/token"}`, "token, token_secret"},
+		{"bad token secret", `{"token_secret":"vault"}`, "token_secret:"},
+		{"bad timeout", `{"timeout":"fast"}`, "timeout:"},
+		{"unknown", `{"mounts":"x"}`, "mounts: unknown field"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(json.RawMessage(tt.config))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestKVv2(t *testing.T) {
+	v := testkit.NewVault(t, rootToken, "secret", "kv")
+	h := open(t, v.URL(), nil, rootToken)
+	steps := []struct {
+		name, verb string
+		payload    map[string]any
+		want       string
+	}{
+		{"missing", "read_secret", map[string]any{"path": "app/db"}, `{"found":false,"path":"app/db","mount":"secret"}`},
+		{"list nothing", "list_secrets", map[string]any{"path": "app"}, `{"path":"app","mount":"secret","keys":[]}`},
+		{"write", "write_secret", map[string]any{"path": "app/db", "data": map[string]any{"user": "u", "password": "p1"}, "cas": 0}, `{"path":"app/db","mount":"secret","version":1,"created_time":"2024-01-01T00:00:01Z"}`},
+		{"write v2", "write_secret", map[string]any{"path": "app/db", "data": map[string]any{"user": "u", "password": "p2"}, "cas": 1}, `{"path":"app/db","mount":"secret","version":2,"created_time":"2024-01-01T00:00:02Z"}`},
+		{"read current", "read_secret", map[string]any{"path": "app/db"}, `{"found":true,"path":"app/db","mount":"secret","data":{"password":"p2","user":"u"},"version":2,"created_time":"2024-01-01T00:00:02Z"}`},
+		{"read version 1", "read_secret", map[string]any{"path": "app/db", "version": 1}, `{"found":true,"path":"app/db","mount":"secret","data":{"password":"p1","user":"u"},"version":1,"created_time":"2024-01-01T00:00:01Z"}`},
+		{"read missing version", "read_secret", map[string]any{"path": "app/db", "version": 9}, `{"found":false,"path":"app/db","mount":"secret"}`},
+		{"other mount", "write_secret", map[string]any{"path": "x", "mount": "kv", "data": map[string]any{"a": 1}}, `{"path":"x","mount":"kv","version":1,"created_time":"2024-01-01T00:00:03Z"}`},
+		{"nested", "write_secret", map[string]any{"path": "app/sub/key", "data": map[string]any{"k": "v"}}, `{"path":"app/sub/key","mount":"secret","version":1,"created_time":"2024-01-01T00:00:04Z"}`},
+		{"list", "list_secrets", map[string]any{"path": "app/"}, `{"path":"app","mount":"secret","keys":["db","sub/"]}`},
+		{"soft delete latest", "delete_secret", map[string]any{"path": "app/db"}, `{"path":"app/db","mount":"secret","deleted":"latest"}`},
+		{"read deleted", "read_secret", map[string]any{"path": "app/db"}, `{"found":false,"path":"app/db","mount":"secret","version":2,"created_time":"2024-01-01T00:00:02Z","deleted":true}`},
+		{"older version still there", "read_secret", map[string]any{"path": "app/db", "version": 1}, `{"found":true,"path":"app/db","mount":"secret","data":{"password":"p1","user":"u"},"version":1,"created_time":"2024-01-01T00:00:01Z"}`},
+		{"delete version 1", "delete_secret", map[string]any{"path": "app/db", "versions": []int{1}}, `{"path":"app/db","mount":"secret","deleted":"versions"}`},
+		{"delete all", "delete_secret", map[string]any{"path": "app/db", "all_versions": true}, `{"path":"app/db","mount":"secret","deleted":"all"}`},
+		{"gone", "read_secret", map[string]any{"path": "app/db", "version": 1}, `{"found":false,"path":"app/db","mount":"secret"}`},
+	}
+	for _, s := range steps {
+		if got := mustJSON(t, h, s.verb, s.payload); got != s.want {
+			t.Fatalf("%s: %s %v =\n %s\nwant\n %s", s.name, s.verb, s.payload, got, s.want)
+		}
+	}
+}
+
+func TestCASConflict(t *testing.T) {
+	v := testkit.NewVault(t, rootToken)
+	v.Put("secret", "app/cfg", map[string]any{"a": "1"})
+	h := open(t, v.URL(), nil, rootToken)
+	for _, cas := range []int{0, 2} {
+		_, err := call(t, h, "write_secret", map[string]any{"path": "app/cfg", "data": map[string]any{"a": "2"}, "cas": cas})
+		he := handlerError(t, err)
+		if he.Retryable || he.Details["status_code"] != 400 || he.Details["cas"] != cas || !strings.Contains(he.Hint, "current version") {
+			t.Fatalf("cas %d: %+v %v", cas, he, he.Details)
+		}
+	}
+}
+
+func TestBadTokenAndUnknownMount(t *testing.T) {
+	v := testkit.NewVault(t, rootToken)
+	t.Setenv("VAULT_TOKEN", rootToken) // ambient credentials are never used
+	bad := open(t, v.URL(), nil, "hvs.wrong-81")
+	_, err := call(t, bad, "read_secret", map[string]any{"path": "a"})
+	he := handlerError(t, err)
+	if he.Retryable || he.Details["status_code"] != 403 || !strings.Contains(he.Hint, "token") {
+		t.Fatalf("bad token: %+v", he)
+	}
+	for _, s := range []string{he.Error(), fmt.Sprintf("%+v", he)} {
+		if strings.Contains(s, "hvs.wrong-81") || strings.Contains(s, rootToken) {
+			t.Fatalf("error shows a token: %s", s)
+		}
+	}
+	good := open(t, v.URL(), nil, rootToken)
+	_, err = call(t, good, "write_secret", map[string]any{"path": "a", "mount": "nomount", "data": map[string]any{"x": 1}})
+	he = handlerError(t, err)
+	if he.Retryable || he.Details["status_code"] != 404 {
+		t.Fatalf("unknown mount: %+v", he)
+	}
+}
+
+func TestInvalidPayload(t *testing.T) {
+	v := testkit.NewVault(t, rootToken)
+	h := open(t, v.URL(), nil, rootToken)
+	tests := []struct{ verb, payload, field string }{
+		{"read_secret", `{}`, "path"},
+		{"read_secret", `{"path":"a/../b"}`, "path"},
+		{"read_secret", `{"path":"a","version":-1}`, "version"},
+		{"read_secret", `{"path":"a","token":"x"}`, "token"},
+		{"write_secret", `{"path":"a"}`, "data"},
+		{"write_secret", `{"path":"a","data":{},"cas":-2}`, "cas"},
+		{"write_secret", `{"path":"a","data":"text"}`, "data"},
+		{"delete_secret", `{"path":"a","versions":[1],"all_versions":true}`, "versions"},
+		{"delete_secret", `{"path":"a","versions":[0]}`, "versions[0]"},
+		{"list_secrets", `{"mount":"/"}`, "mount"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.verb+" "+tt.field, func(t *testing.T) {
+			_, err := call(t, h, tt.verb, json.RawMessage(tt.payload))
+			he := handlerError(t, err)
+			if he.Kind != handler.KindInvalidPayload || he.Field != tt.field {
+				t.Fatalf("error = %+v, want invalid payload naming %q", he, tt.field)
+			}
+		})
+	}
+	if n := v.Requests(); n != 0 {
+		t.Fatalf("%d requests reached Vault for invalid payloads", n)
+	}
+}
+
+func TestEgressDenied(t *testing.T) {
+	v := testkit.NewVault(t, rootToken)
+	raw, _ := json.Marshal(map[string]any{"address": v.URL()})
+	h, _ := New(raw)
+	caps := testkit.Capabilities(t, testkit.Grant{AllowedDomains: []string{"vault.example.internal"}, SecretScopes: []string{"vault"},
+		Secrets: map[string]string{"vault/token": rootToken}})
+	if err := h.(*Vault).Init(context.Background(), handler.NewInitEnv(handler.InitParams{Config: raw, Capabilities: caps})); err != nil {
+		t.Fatal(err)
+	}
+	defer h.(*Vault).Close(context.Background())
+	_, err := call(t, h.(*Vault), "read_secret", map[string]any{"path": "a"})
+	he := handlerError(t, err)
+	var ve *handler.ValidationError
+	if !errors.As(err, &ve) || ve.RuleID != "SECURITY-310" || he.Details["rule_id"] != "SECURITY-310" || he.Retryable || he.Hint == "" {
+		t.Fatalf("error = %+v, want a permanent SECURITY-310", he)
+	}
+	if v.Requests() != 0 {
+		t.Fatal("the request reached Vault")
+	}
+}
+
+func TestUnreachableIsTransient(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	h := open(t, "http://"+addr, nil, rootToken)
+	_, err = call(t, h, "read_secret", map[string]any{"path": "a"})
+	if he := handlerError(t, err); !he.Retryable {
+		t.Fatalf("unreachable = %+v, want retryable", he)
+	}
+}
+
+func TestInitErrors(t *testing.T) {
+	tests := []struct {
+		name, config string
+		caps         handler.Capabilities
+		wantErr      string
+	}{
+		{"no egress", `{}`, handler.Capabilities{}, "no egress capability"},
+		{"vault/token by default, missing", `{}`, testkit.Capabilities(t, testkit.Grant{SecretScopes: []string{"vault"}}), "token_secret vault/token"},
+		{"scope not declared", `{}`, testkit.Capabilities(t, testkit.Grant{Secrets: map[string]string{"vault/token": "x"}}), "SECURITY-311"},
+		{"unresolved", `{"token":"[redacted]"}`, testkit.Capabilities(t, testkit.Grant{}), "not resolved"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := New(json.RawMessage(tt.config))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = h.(*Vault).Init(context.Background(), handler.NewInitEnv(handler.InitParams{Capabilities: tt.caps}))
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Init error = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestLiveVault runs a write/read/list/delete round trip against a real Vault
+// when VAULT_ADDR and VAULT_TOKEN are set (KV v2 at VAULT_KV_MOUNT, default
+// secret).
+func TestLiveVault(t *testing.T) {
+	addr, token := os.Getenv("VAULT_ADDR"), os.Getenv("VAULT_TOKEN")
+	if addr == "" || token == "" {
+		t.Skip("live Vault test skipped: VAULT_ADDR and VAULT_TOKEN are not both set (the protocol double covers the API)")
+	}
+	cfg := map[string]any{}
+	if m := os.Getenv("VAULT_KV_MOUNT"); m != "" {
+		cfg["mount"] = m
+	}
+	h := open(t, addr, cfg, token)
+	path := fmt.Sprintf("onex-test/%d", os.Getpid())
+	defer call(t, h, "delete_secret", map[string]any{"path": path, "all_versions": true})
+	if _, err := call(t, h, "write_secret", map[string]any{"path": path, "data": map[string]any{"k": "v"}, "cas": 0}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := call(t, h, "read_secret", map[string]any{"path": path})
+	if err != nil || !res.(*ReadResult).Found || res.(*ReadResult).Data["k"] != "v" {
+		t.Fatalf("read = %+v, %v", res, err)
+	}
+	res, err = call(t, h, "list_secrets", map[string]any{"path": "onex-test"})
+	if err != nil || len(res.(*ListResult).Keys) == 0 {
+		t.Fatalf("list = %+v, %v", res, err)
+	}
+}
