@@ -14,8 +14,9 @@ import (
 // the environment env. Configuration errors of the sections they read are added
 // to r. `onex validate` and the host share this list.
 func registrationValidators(f *config.File, env policy.Environment, r *diag.Report) []validate.Validator {
-	_, _, _ = f, env, r
+	_, _ = f, r
 	return []validate.Validator{
+		env.Registration(),  // SECURITY-300..309, SECURITY-311 for config secret references
 		archcheck.Startup(), // ARCH-005, ARCH-006: descriptors against their factories
 	}
 }

@@ -12,8 +12,8 @@
 // scopes it declared (SECURITY-311). The guard matches the allowlist on the name,
 // resolves the name once, checks every resolved address and dials only a checked
 // address, so a second, different DNS answer can never be dialed. The envelope
-// classification check (SECURITY-312) is offered as Enforcer.CheckClassification
-// for the runtime's dispatch pipeline.
+// classification check (SECURITY-312) belongs to the runtime's dispatch
+// pipeline, which refuses the envelope before the handler runs.
 //
 // Every denial is a *diag.ValidationError (reachable with errors.As through the
 // wrappers of net/http and of handlers), is counted per rule, and is logged

@@ -67,13 +67,15 @@ type Options struct {
 type Denial struct {
 	Rule    handler.RuleID
 	Handler string
-	// Target is what was refused: host:port (SECURITY-310), scope/key
-	// (SECURITY-311), or the envelope classification (SECURITY-312).
+	// Target is what was refused: host:port (SECURITY-310) or scope/key
+	// (SECURITY-311).
 	Target string
 }
 
-// deniedRules are the invocation-time rules counted by an Enforcer.
-var deniedRules = [...]handler.RuleID{RuleEgress, RuleSecretScope, RuleClassification}
+// deniedRules are the invocation-time rules enforced, and counted, by the
+// capabilities an Enforcer grants. SECURITY-312 is the runtime's: it refuses
+// the envelope before a handler (or a capability) is involved.
+var deniedRules = [...]handler.RuleID{RuleEgress, RuleSecretScope}
 
 // Enforcer grants handlers the capabilities their descriptors earned, enforces
 // the invocation-time rules through them, and holds the registration rules of the
@@ -162,20 +164,6 @@ func (e *Enforcer) Grant(d *handler.Descriptor) (handler.Capabilities, error) {
 		caps.Secrets = r
 	}
 	return caps, nil
-}
-
-// CheckClassification refuses an envelope whose data classification is above the
-// handler's (SECURITY-312); an unset classification is the default (internal).
-// The runtime calls it before invoking the handler.
-func (e *Enforcer) CheckClassification(d *handler.Descriptor, c handler.Classification) error {
-	hc := d.Security.Classification()
-	if !c.Exceeds(hc) {
-		return nil
-	}
-	g := &grant{e: e, d: d}
-	return g.deny(RuleClassification, "security.data_classification", c.OrDefault().String(),
-		map[string]any{"data_classification": c.OrDefault().String(), "handler_classification": hc.String()},
-		"envelope data_classification %s is above %s, the classification of handler %s", c.OrDefault(), hc, d.Identity())
 }
 
 // Denials returns how many times each invocation-time rule refused something.
