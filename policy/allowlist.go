@@ -289,6 +289,7 @@ type PatternError struct {
 	Err     error
 }
 
+// Error renders the entry, its index and what is wrong with it.
 func (e *PatternError) Error() string {
 	return fmt.Sprintf("allowed_domains[%d] %q %v", e.Index, e.Pattern, e.Err)
 }

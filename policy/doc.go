@@ -15,6 +15,22 @@
 // classification check (SECURITY-312) belongs to the runtime's dispatch
 // pipeline, which refuses the envelope before the handler runs.
 //
+// The sections of onex.yaml this package owns (every key optional):
+//
+//	environment:
+//	  name: production                   # development (default), ci, staging, production
+//	  permitted_secret_scopes: [db, partner-api]   # "*" = any; default "*", none in production
+//	  max_data_classification: restricted          # default secret (no cap)
+//	  require_explicit_domain_allowlist: true      # SECURITY-304 for every effect handler; default true in production
+//	  adapter_secrets_override_allowed: false
+//	  egress_private_networks: deny      # allow|deny; default deny in production, allow elsewhere
+//	secrets:
+//	  providers: [file, env]             # lookup order; default [env]
+//	  file: {dir: /run/onex/secrets}     # <dir>/<scope>/<key>
+//
+// The env provider reads ONEX_SECRET_<SCOPE>_<KEY>; other provider kinds (vault)
+// register themselves with RegisterProvider.
+//
 // Every denial is a *diag.ValidationError (reachable with errors.As through the
 // wrappers of net/http and of handlers), is counted per rule, and is logged
 // without secret values.

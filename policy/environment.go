@@ -32,6 +32,7 @@ func ParsePrivateNetworks(s string) (PrivateNetworks, error) {
 	return "", &handler.VocabularyError{Kind: "egress_private_networks", Value: s, Valid: []string{"allow", "deny"}}
 }
 
+// String returns the wire value.
 func (p PrivateNetworks) String() string { return string(p) }
 
 // MarshalText implements encoding.TextMarshaler.
