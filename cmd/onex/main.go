@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/onexhost/onex/cli"
+	_ "github.com/onexhost/onex/handlers/all" // every built-in handler
 )
 
 func main() { os.Exit(cli.Main()) }

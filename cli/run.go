@@ -1,0 +1,83 @@
+package cli
+
+import (
+	"context"
+	"errors"
+
+	"github.com/spf13/cobra"
+
+	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/runtime"
+)
+
+func init() { addCommand(newRunCmd) }
+
+func newRunCmd(env *Env) *cobra.Command {
+	var flags hostFlags
+	var stdin bool
+	cmd := &cobra.Command{
+		Use:   "run [--config onex.yaml] [--mode M] [--contracts DIR]... [--stdin]",
+		Short: "Start the runtime host",
+		Long: `Run resolves the handlers (contracts, bootstrap table or both), validates
+everything, initialises the handlers and serves request envelopes from the
+configured bus until SIGINT or SIGTERM; then it stops intake, drains the
+requests in progress (runtime.drain_timeout) and closes the handlers.
+
+With --stdin it reads NDJSON request envelopes from standard input instead and
+writes one NDJSON response per envelope to standard output, in input order,
+then exits 0 after the last response.
+
+On any blocking problem at startup it prints the aggregated report on standard
+error and exits 1; nothing is started.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			setup, report, err := loadSetup(&flags)
+			if err != nil {
+				return err
+			}
+			if report.Blocking() {
+				printReport(env.Stderr, report)
+				return Exit(ExitFailure)
+			}
+			host, verr := setup.newHost(env)
+			if verr != nil {
+				report.Add(verr)
+				printReport(env.Stderr, report)
+				return Exit(ExitFailure)
+			}
+			// Start is not bound to the signal context: a handler's Init gets
+			// its own timeout (runtime.init_timeout).
+			if err := host.Start(context.WithoutCancel(ctx)); err != nil {
+				var re *diag.ReportError
+				if errors.As(err, &re) {
+					report.Merge(re.Report)
+					printReport(env.Stderr, report)
+				} else {
+					env.Logger.Error("host did not start", "error", err.Error())
+				}
+				return Exit(ExitFailure)
+			}
+			var serveErr error
+			if stdin {
+				serveErr = runtime.ServeNDJSON(ctx, host, env.Stdin, env.Stdout)
+				if errors.Is(serveErr, context.Canceled) {
+					serveErr = nil // a signal: drained, every request read was answered
+				}
+			} else {
+				<-ctx.Done()
+			}
+			if err := host.Stop(context.Background()); err != nil {
+				env.Logger.Error("host stopped with errors", "error", err.Error())
+			}
+			if serveErr != nil {
+				env.Logger.Error("stdin bridge failed", "error", serveErr.Error())
+				return Exit(ExitFailure)
+			}
+			return nil
+		},
+	}
+	flags.register(cmd)
+	cmd.Flags().BoolVar(&stdin, "stdin", false, "read NDJSON envelopes from standard input, write NDJSON responses to standard output")
+	return cmd
+}
