@@ -255,6 +255,9 @@ func (f *File) unknownKeys(path string, n ast.Node, t reflect.Type) []*diag.Vali
 		t = t.Elem()
 	}
 	n = unwrap(n)
+	if e := f.checkText(path, n, t); e != nil {
+		return []*diag.ValidationError{e}
+	}
 	switch x := n.(type) {
 	case *ast.MappingNode:
 		switch t.Kind() {
@@ -297,6 +300,25 @@ func (f *File) unknownKeys(path string, n ast.Node, t reflect.Type) []*diag.Vali
 			}
 			return errs
 		}
+	}
+	return nil
+}
+
+// checkText decodes a scalar bound for a TextUnmarshaler (a vocabulary type, a
+// duration wrapper…) on its own, so that a rejected value is reported at its
+// node: the YAML decoder loses the position of errors from UnmarshalText.
+func (f *File) checkText(path string, n ast.Node, t reflect.Type) *diag.ValidationError {
+	scalar, ok := n.(ast.ScalarNode)
+	if !ok || n.Type() == ast.NullType || !reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return nil
+	}
+	text := fmt.Sprint(scalar.GetValue())
+	u := reflect.New(t).Interface().(interface{ UnmarshalText([]byte) error })
+	if err := u.UnmarshalText([]byte(text)); err != nil {
+		e := diag.New("RUNTIME-002", "%s: %v", path, err)
+		e.Details = map[string]any{"key": path}
+		f.locate(e, n.GetToken())
+		return e
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +11,19 @@ import (
 	"github.com/onexhost/onex/diag"
 )
 
+type level string
+
+func (l *level) UnmarshalText(b []byte) error {
+	if string(b) != "low" && string(b) != "high" {
+		return fmt.Errorf("unknown level %q (valid: low, high)", b)
+	}
+	*l = level(b)
+	return nil
+}
+
 type runtimeSection struct {
+	Level          level         `yaml:"level"`
+	Levels         []level       `yaml:"levels"`
 	MaxConcurrency int           `yaml:"max_concurrency"`
 	DrainTimeout   time.Duration `yaml:"drain_timeout"`
 	Limits         struct {
@@ -138,5 +151,30 @@ func TestLoad(t *testing.T) {
 	}
 	if _, errs := Load(t.TempDir()); len(errs) != 1 {
 		t.Fatalf("directory: %v", errs)
+	}
+}
+
+func TestTextUnmarshalerErrorsAreLocated(t *testing.T) {
+	f, errs := parse(t, "runtime:\n  level: medium\n  levels: [low, extreme]\n")
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	errs = f.Decode("runtime", &runtimeSection{})
+	if len(errs) != 2 {
+		t.Fatalf("got %v", errs)
+	}
+	for i, want := range []struct {
+		line, col int
+		key       string
+	}{{2, 10, "runtime.level"}, {3, 17, "runtime.levels[1]"}} {
+		e := errs[i]
+		if e.RuleID != "RUNTIME-002" || e.Line != want.line || e.Column != want.col || e.Details["key"] != want.key || !strings.Contains(e.Message, "valid: low, high") {
+			t.Errorf("error %d: %v at %d:%d (%v)", i, e.Message, e.Line, e.Column, e.Details)
+		}
+	}
+	var ok runtimeSection
+	f, _ = parse(t, "runtime:\n  level: high\n  levels: [low]\n")
+	if errs := f.Decode("runtime", &ok); errs != nil || ok.Level != "high" || len(ok.Levels) != 1 {
+		t.Fatalf("valid values: %+v %v", ok, errs)
 	}
 }
