@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"syscall"
 
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/handler"
@@ -114,7 +115,14 @@ func (c *Contract) Descriptor() *handler.Descriptor {
 // readable regular file of at most MaxFileBytes. Symbolic links are followed:
 // whether a link may be followed is discovery's decision.
 func ReadFile(path string) ([]byte, *diag.ValidationError) {
-	fi, err := os.Stat(path)
+	// O_NONBLOCK: opening a named pipe must not wait for a writer; the file
+	// is checked with fstat before anything is read.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fileError(path, "cannot read contract: %v", trimPathErr(err))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, fileError(path, "cannot read contract: %v", trimPathErr(err))
 	}
@@ -124,23 +132,25 @@ func ReadFile(path string) ([]byte, *diag.ValidationError) {
 	if fi.Size() > MaxFileBytes {
 		return nil, fileError(path, "contract is %d bytes, over the %d byte limit", fi.Size(), MaxFileBytes)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fileError(path, "cannot read contract: %v", trimPathErr(err))
+	// Read one byte past the size: a file that grew since fstat is caught.
+	buf := make([]byte, 0, fi.Size()+1)
+	for {
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fileError(path, "cannot read contract: %v", trimPathErr(err))
+		}
+		if len(buf) > MaxFileBytes {
+			return nil, fileError(path, "contract is over the %d byte limit", MaxFileBytes)
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
 	}
-	defer f.Close()
-	// Re-check on the open file: the path may have been replaced since Stat.
-	if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil, fileError(path, "not a regular file")
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
-	if err != nil {
-		return nil, fileError(path, "cannot read contract: %v", trimPathErr(err))
-	}
-	if len(data) > MaxFileBytes {
-		return nil, fileError(path, "contract is over the %d byte limit", MaxFileBytes)
-	}
-	return data, nil
+	return buf, nil
 }
 
 // Load reads and decodes a contract file.

@@ -696,11 +696,11 @@ func (d *decoder) decodeTop(body ast.Node) *Contract {
 		case "handler_type":
 			f.required = true
 			d.locs["handler_type"] = e.pos()
-			c.Type, _ = vocab(d, f, handler.ParseHandlerType, names(handler.HandlerTypes))
+			c.Type, _ = vocab(d, f, handler.ParseHandlerType, handlerTypeNames)
 		case "handler_type_category":
 			f.required = true
 			d.locs["handler_type_category"] = e.pos()
-			c.Category, _ = vocab(d, f, handler.ParseCategory, names(handler.Categories))
+			c.Category, _ = vocab(d, f, handler.ParseCategory, categoryNames)
 		case "is_adapter":
 			d.locs["is_adapter"] = e.pos()
 			b, isBool := d.resolve(e.value).(*ast.BoolNode)
@@ -713,11 +713,11 @@ func (d *decoder) decodeTop(body ast.Node) *Contract {
 			d.locs["capabilities"] = e.pos()
 			c.Capabilities = []handler.Capability{}
 			d.wantList(f, func(i int, s string, tok *token.Token) {
-				d.locs[fmt.Sprintf("capabilities[%d]", i)] = location(tok)
+				d.locs[index("capabilities", i)] = location(tok)
 				capability, err := handler.ParseCapability(s)
 				if err != nil {
 					msg := fmt.Sprintf("capabilities[%d]: %v", i, err)
-					if x, ok := suggest.Closest(s, names(handler.KnownCapabilities)); ok {
+					if x, ok := suggest.Closest(s, capabilityNames); ok {
 						msg += fmt.Sprintf(" (did you mean %q?)", x)
 					}
 					d.add(tok, "CONTRACT-003", "use transform, validate, cache, retry, batch, stream, async, idempotent, or an extension x.<vendor>.<name>", "%s", msg)
@@ -817,7 +817,7 @@ func (d *decoder) decodeCommands(c *Contract, f field) {
 	n := 0
 	present := d.wantList(f, func(i int, s string, tok *token.Token) {
 		n++
-		d.locs[fmt.Sprintf("commands_accepted[%d]", i)] = location(tok)
+		d.locs[index("commands_accepted", i)] = location(tok)
 		cmd, err := handler.ParseCommand(s)
 		if err != nil {
 			d.add(tok, "CONTRACT-003", "write each command as <namespace>.<verb> in lowercase, e.g. orders.query", "commands_accepted[%d]: %v", i, err)
@@ -941,7 +941,7 @@ func (d *decoder) decodeSecurity(c *Contract, f field) {
 		case "secret_scopes", "allowed_domains":
 			list := []string{}
 			d.wantList(sub, func(i int, s string, tok *token.Token) {
-				d.locs[fmt.Sprintf("%s[%d]", path, i)] = location(tok)
+				d.locs[index(path, i)] = location(tok)
 				list = append(list, s)
 			})
 			if e.key == "secret_scopes" {
@@ -950,20 +950,30 @@ func (d *decoder) decodeSecurity(c *Contract, f field) {
 				c.Security.AllowedDomains = list
 			}
 		case "data_classification":
-			c.Security.DataClassification, _ = vocab(d, sub, handler.ParseClassification, classificationNames())
+			c.Security.DataClassification, _ = vocab(d, sub, handler.ParseClassification, classificationNames)
 		case "observability_level":
-			c.Security.ObservabilityLevel, _ = vocab(d, sub, handler.ParseObservabilityLevel, names(handler.ObservabilityLevels))
+			c.Security.ObservabilityLevel, _ = vocab(d, sub, handler.ParseObservabilityLevel, observabilityNames)
 		}
 	}
 }
 
-func classificationNames() []string {
-	out := make([]string, len(handler.Classifications))
-	for i, c := range handler.Classifications {
-		out[i] = c.String()
-	}
-	return out
-}
+// The wire values of the vocabularies, for messages and did-you-mean hints.
+var (
+	handlerTypeNames    = names(handler.HandlerTypes)
+	categoryNames       = names(handler.Categories)
+	capabilityNames     = names(handler.KnownCapabilities)
+	observabilityNames  = names(handler.ObservabilityLevels)
+	classificationNames = func() []string {
+		out := make([]string, len(handler.Classifications))
+		for i, c := range handler.Classifications {
+			out[i] = c.String()
+		}
+		return out
+	}()
+)
+
+// index renders path[i].
+func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
 func (d *decoder) decodePackaging(c *Contract, f field) {
 	d.locs["packaging"] = f.e.pos()
@@ -1062,7 +1072,7 @@ func (d *decoder) jsonValue(buf *bytes.Buffer, n ast.Node, path string, depth in
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			p := fmt.Sprintf("%s[%d]", path, i)
+			p := index(path, i)
 			tok := v.GetToken()
 			d.locs[p] = location(tok)
 			ok = d.jsonValue(buf, v, p, depth+1) && ok

@@ -165,7 +165,7 @@ func TestSchemaPatternsMatchSDK(t *testing.T) {
 		{prop("implementation", "properties", "artifact_ref", "properties", "digest")["pattern"], handler.DigestPattern},
 		{strings.Join(toStrings(prop("handler_type")["enum"]), ","), strings.Join(names(handler.HandlerTypes), ",")},
 		{strings.Join(toStrings(prop("handler_type_category")["enum"]), ","), strings.Join(names(handler.Categories), ",")},
-		{strings.Join(toStrings(prop("security", "properties", "data_classification")["enum"]), ","), strings.Join(classificationNames(), ",")},
+		{strings.Join(toStrings(prop("security", "properties", "data_classification")["enum"]), ","), strings.Join(classificationNames, ",")},
 		{strings.Join(toStrings(prop("security", "properties", "observability_level")["enum"]), ","), strings.Join(names(handler.ObservabilityLevels), ",")},
 		{strings.Join(toStrings(prop("capabilities", "items")["anyOf"].([]any)[0].(map[string]any)["enum"]), ","), strings.Join(names(handler.KnownCapabilities), ",")},
 	}
