@@ -45,6 +45,9 @@ type Config struct {
 	// ConsumerGroup is the host's consumer group on the request topic; hosts of
 	// one group share the requests.
 	ConsumerGroup string `yaml:"consumer_group"`
+	// CircuitBreaker configures the per-handler circuit breakers (HANDLER-005)
+	// that the host applies when given Breakers(CircuitBreaker) as its Guard.
+	CircuitBreaker BreakerConfig `yaml:"circuit_breaker"`
 
 	file *config.File // locates the errors of checks made at start
 }
@@ -74,6 +77,7 @@ func DefaultConfig() Config {
 		RequestTopic:              bus.DefaultRequestTopic,
 		ResponseTopic:             bus.DefaultResponseTopic,
 		ConsumerGroup:             DefaultConsumerGroup,
+		CircuitBreaker:            DefaultBreakerConfig(),
 	}
 }
 
@@ -141,6 +145,7 @@ func (c *Config) Validate(f *config.File) []*diag.ValidationError {
 	if c.RequestTopic != "" && c.RequestTopic == c.ResponseTopic {
 		bad("response_topic", "must differ from request_topic (%s): the host would consume its own responses", c.RequestTopic)
 	}
+	errs = append(errs, c.CircuitBreaker.Validate(f, "runtime.circuit_breaker")...)
 	slices.SortStableFunc(errs, cmpKey)
 	return errs
 }

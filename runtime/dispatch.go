@@ -346,7 +346,9 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 		h.pool.Put(st)
 		return
 	}
-	if e.guard != nil {
+	if og, ok := e.guard.(OutcomeGuard); ok {
+		og.RecordOutcome(end, f.rule != "HANDLER-006", f.retryable)
+	} else if e.guard != nil {
 		e.guard.Record(end, f.rule != "HANDLER-006")
 	}
 	st.inv.Reset(handler.InvocationParams{})
