@@ -110,6 +110,7 @@ func (s *hostSetup) newHost(env *Env) (*runtime.Host, *diag.ValidationError) {
 		Config:      s.runtime,
 		Environment: s.policy.Environment.Name,
 		Source:      s.source,
+		Guard:       runtime.Breakers(s.runtime.CircuitBreaker),
 	}), nil
 }
 
