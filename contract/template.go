@@ -23,7 +23,7 @@ var Templates = []string{TemplateCompute, TemplateEffect, TemplateEffectAdapter}
 // Default implementations of the templates: the standard compute handlers and the
 // outbound HTTP handler compiled into onex.
 const (
-	DefaultComputeImportPath = "github.com/onexhost/onex/handlers/jq"
+	DefaultComputeImportPath = "github.com/onexhost/onex/handlers/transform"
 	DefaultEffectImportPath  = "github.com/onexhost/onex/handlers/httpout"
 )
 

@@ -12,6 +12,11 @@ import (
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/policy"
 	"github.com/onexhost/onex/validate"
+
+	// The factories the templates name: generated contracts are validated
+	// against the real handlers.
+	_ "github.com/onexhost/onex/handlers/httpout"
+	_ "github.com/onexhost/onex/handlers/transform"
 )
 
 type nopHandler struct{}
@@ -20,8 +25,8 @@ func (nopHandler) Handle(_ context.Context, _ *handler.Invocation) (handler.Outp
 	return handler.Output{}, nil
 }
 
-// strictFactory stands in for a real factory that is not linked into this test
-// binary: it implements verbs and accepts exactly the config keys given.
+// strictFactory is a test factory that implements verbs and accepts exactly the
+// config keys given.
 func strictFactory(importPath string, verbs []string, keys ...string) handler.Factory {
 	return handler.Factory{
 		ImportPath: importPath,
@@ -44,17 +49,7 @@ func strictFactory(importPath string, verbs []string, keys ...string) handler.Fa
 }
 
 func init() {
-	// The templates name the standard handlers of onex; where this test binary
-	// does not link them, stand-ins with the same verbs and config keys do.
-	for _, f := range []handler.Factory{
-		strictFactory(contract.DefaultComputeImportPath, []string{"transform"}, "filter"),
-		strictFactory(contract.DefaultEffectImportPath, []string{"get", "post", "put", "patch", "delete"}, "base_url", "timeout", "headers"),
-		strictFactory("example.com/test/greeter", []string{"hello", "bye"}),
-	} {
-		if _, linked := handler.Lookup(f.ImportPath); !linked {
-			handler.Register(f)
-		}
-	}
+	handler.Register(strictFactory("example.com/test/greeter", []string{"hello", "bye"}))
 }
 
 // TestTemplatesValidateClean generates every template and runs it through the
