@@ -14,4 +14,5 @@ import (
 	_ "github.com/onexhost/onex/handlers/consul"
 	_ "github.com/onexhost/onex/handlers/db"
 	_ "github.com/onexhost/onex/handlers/httpout"
+	_ "github.com/onexhost/onex/handlers/vault" // also the vault secret provider
 )
