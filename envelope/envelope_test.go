@@ -370,3 +370,20 @@ func BenchmarkAppendResponse(b *testing.B) {
 		buf = AppendResponse(buf[:0], r)
 	}
 }
+
+func TestHasSpecial(t *testing.T) {
+	for b := 0; b < 256; b++ {
+		for pos := 0; pos < 8; pos++ {
+			word := []byte("abcdefgh")
+			word[pos] = byte(b)
+			w := uint64(0)
+			for i := 7; i >= 0; i-- {
+				w = w<<8 | uint64(word[i])
+			}
+			want := b < 0x20 || b == '"' || b == '\\'
+			if got := hasSpecial(w); got != want {
+				t.Fatalf("byte %#x at %d: hasSpecial = %v, want %v", b, pos, got, want)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -220,9 +221,18 @@ func readString(raw []byte, i int, field string) ([]byte, int, error) {
 // stringEnd returns the offset after the JSON string starting at raw[i] == '"'
 // and whether it contains escapes.
 func stringEnd(raw []byte, i int, field string) (end int, escaped bool, err error) {
-	for j := i + 1; j < len(raw); j++ {
+	j := i + 1
+	for {
+		// Eight bytes at a time while none of them is special.
+		for j+8 <= len(raw) && !hasSpecial(binary.LittleEndian.Uint64(raw[j:])) {
+			j += 8
+		}
+		if j >= len(raw) {
+			return 0, false, syntaxErr(field, -1, "unterminated string")
+		}
 		c := raw[j]
 		if !stringSpecial[c] {
+			j++
 			continue
 		}
 		switch {
@@ -230,12 +240,25 @@ func stringEnd(raw []byte, i int, field string) (end int, escaped bool, err erro
 			return j + 1, escaped, nil
 		case c == '\\':
 			escaped = true
-			j++ // the escaped byte cannot end the string
+			j += 2 // the escaped byte cannot end the string
 		default:
 			return 0, false, syntaxErr(field, j, "control character in a string")
 		}
 	}
-	return 0, false, syntaxErr(field, -1, "unterminated string")
+}
+
+// Word-at-a-time byte tests (the classic "has zero byte" bit trick): exact for
+// every byte value.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+func hasZero(w uint64) bool { return (w-ones)&^w&highs != 0 }
+
+// hasSpecial reports whether any byte of w is '"', '\\' or below 0x20.
+func hasSpecial(w uint64) bool {
+	return hasZero(w^(ones*'"')) || hasZero(w^(ones*'\\')) || (w-ones*0x20)&^w&highs != 0
 }
 
 // stringSpecial marks the bytes that end, escape or invalidate a JSON string.

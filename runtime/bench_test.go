@@ -2,7 +2,13 @@ package runtime
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/onexhost/onex/bus"
+	"github.com/onexhost/onex/bus/memory"
 )
 
 // BenchmarkDispatch measures the whole in-process pipeline (decode, validate,
@@ -20,4 +26,44 @@ func BenchmarkDispatch(b *testing.B) {
 	for b.Loop() {
 		h.Dispatch(ctx, raw)
 	}
+}
+
+// BenchmarkMemoryBusEndToEnd measures envelopes per second through the whole
+// host on the memory bus: a producer publishes JSON request envelopes, the host
+// consumes, dispatches to a no-op compute handler and publishes each response,
+// and a consumer receives every response.
+func BenchmarkMemoryBusEndToEnd(b *testing.B) {
+	mb := memory.New(memory.Config{Partitions: 4, Buffer: 4096})
+	startHost(b, mb, Options{}, desc("noop", noopPath, "noop.run"))
+	ctx := context.Background()
+	target := int64(b.N)
+	var received atomic.Int64
+	done := make(chan struct{})
+	sub, err := mb.Subscribe(ctx, bus.DefaultResponseTopic, "bench", func(_ context.Context, d *bus.Delivery) {
+		d.Ack()
+		if received.Add(1) == target {
+			close(done)
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sub.Stop(ctx)
+	const batch = 64
+	msgs := make([]bus.Message, batch)
+	for i := range msgs {
+		id := uuid.NewString()
+		msgs[i] = bus.Message{Topic: bus.DefaultRequestTopic, Key: []byte(id),
+			Value: []byte(`{"envelope_id":"` + id + `","correlation_id":"` + corrID + `","operation":"noop.run","payload":{"a":1,"b":"x"}}`)}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for sent := 0; sent < b.N; sent += batch {
+		if err := mb.Publish(ctx, msgs[:min(batch, b.N-sent)]...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-done
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "envelopes/s")
 }

@@ -191,13 +191,26 @@ func (c *call) setIDs(v *envelope.View) {
 func putID(dst []byte, id []byte, field string) (note string) {
 	if id != nil {
 		if u, err := uuid.ParseBytes(id); err == nil {
-			envelope.AppendUUID(dst[:0], u)
+			if len(id) == 36 && !hasUpper(id) {
+				copy(dst, id) // already canonical
+			} else {
+				envelope.AppendUUID(dst[:0], u)
+			}
 			return ""
 		}
 		note = fmt.Sprintf("%s %q is not a UUID; a new one was generated", field, truncate(printable(id), 80))
 	}
 	envelope.AppendUUID(dst[:0], uuid.New())
 	return note
+}
+
+func hasUpper(b []byte) bool {
+	for _, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 func classificationOf(b []byte) handler.Classification {
