@@ -152,7 +152,8 @@ type route struct {
 // New makes a host. validators run over the resolved descriptor set at Start
 // (security and architecture registration rules); policy may be nil (no
 // handler is granted anything: no egress, no secrets); b may be nil for a host
-// that serves only bridges and in-process calls; logger may be nil.
+// that serves only bridges and in-process calls, and is owned by the host from
+// here on (Stop, or a failed Start, closes it); logger may be nil.
 func New(src source.HandlerSource, validators []validate.Validator, policy Policy, b bus.Bus, logger *slog.Logger, opts Options) *Host {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -184,6 +185,13 @@ func (h *Host) Start(ctx context.Context) error {
 	err := h.start(ctx)
 	if err != nil {
 		h.state.Store(int32(stateStopped))
+		if h.bus != nil {
+			// The host owns the bus from New on; a host that does not start
+			// releases it.
+			if cerr := h.bus.Close(); cerr != nil {
+				h.log.Warn("closing the bus after a failed start", "error", cerr.Error())
+			}
+		}
 		return err
 	}
 	h.state.Store(int32(stateReady))

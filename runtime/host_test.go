@@ -676,3 +676,14 @@ func TestRedeliverySeam(t *testing.T) {
 		t.Errorf("dead letters after %v attempts, want [3]", rd.deadLetters)
 	}
 }
+
+func TestFailedStartClosesTheBus(t *testing.T) {
+	b := memory.New(memory.DefaultConfig())
+	h := New(&fakeSource{}, nil, nil, b, nil, Options{Config: testConfig()})
+	if err := h.Start(context.Background()); err == nil {
+		t.Fatal("Start succeeded without handlers")
+	}
+	if err := b.Publish(context.Background(), bus.Message{Topic: "t", Value: []byte("x")}); !errors.Is(err, bus.ErrClosed) {
+		t.Errorf("bus still open after a failed start: %v", err)
+	}
+}
