@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -662,5 +663,58 @@ func TestDialerRefusalKeepsRule(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "SECURITY-310") {
 		t.Fatalf("Init error %q does not name the rule", err)
+	}
+}
+
+// TestEgressPolicy connects through the real policy's guarded dialer: the
+// database host must be in allowed_domains, by name or address (SECURITY-310).
+func TestEgressPolicy(t *testing.T) {
+	dsn, _ := testkit.PostgresSchema(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := u.Port()
+	byName := strings.Replace(dsn, "127.0.0.1", "localhost", 1)
+	tests := []struct {
+		name    string
+		dsn     string
+		allowed []string
+		denied  bool
+	}{
+		{"address listed", dsn, []string{"127.0.0.1:" + port}, false},
+		{"name listed, resolved by the guard", byName, []string{"localhost"}, false},
+		{"empty allowlist", dsn, nil, true},
+		{"other host", dsn, []string{"db.example.com"}, true},
+		{"other port", dsn, []string{"127.0.0.1:1"}, true},
+		{"name not listed (only its address is)", byName, []string{"127.0.0.1"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			caps := testkit.Capabilities(t, testkit.Grant{Name: "db", AllowedDomains: tt.allowed, SecretScopes: []string{"db"},
+				Secrets: map[string]string{"db/dsn": tt.dsn}})
+			h, err := New(json.RawMessage(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = h.(*DB).Init(context.Background(), handler.NewInitEnv(handler.InitParams{HandlerName: "db", Capabilities: caps}))
+			defer h.(*DB).Close(context.Background())
+			if !tt.denied {
+				if err != nil {
+					t.Fatalf("Init: %v", err)
+				}
+				if _, err := call(t, h.(*DB), "query", map[string]any{"sql": "SELECT 1"}); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ve *handler.ValidationError
+			if !errors.As(err, &ve) || ve.RuleID != "SECURITY-310" || ve.RemediationHint == "" || ve.HandlerIdentity != "db" {
+				t.Fatalf("Init error = %v, want SECURITY-310 for handler db with a hint", err)
+			}
+			if strings.Contains(err.Error(), "postgres://") {
+				t.Fatalf("error shows the DSN: %v", err)
+			}
+		})
 	}
 }

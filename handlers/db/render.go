@@ -46,12 +46,14 @@ type columns struct {
 
 func newColumns(m *pgtype.Map, fds []pgconn.FieldDescription) (*columns, error) {
 	c := &columns{names: make([]string, len(fds)), oids: make([]uint32, len(fds)), formats: make([]int16, len(fds))}
-	seen := make(map[string]struct{}, len(fds))
 	for i, fd := range fds {
-		if _, dup := seen[fd.Name]; dup {
-			return nil, fmt.Errorf("column name %q appears more than once: give the columns distinct aliases (AS …)", fd.Name)
+		// Quadratic, allocation-free: results rarely have more than a few
+		// dozen columns.
+		for _, prev := range fds[:i] {
+			if prev.Name == fd.Name {
+				return nil, fmt.Errorf("column name %q appears more than once: give the columns distinct aliases (AS …)", fd.Name)
+			}
 		}
-		seen[fd.Name] = struct{}{}
 		c.names[i], c.oids[i], c.formats[i] = fd.Name, fd.DataTypeOID, fd.Format
 		if elementOID(m, fd.DataTypeOID) != fd.DataTypeOID {
 			c.arrays = true
