@@ -163,9 +163,10 @@ type Consul struct {
 }
 
 var (
-	_ handler.Handler     = (*Consul)(nil)
-	_ handler.Initializer = (*Consul)(nil)
-	_ handler.Closer      = (*Consul)(nil)
+	_ handler.Handler       = (*Consul)(nil)
+	_ handler.Initializer   = (*Consul)(nil)
+	_ handler.Closer        = (*Consul)(nil)
+	_ handler.HealthChecker = (*Consul)(nil)
 )
 
 // New validates config and returns a handler; it does no I/O.
@@ -233,6 +234,26 @@ func (h *Consul) Init(ctx context.Context, env *handler.InitEnv) error {
 func (h *Consul) Close(context.Context) error {
 	if h.hc != nil {
 		h.hc.CloseIdleConnections()
+	}
+	return nil
+}
+
+// Health asks the agent for the cluster leader: healthy when there is one.
+func (h *Consul) Health(ctx context.Context) error {
+	if h.client == nil {
+		return errors.New("not initialised")
+	}
+	var leader string
+	err := h.call(ctx, "status", func(ctx context.Context) error {
+		var err error
+		leader, err = h.client.Status().LeaderWithQueryOptions(h.query(ctx))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if leader == "" {
+		return errors.New("consul reports no cluster leader")
 	}
 	return nil
 }

@@ -345,3 +345,21 @@ func TestLiveConsul(t *testing.T) {
 		t.Fatalf("services = %+v, %v", res, err)
 	}
 }
+
+func TestHealth(t *testing.T) {
+	c := testkit.NewConsul(t, aclToken)
+	h := open(t, c.Addr(), nil, aclToken)
+	if err := h.Health(context.Background()); err != nil {
+		t.Fatalf("Health: %v", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	down := open(t, addr, nil, "")
+	if err := down.Health(context.Background()); err == nil {
+		t.Fatal("Health of an unreachable agent passed")
+	}
+}

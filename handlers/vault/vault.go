@@ -155,9 +155,10 @@ type Vault struct {
 }
 
 var (
-	_ handler.Handler     = (*Vault)(nil)
-	_ handler.Initializer = (*Vault)(nil)
-	_ handler.Closer      = (*Vault)(nil)
+	_ handler.Handler       = (*Vault)(nil)
+	_ handler.Initializer   = (*Vault)(nil)
+	_ handler.Closer        = (*Vault)(nil)
+	_ handler.HealthChecker = (*Vault)(nil)
 )
 
 // New validates config and returns a handler; it does no I/O.
@@ -212,6 +213,28 @@ func (h *Vault) Init(ctx context.Context, env *handler.InitEnv) error {
 		client.ClearNamespace()
 	}
 	h.cfg, h.client, h.hc = cfg, client, &hc
+	return nil
+}
+
+// Health asks sys/health: healthy when Vault is initialised and unsealed.
+func (h *Vault) Health(ctx context.Context) error {
+	if h.client == nil {
+		return errors.New("not initialised")
+	}
+	var hr *api.HealthResponse
+	err := h.call(ctx, "health", func(ctx context.Context) error {
+		var err error
+		hr, err = h.client.Sys().HealthWithContext(ctx)
+		return err
+	})
+	switch {
+	case err != nil:
+		return err
+	case !hr.Initialized:
+		return errors.New("vault is not initialised")
+	case hr.Sealed:
+		return errors.New("vault is sealed")
+	}
 	return nil
 }
 

@@ -291,3 +291,30 @@ func TestLiveVault(t *testing.T) {
 		t.Fatalf("list = %+v, %v", res, err)
 	}
 }
+
+func TestHealthAndSealed(t *testing.T) {
+	v := testkit.NewVault(t, rootToken)
+	h := open(t, v.URL(), nil, rootToken)
+	if err := h.Health(context.Background()); err != nil {
+		t.Fatalf("Health: %v", err)
+	}
+	v.SetSealed(true)
+	if err := h.Health(context.Background()); err == nil || !strings.Contains(err.Error(), "sealed") {
+		t.Fatalf("Health of a sealed vault = %v", err)
+	}
+	// A sealed Vault answers 503: transient, the envelope may be retried.
+	_, err := call(t, h, "read_secret", map[string]any{"path": "a"})
+	if he := handlerError(t, err); !he.Retryable || he.Details["status_code"] != 503 {
+		t.Fatalf("sealed read = %+v", he)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	down := open(t, "http://"+addr, nil, rootToken)
+	if err := down.Health(context.Background()); err == nil {
+		t.Fatal("Health of an unreachable vault passed")
+	}
+}

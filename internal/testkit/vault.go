@@ -29,6 +29,8 @@ import (
 //     below, folders ending in "/" (404 when none).
 //   - DELETE /v1/:mount/metadata/:path  delete every version (204).
 //   - An unknown mount is 404 "no handler for route".
+//   - GET /v1/sys/health (no token) reports initialized/sealed; while sealed
+//     (SetSealed) every other request is 503 "Vault is sealed".
 //
 // Responses have Vault's envelope: request_id, lease_id, renewable,
 // lease_duration, data, wrap_info, warnings, auth.
@@ -40,6 +42,7 @@ type Vault struct {
 	mu       sync.Mutex
 	secrets  map[string]*vaultSecret // "mount/path"
 	requests int
+	sealed   bool
 	clock    int64
 }
 
@@ -81,6 +84,14 @@ func (v *Vault) Requests() int {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.requests
+}
+
+// SetSealed seals or unseals the double: while sealed, sys/health reports it
+// and every other request is 503 "Vault is sealed".
+func (v *Vault) SetSealed(sealed bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.sealed = sealed
 }
 
 // Put stores a new version of mount/path directly, for test setup.
@@ -131,6 +142,26 @@ func (v *Vault) serve(w http.ResponseWriter, r *http.Request) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.requests++
+	if r.URL.Path == "/v1/sys/health" {
+		// Unauthenticated. The status code of each state can be chosen with
+		// ?sealedcode= etc., as the official client does.
+		code := http.StatusOK
+		if v.sealed {
+			code = http.StatusServiceUnavailable
+			if c, err := strconv.Atoi(r.URL.Query().Get("sealedcode")); err == nil {
+				code = c
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(map[string]any{"initialized": true, "sealed": v.sealed, "standby": false,
+			"performance_standby": false, "server_time_utc": 1704067200, "version": "1.15.0", "cluster_name": "vault-double"})
+		return
+	}
+	if v.sealed {
+		vaultErrors(w, http.StatusServiceUnavailable, "Vault is sealed")
+		return
+	}
 	tok := r.Header.Get("X-Vault-Token")
 	if tok == "" {
 		tok = strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
