@@ -190,12 +190,12 @@ func (c *call) setIDs(v *envelope.View) {
 
 func putID(dst []byte, id []byte, field string) (note string) {
 	if id != nil {
+		if canonicalUUID(id) {
+			copy(dst, id)
+			return ""
+		}
 		if u, err := uuid.ParseBytes(id); err == nil {
-			if len(id) == 36 && !hasUpper(id) {
-				copy(dst, id) // already canonical
-			} else {
-				envelope.AppendUUID(dst[:0], u)
-			}
+			envelope.AppendUUID(dst[:0], u) // other accepted spellings, canonicalised
 			return ""
 		}
 		note = fmt.Sprintf("%s %q is not a UUID; a new one was generated", field, truncate(printable(id), 80))
@@ -204,14 +204,34 @@ func putID(dst []byte, id []byte, field string) (note string) {
 	return note
 }
 
-func hasUpper(b []byte) bool {
-	for _, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			return true
+// canonicalUUID reports whether b is a UUID in canonical form (lowercase hex,
+// 8-4-4-4-12): the form clients send and responses carry, accepted without
+// parsing. Any other spelling goes through uuid.ParseBytes.
+func canonicalUUID(b []byte) bool {
+	if len(b) != 36 {
+		return false
+	}
+	for i, c := range b {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !lowerHex[c] {
+				return false
+			}
 		}
 	}
-	return false
+	return true
 }
+
+var lowerHex = func() (t [256]bool) {
+	for _, c := range "0123456789abcdef" {
+		t[c] = true
+	}
+	return t
+}()
 
 func classificationOf(b []byte) handler.Classification {
 	switch string(b) {

@@ -181,3 +181,27 @@ func TestStatsCountRules(t *testing.T) {
 		t.Errorf("stats %+v", s)
 	}
 }
+
+func TestCanonicalUUID(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{envID, true},
+		{strings.ToUpper(envID), false},
+		{"{" + envID + "}", false},
+		{strings.ReplaceAll(envID, "-", ""), false},
+		{envID[:35] + "g", false},
+		{envID[:8] + "x" + envID[9:], false},
+		{"", false},
+	} {
+		if got := canonicalUUID([]byte(tc.in)); got != tc.want {
+			t.Errorf("canonicalUUID(%q) = %v", tc.in, got)
+		}
+		if tc.want {
+			if _, err := uuid.Parse(tc.in); err != nil {
+				t.Errorf("%q accepted but not a UUID", tc.in)
+			}
+		}
+	}
+}
