@@ -210,11 +210,11 @@ func (h *Consul) Init(ctx context.Context, env *handler.InitEnv) error {
 	// A copy of the granted client: same guarded transport, wrapped so the one
 	// token sent is ours.
 	hc := *granted
-	next := hc.Transport
-	if next == nil {
-		next = http.DefaultTransport
+	if hc.Transport == nil {
+		// Wrapping would fall back to the unguarded default transport.
+		return errors.New("the granted HTTP client has no transport to wrap")
 	}
-	hc.Transport = &tokenTransport{next: next, token: token}
+	hc.Transport = &tokenTransport{next: hc.Transport, token: token}
 	client, err := api.NewClient(&api.Config{
 		Address:    cfg.address,
 		Scheme:     cfg.scheme,
