@@ -137,10 +137,38 @@ func (d *decoder) decode(data []byte) *Contract {
 			"the contract is empty: required are contract_version, handler_identity, handler_type, handler_type_category, commands_accepted and implementation")
 		return nil
 	}
+	d.peekName(body)
 	if !d.resolveAliases(body) {
 		return nil
 	}
 	return d.decodeTop(body)
+}
+
+// peekName reads handler_identity.name, when it is a plain string, before
+// anything else is checked: errors that stop decoding early (aliases) still
+// carry the handler's identity, so a hybrid source never falls back to a
+// built-in handler of that name.
+func (d *decoder) peekName(body ast.Node) {
+	m, ok := body.(*ast.MappingNode)
+	if !ok {
+		return
+	}
+	for _, mv := range m.Values {
+		if k, ok := mv.Key.(*ast.StringNode); !ok || k.Value != "handler_identity" {
+			continue
+		}
+		id, ok := mv.Value.(*ast.MappingNode)
+		if !ok {
+			return
+		}
+		for _, f := range id.Values {
+			if k, ok := f.Key.(*ast.StringNode); ok && k.Value == "name" {
+				if v, ok := f.Value.(*ast.StringNode); ok {
+					d.name = v.Value
+				}
+			}
+		}
+	}
 }
 
 // tooDeep reports the token at which flow collections nest, or block collections
