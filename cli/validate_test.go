@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/onexhost/onex/contract"
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/source"
@@ -137,6 +139,7 @@ func relTo(t *testing.T, dir, path string) string {
 // TestValidateGoodAndBroken is a directory of 50 good contracts and 5 broken
 // ones: 50 descriptors, and exactly the 5 expected errors in text and JSON.
 func TestValidateGoodAndBroken(t *testing.T) {
+	defer goleak.VerifyNone(t)
 	dir := t.TempDir()
 	good := func(i int) string {
 		return fmt.Sprintf(`contract_version: "1.0.0"

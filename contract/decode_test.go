@@ -173,6 +173,11 @@ func TestDecodeIdentityOfErrors(t *testing.T) {
 	if len(errs) != 1 || errs[0].HandlerIdentity != "orders" {
 		t.Fatalf("want one error of handler orders, got %v", errs)
 	}
+	// Errors that stop decoding early still carry the name.
+	_, errs = Decode("a/handler_contract.yaml", []byte(minimal+"config: &c {self: *c}\n"))
+	if len(errs) != 1 || errs[0].RuleID != "CONTRACT-014" || errs[0].HandlerIdentity != "orders" {
+		t.Fatalf("want one CONTRACT-014 of handler orders, got %v", errs)
+	}
 	_, errs = Decode("a/handler_contract.yaml", []byte("handler_type: nope\n"))
 	for _, e := range errs {
 		if e.HandlerIdentity != "unknown@a/handler_contract.yaml" {
