@@ -19,7 +19,7 @@ func TestRejectedConfigIsCONTRACT011(t *testing.T) {
 		Config:     json.RawMessage(`{"dsn":{"secret":"orders/dsn"},"max_rows":-5}`),
 		Security:   handler.Security{SecretScopes: []string{"orders"}, AllowedDomains: []string{"db.internal"}},
 		SourceType: handler.SourceContract, Origin: "contracts/orders/handler_contract.yaml",
-		Locations:  map[string]handler.Location{"config": {Line: 12, Column: 3}},
+		Locations: map[string]handler.Location{"config": {Line: 12, Column: 3}},
 	}
 	errs := validate.Descriptor(d)
 	if len(errs) != 1 {
