@@ -67,3 +67,19 @@ func BenchmarkMemoryBusEndToEnd(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "envelopes/s")
 }
+
+// TestDispatchAllocations guards the allocation budget of the hot path: at most
+// five per request through the whole pipeline (three today: the response, the
+// ids handed to the handler, the invocation context).
+func TestDispatchAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	h := startHost(t, nil, Options{}, desc("noop", noopPath, "noop.run"))
+	raw := []byte(`{"envelope_id":"` + envID + `","correlation_id":"` + corrID + `","operation":"noop.run","payload":{"a":1},"data_classification":"internal"}`)
+	n := testing.AllocsPerRun(1000, func() { h.Dispatch(context.Background(), raw) })
+	if n > 5 {
+		t.Errorf("Dispatch allocates %.1f times per request, budget 5", n)
+	}
+	t.Logf("%.1f allocations per request", n)
+}
