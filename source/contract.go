@@ -27,7 +27,14 @@ type ContractOptions struct {
 	Logger *slog.Logger
 	// Workers decode and validate contracts in parallel; 0 means GOMAXPROCS.
 	Workers int
+	// ProgressInterval is how often a long discovery logs its progress
+	// ("contract discovery progress", with done and total); 0 means every 2
+	// seconds, a negative value never.
+	ProgressInterval time.Duration
 }
+
+// defaultProgressInterval spaces the progress records of a long discovery.
+const defaultProgressInterval = 2 * time.Second
 
 // Contract is the filesystem source: every configured path is a contract file,
 // taken as is, or a directory walked recursively for files named exactly
@@ -60,6 +67,9 @@ func NewContract(paths []string, opts ContractOptions) *Contract {
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.ProgressInterval == 0 {
+		opts.ProgressInterval = defaultProgressInterval
 	}
 	return &Contract{paths: slices.Clone(paths), opts: opts}
 }
@@ -303,12 +313,21 @@ type loaded struct {
 func (s *Contract) load(ctx context.Context, files []string) ([]loaded, error) {
 	results := make([]loaded, len(files))
 	workers := min(s.opts.Workers, len(files))
+	last := time.Now()
+	progress := func(done int) {
+		if s.opts.ProgressInterval > 0 && time.Since(last) >= s.opts.ProgressInterval {
+			last = time.Now()
+			s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "contract discovery progress",
+				slog.Int("done", max(done, 0)), slog.Int("total", len(files)))
+		}
+	}
 	if workers <= 1 {
 		for i, f := range files {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 			results[i] = loadOne(f)
+			progress(i + 1)
 		}
 		return results, nil
 	}
@@ -330,6 +349,7 @@ feed:
 			err = ctx.Err()
 			break feed
 		}
+		progress(i + 1 - workers) // dispatched, less those still in flight
 	}
 	close(next)
 	wg.Wait()

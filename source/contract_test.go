@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/onexhost/onex/contract"
 	"github.com/onexhost/onex/handler"
@@ -266,6 +267,33 @@ func TestContractDiscoverCanceled(t *testing.T) {
 	for _, workers := range []int{1, 4} {
 		if _, _, err := source.NewContract([]string{root}, source.ContractOptions{Workers: workers}).Discover(ctx); !errors.Is(err, context.Canceled) {
 			t.Errorf("workers=%d: err %v, want context.Canceled", workers, err)
+		}
+	}
+}
+
+func TestContractDiscoveryProgress(t *testing.T) {
+	root := t.TempDir()
+	for _, n := range []string{"a", "b", "c", "d"} {
+		write(t, filepath.Join(root, n, contract.FileName), contractYAML(n))
+	}
+	for _, tc := range []struct {
+		interval time.Duration
+		workers  int
+		want     bool
+	}{{time.Nanosecond, 1, true}, {time.Nanosecond, 2, true}, {-1, 2, false}, {time.Hour, 1, false}} {
+		var logs logCapture
+		_, _, err := source.NewContract([]string{root}, source.ContractOptions{Logger: logs.logger(), Workers: tc.workers, ProgressInterval: tc.interval}).Discover(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		logged := strings.Contains(logs.buf.String(), `"msg":"contract discovery progress"`)
+		if logged != tc.want {
+			t.Errorf("interval %v workers %d: progress logged %v, want %v", tc.interval, tc.workers, logged, tc.want)
+		}
+		if tc.want {
+			if r := logs.record(t, "contract discovery progress"); r["total"] != 4.0 {
+				t.Errorf("progress record %v", r)
+			}
 		}
 	}
 }
