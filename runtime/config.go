@@ -61,6 +61,10 @@ const (
 	DefaultConsumerGroup     = "onex"
 )
 
+// maxConcurrencyLimit bounds max_concurrency: the host keeps one worker
+// goroutine per unit.
+const maxConcurrencyLimit = 1 << 16
+
 // DefaultMaxConcurrency is the default bound on concurrent invocations: handlers
 // mostly wait on I/O, so several per core.
 func DefaultMaxConcurrency() int { return 64 * goruntime.GOMAXPROCS(0) }
@@ -113,8 +117,8 @@ func (c *Config) Validate(f *config.File) []*diag.ValidationError {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, f.Errorf("runtime."+key, format, args...))
 	}
-	if c.MaxConcurrency < 1 || c.MaxConcurrency > 1<<20 {
-		bad("max_concurrency", "must be between 1 and %d, got %d", 1<<20, c.MaxConcurrency)
+	if c.MaxConcurrency < 1 || c.MaxConcurrency > maxConcurrencyLimit {
+		bad("max_concurrency", "must be between 1 and %d, got %d", maxConcurrencyLimit, c.MaxConcurrency)
 	}
 	if c.MaxEnvelopeBytes < 256 || c.MaxEnvelopeBytes > 1<<30 {
 		bad("max_envelope_bytes", "must be between 256 bytes and 1 GiB, got %d", c.MaxEnvelopeBytes)
