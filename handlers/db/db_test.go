@@ -546,24 +546,29 @@ func waitForQuery(t *testing.T, sql string) {
 
 func TestTerminatedConnectionIsTransient(t *testing.T) {
 	h := open(t, map[string]any{"max_conns": 1})
-	got := mustCall(t, h, "query", map[string]any{"sql": "SELECT pg_backend_pid() AS pid"})
-	pid := got["rows"].([]any)[0].(map[string]any)["pid"]
+	const sql = "SELECT pg_sleep(30) AS terminated_by_the_test"
+	done := make(chan error, 1)
+	go func() {
+		_, err := call(t, h, "query", map[string]any{"sql": sql})
+		done <- err
+	}()
+	waitForQuery(t, sql)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, testkit.PostgresDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend($1::int)", string(pid.(json.Number))); err != nil {
+	if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1", sql); err != nil {
 		t.Fatal(err)
 	}
-	_, err = call(t, h, "query", map[string]any{"sql": "SELECT 1"})
-	if err == nil {
-		t.Skip("the pool replaced the terminated connection before use; nothing to assert")
+	he := handlerError(t, <-done)
+	if !he.Retryable || !strings.HasPrefix(fmt.Sprint(he.Details["sqlstate"]), "57") {
+		t.Fatalf("error on a terminated connection = %+v %v, want a retryable class 57", he, he.Details)
 	}
-	he := handlerError(t, err)
-	if !he.Retryable {
-		t.Fatalf("error on a terminated connection = %+v, want retryable", he)
+	// The pool replaces the connection.
+	if _, err := call(t, h, "query", map[string]any{"sql": "SELECT 1"}); err != nil {
+		t.Fatalf("after termination: %v", err)
 	}
 }
 
