@@ -33,13 +33,14 @@ const (
 )
 
 // messageRound publishes reqs through publish, bounded by window, and waits
-// until the tracker made current in cur has every response. It returns the
-// throughput in messages per second and the allocations per message (both
-// sides' producers, pipelines and verification alike).
+// until the tracker made current in cur has every response, then checks them
+// all. It returns the throughput in messages per second and the allocations
+// per message (both sides' producers and pipelines, and the harness's
+// collection of the responses).
 func messageRound(ctx context.Context, reqs []Request, window int, timeout time.Duration, cur *atomic.Pointer[Tracker],
 	publish func(context.Context, Request) error) (Sample, error) {
 	if prev := cur.Load(); prev != nil {
-		if err := prev.Err(); err != nil { // a late or extra response since the last round
+		if err := prev.Late(); err != nil { // an extra response since the last round
 			return Sample{}, err
 		}
 	}
@@ -61,6 +62,9 @@ func messageRound(ctx context.Context, reqs []Request, window int, timeout time.
 	}
 	elapsed := time.Since(start)
 	goruntime.ReadMemStats(&ms1)
+	if err := t.Err(); err != nil { // checked off the clock
+		return Sample{}, err
+	}
 	n := float64(len(reqs))
 	return Sample{Value: n / elapsed.Seconds(), Allocs: float64(ms1.Mallocs-ms0.Mallocs) / n}, nil
 }

@@ -133,12 +133,12 @@ func discoverChild(args []string, w io.Writer) int {
 			errWrong, len(descs), want, len(errs), report.Len(), first)
 		return 1
 	}
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		fmt.Fprintln(os.Stderr, "onexbench: getrusage:", err)
+	peak, err := peakRSSKiB()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "onexbench: peak RSS:", err)
 		return 1
 	}
-	if err := json.NewEncoder(w).Encode(discoverReport{Descriptors: len(descs), Seconds: elapsed.Seconds(), PeakRSSKiB: ru.Maxrss}); err != nil {
+	if err := json.NewEncoder(w).Encode(discoverReport{Descriptors: len(descs), Seconds: elapsed.Seconds(), PeakRSSKiB: peak}); err != nil {
 		return 1
 	}
 	return 0
@@ -184,6 +184,27 @@ func startupWorkload(ctx context.Context, o Options) []Row {
 	}
 	rows = append(rows, readyRow(ctx, o, root))
 	return rows
+}
+
+// peakRSSKiB is this process's peak resident set. It reads VmHWM from
+// /proc/self/status: getrusage's ru_maxrss would be useless here, because a
+// process started by exec from a large parent inherits the parent's peak
+// (Linux records the old address space's high-water mark at exec).
+func peakRSSKiB() (int64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		var ru syscall.Rusage
+		if rerr := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); rerr != nil {
+			return 0, errors.Join(err, rerr)
+		}
+		return ru.Maxrss, nil
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc/self/status")
 }
 
 func runDiscoverChild(ctx context.Context, self, dir string, n int) (discoverReport, error) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -60,33 +59,28 @@ type echoResult struct {
 	Text string `json:"text"`
 }
 
-// Tracker checks the responses of one round of generated requests: each must
-// be well formed, answer a request of this round, carry its correlation id and
-// echo its payload, exactly once. It also bounds the requests in flight:
-// Acquire before sending, and every response releases a slot.
+// Tracker collects the responses of one round of generated requests and then
+// checks them: each must be well formed, answer a request of this round,
+// carry its correlation id and echo its payload, exactly once. Collecting
+// costs a lock and an append per response, so the clock of a round measures
+// the pipeline, not the checks, which run once the round is over. The
+// tracker also bounds the requests in flight: Acquire before sending, and
+// every response releases a slot.
 type Tracker struct {
 	reqs   []Request
-	index  map[string]int
-	seen   []atomic.Bool
-	got    atomic.Int64
 	window chan struct{}
 	done   chan struct{}
 
-	mu     sync.Mutex
-	errs   []error
-	nwrong int
+	mu    sync.Mutex
+	resps [][]byte // in arrival order; kept, never modified
 }
 
-// maxErrs bounds the errors a tracker keeps (it still counts them all).
+// maxErrs bounds the errors a check reports (it counts them all).
 const maxErrs = 5
 
 // NewTracker tracks reqs with at most window requests in flight.
 func NewTracker(reqs []Request, window int) *Tracker {
-	t := &Tracker{reqs: reqs, index: make(map[string]int, len(reqs)), seen: make([]atomic.Bool, len(reqs)),
-		window: make(chan struct{}, window), done: make(chan struct{})}
-	for i, r := range reqs {
-		t.index[r.EnvelopeID] = i
-	}
+	t := &Tracker{reqs: reqs, resps: make([][]byte, 0, len(reqs)), window: make(chan struct{}, window), done: make(chan struct{})}
 	if len(reqs) == 0 {
 		close(t.done)
 	}
@@ -103,32 +97,99 @@ func (t *Tracker) Acquire(ctx context.Context) error {
 	}
 }
 
-// Record checks one response. It is safe for concurrent use.
+// Record collects one response; raw is kept and must not be modified. It is
+// safe for concurrent use.
 func (t *Tracker) Record(raw []byte) {
 	select {
 	case <-t.window: // a response of any kind frees a slot
 	default:
 	}
-	if err := t.check(raw); err != nil {
-		t.fail(err)
-	}
-	if t.got.Add(1) == int64(len(t.reqs)) {
+	t.mu.Lock()
+	t.resps = append(t.resps, raw)
+	n := len(t.resps)
+	t.mu.Unlock()
+	if n == len(t.reqs) {
 		close(t.done)
 	}
 }
 
-func (t *Tracker) check(raw []byte) error {
+// Wait waits until there are as many responses as requests, or timeout has
+// passed (the missing ones then count as lost in Err), or ctx ends.
+func (t *Tracker) Wait(ctx context.Context, timeout time.Duration) error {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-t.done:
+	case <-timer.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// Late reports responses beyond one per request, which arrive after a round
+// that was complete (duplicates or strays); Err names them.
+func (t *Tracker) Late() error {
+	t.mu.Lock()
+	n := len(t.resps)
+	t.mu.Unlock()
+	if n > len(t.reqs) {
+		return errors.Join(wrongf("%d responses for %d requests", n, len(t.reqs)), t.Err())
+	}
+	return nil
+}
+
+// Err checks every response collected so far and reports what is wrong: bad
+// responses, duplicates and strays, and requests not answered (lost).
+func (t *Tracker) Err() error {
+	t.mu.Lock()
+	resps := t.resps[:len(t.resps):len(t.resps)]
+	t.mu.Unlock()
+	index := make(map[string]int, len(t.reqs))
+	for i, r := range t.reqs {
+		index[r.EnvelopeID] = i
+	}
+	seen := make([]bool, len(t.reqs))
+	var bad []error
+	nbad := 0
+	for _, raw := range resps {
+		if err := t.check(raw, index, seen); err != nil {
+			nbad++
+			if len(bad) < maxErrs {
+				bad = append(bad, err)
+			}
+		}
+	}
+	var errs []error
+	if nbad > 0 {
+		errs = append(errs, wrongf("%d bad responses of %d requests", nbad, len(t.reqs)))
+		errs = append(errs, bad...)
+	}
+	lost := 0
+	for _, ok := range seen {
+		if !ok {
+			lost++
+		}
+	}
+	if lost > 0 {
+		errs = append(errs, wrongf("%d of %d requests never answered (lost)", lost, len(t.reqs)))
+	}
+	return errors.Join(errs...)
+}
+
+func (t *Tracker) check(raw []byte, index map[string]int, seen []bool) error {
 	var r responseView
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return fmt.Errorf("malformed response %.120q: %v", raw, err)
 	}
-	i, ok := t.index[r.InReplyTo]
+	i, ok := index[r.InReplyTo]
 	if !ok {
 		return fmt.Errorf("response in reply to unknown request %q", r.InReplyTo)
 	}
-	if t.seen[i].Swap(true) {
+	if seen[i] {
 		return fmt.Errorf("duplicate response to request %d (%s)", i, r.InReplyTo)
 	}
+	seen[i] = true
 	if r.CorrelationID != t.reqs[i].CorrelationID {
 		return fmt.Errorf("response to request %d has correlation id %q, want %q", i, r.CorrelationID, t.reqs[i].CorrelationID)
 	}
@@ -147,49 +208,4 @@ func (t *Tracker) check(raw []byte) error {
 		return fmt.Errorf("response to request %d has result %.80s, want its payload echoed", i, r.Result)
 	}
 	return nil
-}
-
-func (t *Tracker) fail(err error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.nwrong++
-	if len(t.errs) < maxErrs {
-		t.errs = append(t.errs, err)
-	}
-}
-
-// Wait waits for one response per request, then reports anything wrong: bad
-// responses, and requests without a response (lost) once timeout has passed
-// without the last one.
-func (t *Tracker) Wait(ctx context.Context, timeout time.Duration) error {
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case <-t.done:
-	case <-timer.C:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return t.Err()
-}
-
-// Err reports what is wrong so far: bad responses and requests not answered.
-func (t *Tracker) Err() error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var errs []error
-	if t.nwrong > 0 {
-		errs = append(errs, wrongf("%d bad responses of %d requests", t.nwrong, len(t.reqs)))
-		errs = append(errs, t.errs...)
-	}
-	lost := 0
-	for i := range t.seen {
-		if !t.seen[i].Load() {
-			lost++
-		}
-	}
-	if lost > 0 {
-		errs = append(errs, wrongf("%d of %d requests never answered (lost)", lost, len(t.reqs)))
-	}
-	return errors.Join(errs...)
 }

@@ -134,13 +134,16 @@ func TestMessageRoundLosesNothingSilently(t *testing.T) {
 	if !errors.Is(err, errWrong) || !strings.Contains(err.Error(), "1 of 50 requests never answered") {
 		t.Fatalf("err = %v", err)
 	}
-	// The next round first reports the failure of the previous one.
-	s, err := messageRound(context.Background(), NewRequests(50), 8, time.Minute, &cur, func(_ context.Context, r Request) error {
-		cur.Load().Record(reply(t, r))
+	// A response that arrives after a complete round fails the next one.
+	cur.Store(NewTracker(reqs[:1], 1))
+	cur.Load().Record(reply(t, reqs[0]))
+	cur.Load().Record(reply(t, reqs[0]))
+	_, err = messageRound(context.Background(), reqs, 8, time.Minute, &cur, func(context.Context, Request) error {
+		t.Fatal("a round after a duplicate started")
 		return nil
 	})
-	if err == nil || !strings.Contains(err.Error(), "never answered") {
-		t.Fatalf("a round after a failed one: %v (%+v)", err, s)
+	if !errors.Is(err, errWrong) || !strings.Contains(err.Error(), "2 responses for 1 requests") || !strings.Contains(err.Error(), "duplicate response") {
+		t.Fatalf("a round after a duplicate: %v", err)
 	}
 }
 
