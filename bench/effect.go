@@ -175,7 +175,7 @@ security:
 		}
 	}()
 
-	n := o.scaled(2_000)
+	n := o.scaled(4_000)
 	req := envelopeFor("db.query", `{"sql":"`+sql+`","parameters":[`+strconv.Itoa(dbRows)+`]}`)
 	p.Onex = latencySide(n, func() ([]byte, error) { return h.Dispatch(ctx, req), nil }, checkDBResponse)
 	p.Peer = latencySide(n, func() ([][]any, error) { return rawQuery(ctx, pool, sql) }, checkRawRows)
@@ -302,7 +302,7 @@ security:
 	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 10 * time.Second}
 	defer client.CloseIdleConnections()
 
-	n := o.scaled(5_000)
+	n := o.scaled(10_000)
 	req := envelopeFor("http.get", `{"path":"/items/1","query":{"v":"1"}}`)
 	p.Onex = latencySide(n, func() ([]byte, error) { return h.Dispatch(ctx, req), nil }, checkHTTPResponse)
 	p.Peer = latencySide(n, func() (rawHTTP, error) { return rawGet(ctx, client, srv.URL+"/items/1?v=1") }, checkRawHTTP)

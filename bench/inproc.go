@@ -256,7 +256,7 @@ func inprocWorkload(ctx context.Context, o Options) Row {
 	if err != nil {
 		return ErrorRow(p.Name, p.Target, errors.Join(fmt.Errorf("watermill setup: %w", err), ox.close(ctx)))
 	}
-	n := o.scaled(50_000)
+	n := o.scaled(100_000)
 	p.Onex = func(ctx context.Context, _ int) (Sample, error) { return ox.round(ctx, NewRequests(n), o.Timeout) }
 	p.Peer = func(ctx context.Context, _ int) (Sample, error) { return wm.round(ctx, NewRequests(n), o.Timeout) }
 	res, err := o.profiled("inproc", func() (PairResult, error) { return Interleave(ctx, o.Rounds, p.Onex, p.Peer) })

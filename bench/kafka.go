@@ -15,6 +15,11 @@ import (
 // kafkaPartitions is the partition count of every topic of the workload.
 const kafkaPartitions = 4
 
+// kafkaMembers is how many consumer group members share the request topic on
+// each side: onex hosts on the peer's side, raw loops on the other, like a
+// small deployment.
+const kafkaMembers = 2
+
 // kafkaWindow bounds the requests in flight on both sides, like the
 // in-process workload.
 const kafkaWindow = 1024
@@ -176,8 +181,9 @@ func (l *rawLoop) close() error {
 	return l.err
 }
 
-// kafkaWorkload measures workload 2: a request topic → consumer → reply topic
-// pipeline on one kfake cluster, onex hosts against a raw franz-go loop.
+// kafkaWorkload measures workload 2: a request topic → consumer group → reply
+// topic pipeline on one kfake cluster, onex hosts against raw franz-go
+// consume→produce loops, kafkaMembers of each.
 func kafkaWorkload(ctx context.Context, o Options) Row {
 	p := Pair{Name: "kafka pipeline on kfake (msg/s)", Format: rate("msg/s"), Target: Target{AtLeast, 0.5}}
 	k, err := newKafkaCluster("raw.requests", "raw.responses", "onex.requests", "onex.responses")
@@ -185,21 +191,32 @@ func kafkaWorkload(ctx context.Context, o Options) Row {
 		return ErrorRow(p.Name, p.Target, err)
 	}
 	defer k.c.Close()
-	n := o.scaled(20_000)
-	loop, err := newRawLoop(ctx, k, "raw.requests", "raw.responses")
-	if err != nil {
-		return ErrorRow(p.Name, p.Target, err)
+	n := o.scaled(40_000)
+	var loops []*rawLoop
+	closeLoops := func() error {
+		var errs []error
+		for _, l := range loops {
+			errs = append(errs, l.close())
+		}
+		return errors.Join(errs...)
+	}
+	for range kafkaMembers {
+		l, err := newRawLoop(ctx, k, "raw.requests", "raw.responses")
+		if err != nil {
+			return ErrorRow(p.Name, p.Target, errors.Join(err, closeLoops()))
+		}
+		loops = append(loops, l)
 	}
 	drv, err := newKafkaDriver(ctx, k, "raw.requests", "raw.responses")
 	if err != nil {
-		return ErrorRow(p.Name, p.Target, errors.Join(err, loop.close()))
+		return ErrorRow(p.Name, p.Target, errors.Join(err, closeLoops()))
 	}
 	onex, why := newOnexKafka(ctx, k, "onex.requests", "onex.responses")
 	if onex == nil {
 		// Measure the peer alone, so the setup is exercised and its figure is
 		// on record; the onex side is reported as not available, never guessed.
 		s, err := Repeat(ctx, o.Rounds, func(ctx context.Context, _ int) (Sample, error) { return drv.round(ctx, NewRequests(n), o.Timeout) })
-		if cerr := errors.Join(drv.close(), loop.close()); err == nil {
+		if cerr := errors.Join(drv.close(), closeLoops()); err == nil {
 			err = cerr
 		}
 		if err != nil {
@@ -210,7 +227,7 @@ func kafkaWorkload(ctx context.Context, o Options) Row {
 	p.Onex = func(ctx context.Context, _ int) (Sample, error) { return onex.round(ctx, NewRequests(n), o.Timeout) }
 	p.Peer = func(ctx context.Context, _ int) (Sample, error) { return drv.round(ctx, NewRequests(n), o.Timeout) }
 	res, err := o.profiled("kafka", func() (PairResult, error) { return Interleave(ctx, o.Rounds, p.Onex, p.Peer) })
-	if cerr := errors.Join(onex.close(ctx), drv.close(), loop.close()); err == nil && cerr != nil {
+	if cerr := errors.Join(onex.close(ctx), drv.close(), closeLoops()); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err != nil {
