@@ -254,13 +254,29 @@ type Machine struct {
 	GoVersion  string
 	CPU        string
 	OS         string
-	Date       time.Time
+	// Load is the 1-minute load average at the end of the run ("" when
+	// unknown): how busy the machine was.
+	Load string
+	Date time.Time
 }
 
 // ThisMachine reads the machine line of this run.
 func ThisMachine(now time.Time) Machine {
 	return Machine{Cores: goruntime.NumCPU(), GOMAXPROCS: goruntime.GOMAXPROCS(0), GoVersion: goruntime.Version(),
-		CPU: cpuModel("/proc/cpuinfo"), OS: goruntime.GOOS + "/" + goruntime.GOARCH, Date: now.UTC()}
+		CPU: cpuModel("/proc/cpuinfo"), OS: goruntime.GOOS + "/" + goruntime.GOARCH, Load: loadAverage("/proc/loadavg"), Date: now.UTC()}
+}
+
+// loadAverage returns the 1-minute load average of a /proc/loadavg file.
+func loadAverage(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }
 
 // cpuModel returns the first "model name" of a /proc/cpuinfo file, or
@@ -282,8 +298,12 @@ func cpuModel(path string) string {
 }
 
 func (m Machine) String() string {
-	return fmt.Sprintf("machine: %d cores (GOMAXPROCS %d), %s, %s, CPU %s; date %s",
-		m.Cores, m.GOMAXPROCS, m.GoVersion, m.OS, m.CPU, m.Date.Format(time.RFC3339))
+	load := ""
+	if m.Load != "" {
+		load = ", load " + m.Load
+	}
+	return fmt.Sprintf("machine: %d cores (GOMAXPROCS %d), %s, %s, CPU %s%s; date %s",
+		m.Cores, m.GOMAXPROCS, m.GoVersion, m.OS, m.CPU, load, m.Date.Format(time.RFC3339))
 }
 
 // PrintTable writes the one table of the run: a row per workload, the machine

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -133,7 +135,7 @@ func TestRows(t *testing.T) {
 }
 
 func TestPrintTable(t *testing.T) {
-	m := Machine{Cores: 2, GOMAXPROCS: 2, GoVersion: "go1.26.8", CPU: "Test CPU", OS: "linux/amd64", Date: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	m := Machine{Cores: 2, GOMAXPROCS: 2, GoVersion: "go1.26.8", CPU: "Test CPU", OS: "linux/amd64", Load: "1.50", Date: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	rows := []Row{
 		{Workload: "in-process", Onex: "300k msg/s", Peer: "100k msg/s", Ratio: 3, Target: Target{AtLeast, 3}, Status: StatusMet},
 		{Workload: "startup", Onex: "5k contracts/s", Peer: "—", Ratio: math.NaN(), Status: StatusInfo},
@@ -147,7 +149,7 @@ func TestPrintTable(t *testing.T) {
 	for _, want := range []string{
 		"workload", "onex", "peer", "ratio", "target", "result",
 		"3.00×", "≥ 3.00×", "met", "NOT AVAILABLE",
-		"machine: 2 cores (GOMAXPROCS 2), go1.26.8, linux/amd64, CPU Test CPU; date 2026-01-02T03:04:05Z",
+		"machine: 2 cores (GOMAXPROCS 2), go1.26.8, linux/amd64, CPU Test CPU, load 1.50; date 2026-01-02T03:04:05Z",
 		"median of 7 rounds",
 		"NOT AVAILABLE: kafka: not in this build",
 	} {
@@ -163,6 +165,23 @@ func TestPrintTable(t *testing.T) {
 func TestCPUModel(t *testing.T) {
 	if got := cpuModel("/nonexistent/cpuinfo"); got != "unknown" {
 		t.Errorf("cpuModel of a missing file = %q", got)
+	}
+	dir := t.TempDir()
+	cpuinfo, loadavg := filepath.Join(dir, "cpuinfo"), filepath.Join(dir, "loadavg")
+	if err := os.WriteFile(cpuinfo, []byte("processor\t: 0\nmodel name\t: Test CPU @ 2.0GHz\nflags\t: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(loadavg, []byte("3.25 2.10 1.00 4/300 1234\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := cpuModel(cpuinfo); got != "Test CPU @ 2.0GHz" {
+		t.Errorf("cpuModel = %q", got)
+	}
+	if got := loadAverage(loadavg); got != "3.25" {
+		t.Errorf("loadAverage = %q", got)
+	}
+	if got := loadAverage(filepath.Join(dir, "missing")); got != "" {
+		t.Errorf("loadAverage of a missing file = %q", got)
 	}
 }
 
