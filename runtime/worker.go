@@ -1,13 +1,16 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/onexhost/onex/bus"
+	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -24,6 +27,15 @@ type Redelivery interface {
 	// provenance (topic, partition, offset, key, value). An error keeps the
 	// delivery unacknowledged.
 	DeadLetter(ctx context.Context, d *bus.Delivery, out *Outcome, attempts int) error
+}
+
+// PoisonFilter is an optional interface of a Redelivery that also
+// dead-letters failures no retry can fix, such as a record that cannot even
+// be decoded. For a failed bus delivery that is not retryable, the host asks
+// Poison; when it answers true, DeadLetter is called (attempts 1) before the
+// error response is published, as for exhausted retries.
+type PoisonFilter interface {
+	Poison(out *Outcome) bool
 }
 
 // ErrNotAccepting is returned by Submit when the host is not started or stops.
@@ -150,17 +162,19 @@ func (w *worker) process(j job) {
 			return // answered by the watchdog
 		}
 		w.buf = out.Response[:0]
-		if j.d != nil && !out.Success && out.Retryable && h.opts.Redelivery != nil {
-			if delay, ok := h.opts.Redelivery.Retry(attempt+1, &out); ok && !h.draining.Load() {
-				t := time.NewTimer(delay)
-				select {
-				case <-t.C:
-					continue
-				case <-h.runCtx.Done():
-					t.Stop()
+		if rd := h.opts.Redelivery; j.d != nil && !out.Success && rd != nil && (out.Retryable || poison(rd, &out)) {
+			if out.Retryable {
+				if delay, ok := rd.Retry(attempt+1, &out); ok && !h.draining.Load() {
+					t := time.NewTimer(delay)
+					select {
+					case <-t.C:
+						continue
+					case <-h.runCtx.Done():
+						t.Stop()
+					}
 				}
 			}
-			if err := h.opts.Redelivery.DeadLetter(h.runCtx, j.d, &out, attempt); err != nil {
+			if err := rd.DeadLetter(h.runCtx, j.d, &out, attempt); err != nil {
 				h.log.Error("dead letter failed; delivery left unacknowledged", "topic", j.d.Topic, "partition", j.d.Partition, "offset", j.d.Offset, "error", err.Error())
 				return
 			}
@@ -170,6 +184,11 @@ func (w *worker) process(j job) {
 	}
 }
 
+func poison(rd Redelivery, out *Outcome) bool {
+	pf, ok := rd.(PoisonFilter)
+	return ok && pf.Poison(out)
+}
+
 // deliver hands the response of j to its requester: published to the response
 // topic (then the delivery is acknowledged) or passed to the bridge's reply.
 func (h *Host) deliver(j job, out *Outcome) {
@@ -177,7 +196,8 @@ func (h *Host) deliver(j job, out *Outcome) {
 		j.reply(out.Response, out)
 		return
 	}
-	msg := bus.Message{Topic: h.cfg.ResponseTopic, Key: []byte(out.CorrelationID), Value: out.Response}
+	msg := bus.Message{Topic: h.cfg.ResponseTopic, Key: []byte(out.CorrelationID), Value: out.Response,
+		Headers: responseHeaders(j, out)}
 	// runCtx is the host's, never an invocation's: the runtime publishes.
 	if err := h.bus.Publish(h.runCtx, msg); err != nil {
 		h.log.Error("response not published; delivery left unacknowledged", "topic", h.cfg.ResponseTopic, "correlation_id", out.CorrelationID, "error", err.Error())
@@ -236,4 +256,26 @@ func (w *worker) answerFor(rule string, format string, limit time.Duration) {
 		msg: fmt.Sprintf(format, c.r.e.desc.Name, limit)})
 	c.r.log.Warn("request answered while its handler still runs", "rule_id", rule, "correlation_id", c.correlationID())
 	h.deliver(j, &out)
+}
+
+// responseHeaders carry the correlation id and the request's W3C traceparent
+// (from the request's headers, else its metadata) on the response record, so
+// that consumers can route and trace without decoding the value.
+func responseHeaders(j job, out *Outcome) []bus.Header {
+	hs := make([]bus.Header, 1, 2)
+	hs[0] = bus.Header{Key: "correlation_id", Value: []byte(out.CorrelationID)}
+	if tp, ok := j.d.Header("traceparent"); ok && len(tp) > 0 {
+		return append(hs, bus.Header{Key: "traceparent", Value: tp})
+	}
+	var v envelope.View
+	if envelope.Parse(j.raw, &v) != nil || v.Metadata == nil || !bytes.Contains(v.Metadata, []byte(`"traceparent"`)) {
+		return hs
+	}
+	var md struct {
+		Traceparent string `json:"traceparent"`
+	}
+	if json.Unmarshal(v.Metadata, &md) == nil && md.Traceparent != "" {
+		hs = append(hs, bus.Header{Key: "traceparent", Value: []byte(md.Traceparent)})
+	}
+	return hs
 }

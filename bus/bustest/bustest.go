@@ -213,7 +213,13 @@ func testOrderPerKey(t *testing.T, s *suite) {
 		for i := 0; i < 100; i++ {
 			s.publish(t, s.msg("k"+strconv.Itoa(i), strconv.Itoa(i)))
 		}
-		for i, d := range s.take(t, c2, 100) {
+		// A persistent bus replays the first part's messages to the new group
+		// first; the order checked is the one of the messages that follow.
+		skip := 0
+		if s.f.Persistent {
+			skip = keys * perKey
+		}
+		for i, d := range s.take(t, c2, skip+100)[skip:] {
 			if string(d.Value) != strconv.Itoa(i) {
 				t.Fatalf("topic order broken at %d: got %s", i, d.Value)
 			}
@@ -395,6 +401,8 @@ func testBackPressure(t *testing.T, s *suite) {
 		mu.Unlock()
 	})
 	defer stop(t, sub)
+	var releaseOnce sync.Once
+	defer releaseOnce.Do(func() { close(release) }) // before Stop, also when failing
 	// One key, so one partition: the consumer holds the first message and the
 	// rest queue. A bounded bus refuses to queue more than MaxBuffered; the
 	// deadline only ends the blocked Publish (it is not what the case measures).
@@ -426,7 +434,7 @@ func testBackPressure(t *testing.T, s *suite) {
 		close(all)
 	}
 	mu.Unlock()
-	close(release)
+	releaseOnce.Do(func() { close(release) })
 	select {
 	case <-all:
 	case <-time.After(s.f.Wait):
