@@ -62,6 +62,7 @@ func (t Target) Met(ratio float64) bool {
 	return true
 }
 
+// String renders the target for the table ("≥ 3.00×", "≤ 1.15×", "—").
 func (t Target) String() string {
 	switch t.Cmp {
 	case AtLeast:
@@ -297,6 +298,7 @@ func cpuModel(path string) string {
 	return "unknown"
 }
 
+// String is the machine line of the table.
 func (m Machine) String() string {
 	load := ""
 	if m.Load != "" {

@@ -63,6 +63,7 @@ func writeContracts(dir string, contracts map[string]string) error {
 // mapSecrets is a secret provider over a map keyed "scope/key".
 type mapSecrets map[string]string
 
+// Lookup implements policy.SecretProvider.
 func (m mapSecrets) Lookup(_ context.Context, ref handler.SecretRef) (handler.Secret, error) {
 	v, ok := m[ref.String()]
 	if !ok {

@@ -169,7 +169,9 @@ func dialRow(ctx context.Context, o Options) Row {
 			}
 			// Reset instead of TIME_WAIT, so thousands of dials do not exhaust
 			// the local ports.
-			_ = c.(*net.TCPConn).SetLinger(0)
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0)
+			}
 			return c.Close()
 		}
 	}
