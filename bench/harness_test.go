@@ -193,3 +193,36 @@ func TestRunFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestRunExitStatus checks that a wrong result fails the run loudly while a
+// missed target or an unavailable workload does not.
+func TestRunExitStatus(t *testing.T) {
+	row := func(r Row) workload {
+		return workload{name: r.Workload, run: func(context.Context, Options) []Row { return []Row{r} }}
+	}
+	met := row(Row{Workload: "fast", Onex: "2", Peer: "1", Ratio: 2, Target: Target{AtLeast, 1}, Status: StatusMet})
+	missed := row(Row{Workload: "slow", Onex: "1", Peer: "2", Ratio: 0.5, Target: Target{AtLeast, 1}, Status: StatusMissed})
+	absent := row(UnavailableRow("absent", "1 msg/s", Target{}, "not built"))
+	wrong := row(ErrorRow("lossy", Target{}, wrongf("3 of 10 requests never answered (lost)")))
+	for _, tc := range []struct {
+		name string
+		ws   []workload
+		args []string
+		code int
+		want string
+	}{
+		{"all fine", []workload{met, missed, absent}, nil, 0, "NOT AVAILABLE: absent: not built"},
+		{"wrong result", []workload{met, wrong}, nil, 1, "WRONG RESULT: lossy: wrong result: 3 of 10 requests never answered (lost)"},
+		{"only the fine one", []workload{met, wrong}, []string{"-only", "fast"}, 0, "fast"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if code := runWorkloads(tc.ws, append([]string{"-rounds", "5"}, tc.args...), &out, &errOut); code != tc.code {
+				t.Errorf("exit %d, want %d; stderr: %s", code, tc.code, errOut.String())
+			}
+			if !strings.Contains(out.String(), tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, out.String())
+			}
+		})
+	}
+}

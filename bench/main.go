@@ -65,6 +65,13 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	return runWorkloads(workloads, args, stdout, stderr)
+}
+
+// runWorkloads parses the flags, runs the selected workloads of ws in order,
+// prints the table and returns the exit status: 0, 1 when a workload produced
+// wrong results or failed, 2 for bad flags.
+func runWorkloads(ws []workload, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("onexbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o Options
@@ -89,7 +96,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if only != "" {
 		o.Only = strings.Split(only, ",")
 		for _, w := range o.Only {
-			if !slices.ContainsFunc(workloads, func(x workload) bool { return x.name == w }) {
+			if !slices.ContainsFunc(ws, func(x workload) bool { return x.name == w }) {
 				fmt.Fprintf(stderr, "onexbench: unknown workload %q (known: %s)\n", w, workloadNames())
 				return 2
 			}
@@ -106,7 +113,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	var rows []Row
-	for _, w := range workloads {
+	for _, w := range ws {
 		if len(o.Only) > 0 && !slices.Contains(o.Only, w.name) {
 			continue
 		}

@@ -172,10 +172,11 @@ func TestInprocSides(t *testing.T) {
 	}
 }
 
-// TestKafkaPeer runs the raw franz-go loop on kfake for a few hundred messages.
-func TestKafkaPeer(t *testing.T) {
+// TestKafkaSides runs both Kafka sides for real on kfake, a few hundred
+// messages per round: raw franz-go loops and onex hosts on the Kafka bus.
+func TestKafkaSides(t *testing.T) {
 	ctx := context.Background()
-	k, err := newKafkaCluster("raw.requests", "raw.responses")
+	k, err := newKafkaCluster("raw.requests", "raw.responses", "onex.requests", "onex.responses")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,12 +189,19 @@ func TestKafkaPeer(t *testing.T) {
 	if err != nil {
 		t.Fatal(errors.Join(err, loop.close()))
 	}
+	ox, err := newOnexKafka(ctx, k, "onex.requests", "onex.responses")
+	if err != nil {
+		t.Fatal(errors.Join(err, drv.close(), loop.close()))
+	}
 	for round := range 2 {
 		if s, err := drv.round(ctx, NewRequests(300), time.Minute); err != nil || s.Value <= 0 {
-			t.Errorf("round %d: %+v, %v", round, s, err)
+			t.Errorf("raw round %d: %+v, %v", round, s, err)
+		}
+		if s, err := ox.round(ctx, NewRequests(300), time.Minute); err != nil || s.Value <= 0 {
+			t.Errorf("onex round %d: %+v, %v", round, s, err)
 		}
 	}
-	if err := errors.Join(drv.close(), loop.close()); err != nil {
+	if err := errors.Join(ox.close(ctx), drv.close(), loop.close()); err != nil {
 		t.Fatal(err)
 	}
 }
