@@ -10,7 +10,7 @@
 #   scripts/bench.sh -rounds 5 -scale 0.2     # a quick check
 #   scripts/bench.sh -only inproc,db -cpuprofile /tmp/prof
 #
-# Arguments are passed to the harness (go run ./bench -h lists them).
+# Arguments are passed to the harness ((cd bench && go run . -h) lists them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
