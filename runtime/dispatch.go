@@ -38,6 +38,9 @@ type Outcome struct {
 	Handler string
 	// CorrelationID is the response's correlation id.
 	CorrelationID string
+	// Metadata is the request's metadata object as sent (a slice of the
+	// request), when the request was readable and had one.
+	Metadata []byte
 }
 
 // Dispatch runs one request envelope through the pipeline on the calling
@@ -118,6 +121,7 @@ func (h *Host) dispatch(ctx context.Context, raw []byte, buf []byte, w *worker, 
 		return
 	}
 	c.setIDs(&v)
+	out.Metadata = v.Metadata
 	if h.draining.Load() {
 		h.fail(&c, buf, out, &failure{rule: "HANDLER-004", retryable: true,
 			msg: fmt.Sprintf("the host stopped before the request was invoked (drain_timeout %s)", h.cfg.DrainTimeout)})

@@ -687,3 +687,33 @@ func TestFailedStartClosesTheBus(t *testing.T) {
 		t.Errorf("bus still open after a failed start: %v", err)
 	}
 }
+
+func TestResponseHeaders(t *testing.T) {
+	b := memory.New(memory.DefaultConfig())
+	startHost(t, b, Options{}, desc("echo", echoPath, "test.echo"))
+	got := make(chan *bus.Delivery, 2)
+	sub, err := b.Subscribe(context.Background(), bus.DefaultResponseTopic, "spy", func(_ context.Context, d *bus.Delivery) {
+		d.Ack()
+		got <- d
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Stop(context.Background())
+	for _, tc := range []struct{ raw, traceparent string }{
+		{`{"correlation_id":"` + corrID + `","operation":"test.echo","metadata":{"traceparent":"00-abc-def-01"}}`, "00-abc-def-01"},
+		{`{"correlation_id":"` + corrID + `","operation":"test.echo"}`, ""},
+	} {
+		if err := b.Publish(context.Background(), bus.Message{Topic: bus.DefaultRequestTopic, Value: []byte(tc.raw)}); err != nil {
+			t.Fatal(err)
+		}
+		d := <-got
+		if c, _ := d.Header("correlation_id"); string(c) != corrID || string(d.Key) != corrID {
+			t.Errorf("correlation header %q, key %q", c, d.Key)
+		}
+		tp, ok := d.Header("traceparent")
+		if string(tp) != tc.traceparent || ok != (tc.traceparent != "") {
+			t.Errorf("traceparent header %q (present %v), want %q", tp, ok, tc.traceparent)
+		}
+	}
+}

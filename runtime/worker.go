@@ -267,14 +267,20 @@ func responseHeaders(j job, out *Outcome) []bus.Header {
 	if tp, ok := j.d.Header("traceparent"); ok && len(tp) > 0 {
 		return append(hs, bus.Header{Key: "traceparent", Value: tp})
 	}
-	var v envelope.View
-	if envelope.Parse(j.raw, &v) != nil || v.Metadata == nil || !bytes.Contains(v.Metadata, []byte(`"traceparent"`)) {
+	meta := out.Metadata
+	if meta == nil { // answered outside the pipeline (watchdog, drain): read it again
+		var v envelope.View
+		if envelope.Parse(j.raw, &v) == nil {
+			meta = v.Metadata
+		}
+	}
+	if meta == nil || !bytes.Contains(meta, []byte(`"traceparent"`)) {
 		return hs
 	}
 	var md struct {
 		Traceparent string `json:"traceparent"`
 	}
-	if json.Unmarshal(v.Metadata, &md) == nil && md.Traceparent != "" {
+	if json.Unmarshal(meta, &md) == nil && md.Traceparent != "" {
 		hs = append(hs, bus.Header{Key: "traceparent", Value: []byte(md.Traceparent)})
 	}
 	return hs
