@@ -196,8 +196,9 @@ func (h *Host) deliver(j job, out *Outcome) {
 		j.reply(out.Response, out)
 		return
 	}
-	msg := bus.Message{Topic: h.cfg.ResponseTopic, Key: []byte(out.CorrelationID), Value: out.Response,
-		Headers: responseHeaders(j, out)}
+	cid := []byte(out.CorrelationID) // the key and a header: buses copy what they keep
+	msg := bus.Message{Topic: h.cfg.ResponseTopic, Key: cid, Value: out.Response,
+		Headers: responseHeaders(j, out, cid)}
 	// runCtx is the host's, never an invocation's: the runtime publishes.
 	if err := h.bus.Publish(h.runCtx, msg); err != nil {
 		h.log.Error("response not published; delivery left unacknowledged", "topic", h.cfg.ResponseTopic, "correlation_id", out.CorrelationID, "error", err.Error())
@@ -261,9 +262,9 @@ func (w *worker) answerFor(rule string, format string, limit time.Duration) {
 // responseHeaders carry the correlation id and the request's W3C traceparent
 // (from the request's headers, else its metadata) on the response record, so
 // that consumers can route and trace without decoding the value.
-func responseHeaders(j job, out *Outcome) []bus.Header {
+func responseHeaders(j job, out *Outcome, cid []byte) []bus.Header {
 	hs := make([]bus.Header, 1, 2)
-	hs[0] = bus.Header{Key: "correlation_id", Value: []byte(out.CorrelationID)}
+	hs[0] = bus.Header{Key: "correlation_id", Value: cid}
 	if tp, ok := j.d.Header("traceparent"); ok && len(tp) > 0 {
 		return append(hs, bus.Header{Key: "traceparent", Value: tp})
 	}

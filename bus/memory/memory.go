@@ -198,17 +198,28 @@ func (b *Bus) publish(ctx context.Context, m *bus.Message) error {
 func copyMessage(m *bus.Message) bus.Message {
 	c := bus.Message{Topic: m.Topic}
 	size := len(m.Key) + len(m.Value)
-	buf := make([]byte, size)
-	if m.Key != nil {
-		c.Key = buf[:len(m.Key):len(m.Key)]
-		copy(c.Key, m.Key)
+	for _, h := range m.Headers {
+		size += len(h.Value)
 	}
-	c.Value = buf[len(m.Key):size:size]
-	copy(c.Value, m.Value)
+	buf := make([]byte, size) // one buffer for key, value and header values
+	off := 0
+	take := func(b []byte) []byte {
+		s := buf[off : off+len(b) : off+len(b)]
+		copy(s, b)
+		off += len(b)
+		return s
+	}
+	if m.Key != nil {
+		c.Key = take(m.Key)
+	}
+	c.Value = take(m.Value)
 	if len(m.Headers) > 0 {
 		c.Headers = make([]bus.Header, len(m.Headers))
 		for i, h := range m.Headers {
-			c.Headers[i] = bus.Header{Key: h.Key, Value: slices.Clone(h.Value)}
+			c.Headers[i] = bus.Header{Key: h.Key}
+			if h.Value != nil {
+				c.Headers[i].Value = take(h.Value)
+			}
 		}
 	}
 	return c
