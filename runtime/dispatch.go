@@ -131,10 +131,14 @@ func (h *Host) dispatch(ctx context.Context, raw []byte, buf []byte, w *worker, 
 		h.fail(&c, buf, out, &failure{rule: "ENVELOPE-002", msg: "the envelope has no operation"})
 		return
 	}
-	r, ok := h.routes[string(v.Operation)]
+	// The handler set is held until the invocation returns: a reload that
+	// replaces it meanwhile closes its handlers only after that.
+	set := h.acquire()
+	defer set.release()
+	r, ok := set.routes[string(v.Operation)]
 	if !ok {
 		c.operation = printable(v.Operation)
-		h.fail(&c, buf, out, h.unknownOperation(c.operation))
+		h.fail(&c, buf, out, h.unknownOperation(set, c.operation))
 		return
 	}
 	c.r = r
@@ -253,14 +257,14 @@ func classificationOf(b []byte) handler.Classification {
 	return handler.ClassificationUnset
 }
 
-func (h *Host) unknownOperation(op string) *failure {
+func (h *Host) unknownOperation(set *handlerSet, op string) *failure {
 	f := &failure{rule: "ENVELOPE-003", details: map[string]any{"operation": op}}
 	if !handler.Command(op).Valid() {
 		f.msg = fmt.Sprintf("operation %q is not a command (<namespace>.<verb>, %s)", op, handler.CommandPattern)
 		return f
 	}
-	f.msg = fmt.Sprintf("no registered handler accepts operation %q%s", op, suggest.Hint(op, h.ops))
-	if s, ok := suggest.Closest(op, h.ops); ok {
+	f.msg = fmt.Sprintf("no registered handler accepts operation %q%s", op, suggest.Hint(op, set.ops))
+	if s, ok := suggest.Closest(op, set.ops); ok {
 		f.details["did_you_mean"] = s
 	}
 	return f

@@ -110,13 +110,13 @@ type Host struct {
 
 	state atomic.Int32
 
+	// set is the serving handler set: stored by Start, replaced by Reload.
+	set    atomic.Pointer[handlerSet]
+	reload reloader
+
 	// Set by Start, read-only afterwards.
-	entries []*entry
-	routes  map[string]*route
-	ops     []string // sorted operations, for did-you-mean
-	names   []string // sorted handler names
-	sub     bus.Subscription
-	stats   *stats
+	sub   bus.Subscription
+	stats *stats
 
 	sem      chan struct{}
 	inflight sync.WaitGroup // synchronous dispatches
@@ -170,6 +170,7 @@ func New(src source.HandlerSource, validators []validate.Validator, policy Polic
 		opts: opts, cfg: cfg, stats: newStats(),
 	}
 	h.pool.New = func() any { return newInvState() }
+	h.reload.ctx, h.reload.cancel = context.WithCancel(context.Background())
 	return h
 }
 
@@ -195,7 +196,8 @@ func (h *Host) Start(ctx context.Context) error {
 		return err
 	}
 	h.state.Store(int32(stateReady))
-	h.log.Info("host ready", "handler_count", len(h.entries), "operation_count", len(h.routes),
+	set := h.current()
+	h.log.Info("host ready", "handler_count", len(set.entries), "operation_count", len(set.routes),
 		"request_topic", h.cfg.RequestTopic, "response_topic", h.cfg.ResponseTopic, "max_concurrency", h.cfg.MaxConcurrency)
 	return nil
 }
@@ -206,9 +208,46 @@ func (h *Host) start(ctx context.Context) error {
 	if report.Blocking() {
 		return report.Err()
 	}
+	descs, err := h.resolve(ctx, report)
+	if err != nil {
+		return err
+	}
+	if report.Blocking() {
+		report.Sort()
+		return report.Err()
+	}
+
+	entries, err := h.build(ctx, descs)
+	if err != nil {
+		return err
+	}
+	h.reload.gen = 1
+	h.set.Store(newHandlerSet(1, entries))
+	h.sem = make(chan struct{}, h.cfg.MaxConcurrency)
+	h.runCtx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	h.startWorkers()
+	if h.bus != nil {
+		sub, err := h.bus.Subscribe(ctx, h.cfg.RequestTopic, h.cfg.ConsumerGroup, h.onDelivery)
+		if err != nil {
+			h.stopWorkers()
+			h.closeEntries(context.WithoutCancel(ctx), entries)
+			return fmt.Errorf("runtime: subscribe to %s: %w", h.cfg.RequestTopic, err)
+		}
+		h.sub = sub
+	}
+	return nil
+}
+
+// resolve discovers the descriptors through the source and adds to report
+// every problem the host checks before constructing anything: the source's
+// errors, the set validation (route conflicts, registration validators), the
+// bootstrap hardening gate, runtime names that match no handler, and an empty
+// set. Start and Reload share it, so a reloaded set passes exactly the checks
+// of the first one.
+func (h *Host) resolve(ctx context.Context, report *diag.Report) ([]*handler.Descriptor, error) {
 	descs, derrs, err := h.src.Discover(ctx)
 	if err != nil {
-		return fmt.Errorf("runtime: discovery: %w", err)
+		return nil, fmt.Errorf("runtime: discovery: %w", err)
 	}
 	descs = slices.Clone(descs)
 	sort.SliceStable(descs, func(i, j int) bool { return descs[i].Name < descs[j].Name })
@@ -225,28 +264,7 @@ func (h *Host) start(ctx context.Context) error {
 		e.SourceType = h.src.SourceType()
 		report.Add(e)
 	}
-	if report.Blocking() {
-		report.Sort()
-		return report.Err()
-	}
-
-	if err := h.build(ctx, descs); err != nil {
-		return err
-	}
-	h.routeTable()
-	h.sem = make(chan struct{}, h.cfg.MaxConcurrency)
-	h.runCtx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	h.startWorkers()
-	if h.bus != nil {
-		sub, err := h.bus.Subscribe(ctx, h.cfg.RequestTopic, h.cfg.ConsumerGroup, h.onDelivery)
-		if err != nil {
-			h.stopWorkers()
-			h.closeHandlers(context.WithoutCancel(ctx))
-			return fmt.Errorf("runtime: subscribe to %s: %w", h.cfg.RequestTopic, err)
-		}
-		h.sub = sub
-	}
-	return nil
+	return descs, nil
 }
 
 // logResolved writes the startup record of SPEC §4: mode, counts (the source's
@@ -293,9 +311,11 @@ func (h *Host) logResolved(descs []*handler.Descriptor) {
 }
 
 // build constructs and initialises every handler, in name order. It returns a
-// *diag.ReportError when a required handler failed or none is up.
-func (h *Host) build(ctx context.Context, descs []*handler.Descriptor) error {
+// *diag.ReportError when a required handler failed or none is up (the handlers
+// it initialised are closed again).
+func (h *Host) build(ctx context.Context, descs []*handler.Descriptor) ([]*entry, error) {
 	report := &diag.Report{}
+	var entries []*entry
 	up := 0
 	for _, d := range descs {
 		e := &entry{
@@ -323,7 +343,7 @@ func (h *Host) build(ctx context.Context, descs []*handler.Descriptor) error {
 			e.status = StatusRegistered
 			up++
 		}
-		h.entries = append(h.entries, e)
+		entries = append(entries, e)
 	}
 	if up == 0 && !report.Blocking() {
 		e := diag.New("RUNTIME-001", "no handler could be registered: all %d failed to initialise", len(descs))
@@ -331,11 +351,11 @@ func (h *Host) build(ctx context.Context, descs []*handler.Descriptor) error {
 		report.Add(e)
 	}
 	if report.Blocking() {
-		h.closeHandlers(context.WithoutCancel(ctx))
+		h.closeEntries(context.WithoutCancel(ctx), entries)
 		report.Sort()
-		return report.Err()
+		return nil, report.Err()
 	}
-	return nil
+	return entries, nil
 }
 
 // initHandler grants capabilities, resolves the config's secret references
@@ -412,19 +432,6 @@ func (h *Host) initHandler(ctx context.Context, e *entry) (verr *diag.Validation
 	return nil
 }
 
-func (h *Host) routeTable() {
-	h.routes = map[string]*route{}
-	for _, e := range h.entries {
-		h.names = append(h.names, e.desc.Name)
-		for _, c := range e.desc.Commands {
-			h.routes[string(c)] = &route{op: c, e: e, log: e.log.With("operation", string(c))}
-			h.ops = append(h.ops, string(c))
-		}
-	}
-	sort.Strings(h.ops)
-	sort.Strings(h.names)
-}
-
 // Ready returns nil when the host is started and every required handler is
 // registered and healthy, else why not.
 func (h *Host) Ready(ctx context.Context) error {
@@ -432,7 +439,7 @@ func (h *Host) Ready(ctx context.Context) error {
 		return fmt.Errorf("runtime: host is %s", s)
 	}
 	var errs []error
-	for _, e := range h.entries {
+	for _, e := range h.current().entries {
 		if !e.required {
 			continue
 		}
@@ -451,15 +458,24 @@ func (h *Host) Ready(ctx context.Context) error {
 
 // Handlers describes the handlers of a started host, by name.
 func (h *Host) Handlers() []HandlerInfo {
-	out := make([]HandlerInfo, 0, len(h.entries))
-	for _, e := range h.entries {
+	set := h.current()
+	if set == nil {
+		return nil
+	}
+	out := make([]HandlerInfo, 0, len(set.entries))
+	for _, e := range set.entries {
 		out = append(out, HandlerInfo{Descriptor: e.desc.Clone(), Status: e.status, Required: e.required, Error: e.err})
 	}
 	return out
 }
 
 // Operations lists the routed operations, sorted.
-func (h *Host) Operations() []string { return slices.Clone(h.ops) }
+func (h *Host) Operations() []string {
+	if set := h.current(); set != nil {
+		return slices.Clone(set.ops)
+	}
+	return nil
+}
 
 func (s state) String() string {
 	switch s {
@@ -484,6 +500,11 @@ func (h *Host) Stop(ctx context.Context) error {
 		return fmt.Errorf("runtime: stop: host is %s", state(h.state.Load()))
 	}
 	start := time.Now()
+	// A reload in progress is canceled; once it has returned, the serving set
+	// is final.
+	h.reload.cancel()
+	h.reload.mu.Lock()
+	defer h.reload.mu.Unlock()
 	dctx, cancel := context.WithTimeout(ctx, h.cfg.DrainTimeout)
 	defer cancel()
 	var errs []error
@@ -512,7 +533,11 @@ func (h *Host) Stop(ctx context.Context) error {
 			h.log.Error("handlers still running after cancellation; their results will be discarded")
 		}
 	}
-	if err := h.closeHandlers(cctx); err != nil {
+	if err := h.waitRetired(cctx); err != nil {
+		h.log.Error("handlers of a replaced set still running; they were not closed", "error", err.Error())
+		errs = append(errs, err)
+	}
+	if err := h.closeEntries(cctx, h.current().entries); err != nil {
 		errs = append(errs, err)
 	}
 	if h.bus != nil {
@@ -537,11 +562,11 @@ func (h *Host) drain() <-chan struct{} {
 	return done
 }
 
-// closeHandlers closes every initialised handler in reverse order.
-func (h *Host) closeHandlers(ctx context.Context) error {
+// closeEntries closes every initialised handler of entries in reverse order.
+func (h *Host) closeEntries(ctx context.Context, entries []*entry) error {
 	var errs []error
-	for i := len(h.entries) - 1; i >= 0; i-- {
-		e := h.entries[i]
+	for i := len(entries) - 1; i >= 0; i-- {
+		e := entries[i]
 		c, ok := e.h.(handler.Closer)
 		if !ok || e.h == nil {
 			continue
