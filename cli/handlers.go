@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/internal/redact"
 	"github.com/onexhost/onex/validate"
 )
 
@@ -174,84 +173,7 @@ func contains(s []string, v string) bool {
 	return false
 }
 
-// sensitiveKeys are config keys whose values are redacted unless they are secret
-// references.
-var sensitiveKeys = []string{"password", "passwd", "secret", "token", "dsn", "credential", "api_key", "apikey", "private_key", "authorization"}
-
-// redactConfig returns config with credentials removed: values of sensitive
-// keys become [redacted] (secret references {secret: "scope/key"} are shown: they
-// name a secret, they do not hold it), and the password of URL-like strings
-// (postgres://user:pass@host/db) is replaced.
-func redactConfig(raw json.RawMessage) json.RawMessage {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return json.RawMessage(`"[unreadable config]"`)
-	}
-	out, err := json.Marshal(redactValue(v, false))
-	if err != nil {
-		return json.RawMessage(`"[unreadable config]"`)
-	}
-	return out
-}
-
-func redactValue(v any, sensitive bool) any {
-	switch x := v.(type) {
-	case map[string]any:
-		if s, ok := x["secret"].(string); ok && len(x) == 1 {
-			return map[string]any{"secret": s}
-		}
-		for k, e := range x {
-			x[k] = redactValue(e, sensitive || isSensitive(k))
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = redactValue(e, sensitive)
-		}
-		return x
-	case string:
-		if sensitive {
-			return handler.Redacted
-		}
-		return redactURL(x)
-	}
-	return v
-}
-
-func isSensitive(key string) bool {
-	k := strings.ToLower(key)
-	for _, s := range sensitiveKeys {
-		if strings.Contains(k, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// redactURL hides the password of a URL with userinfo; other strings are
-// returned unchanged.
-func redactURL(s string) string {
-	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
-		return s
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return handler.Redacted // looks like a DSN but does not parse: show nothing
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "redacted")
-	}
-	q := u.Query()
-	for k := range q {
-		if isSensitive(k) {
-			q.Set(k, "redacted")
-		}
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// redactConfig returns config with credentials removed (see redact.Config):
+// secret references are shown, values of sensitive keys and DSN passwords are
+// not.
+func redactConfig(raw json.RawMessage) json.RawMessage { return redact.Config(raw) }
