@@ -80,6 +80,8 @@ type call struct {
 	corrNote  string // why its correlation_id was replaced
 	operation string // as sent, for error responses
 	r         *route
+	octx      context.Context // the request's context for Options.Observer
+	begun     bool            // Observer.Begin was called
 }
 
 func (c *call) envelopeID() string    { return c.ids[:36] }
@@ -96,6 +98,9 @@ type failure struct {
 
 func (h *Host) dispatch(ctx context.Context, raw []byte, buf []byte, w *worker, out *Outcome) {
 	c := call{start: time.Now()}
+	if h.opts.Observer != nil {
+		c.octx = ctx
+	}
 	h.stats.requests.Add(1)
 	if s := state(h.state.Load()); s != stateReady && s != stateStopping {
 		c.setIDs(nil)
@@ -122,6 +127,10 @@ func (h *Host) dispatch(ctx context.Context, raw []byte, buf []byte, w *worker, 
 	}
 	c.setIDs(&v)
 	out.Metadata = v.Metadata
+	if obs := h.opts.Observer; obs != nil {
+		ctx = obs.Begin(ctx, c.start, v.Metadata)
+		c.octx, c.begun = ctx, true
+	}
 	if h.draining.Load() {
 		h.fail(&c, buf, out, &failure{rule: "HANDLER-004", retryable: true,
 			msg: fmt.Sprintf("the host stopped before the request was invoked (drain_timeout %s)", h.cfg.DrainTimeout)})
@@ -383,6 +392,9 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 		}
 		out.Response = envelope.AppendResponseID(buf, uuid.New(), &resp)
 		out.Success, out.Handler, out.CorrelationID = true, e.desc.Name, resp.CorrelationID
+		if h.opts.Observer != nil {
+			h.observed(c, out, end)
+		}
 		st.inv.Reset(handler.InvocationParams{})
 		h.pool.Put(st)
 		return
@@ -509,6 +521,9 @@ func (h *Host) fail(c *call, buf []byte, out *Outcome, f *failure) {
 	h.stats.fail(f.rule)
 	out.Response = envelope.AppendResponseID(buf, uuid.New(), &resp)
 	out.Success, out.RuleID, out.Message, out.Retryable, out.CorrelationID = false, f.rule, f.msg, f.retryable, resp.CorrelationID
+	if h.opts.Observer != nil {
+		h.observed(c, out, time.Now())
+	}
 }
 
 // printable renders client bytes for messages: valid UTF-8 as is, anything else

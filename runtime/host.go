@@ -67,6 +67,9 @@ type Options struct {
 	Redelivery Redelivery
 	// Now is the clock of startup decisions (hardening); default time.Now.
 	Now func() time.Time
+	// Observer sees every request and its outcome (metrics, tracing); nil for
+	// none.
+	Observer Observer
 }
 
 // Status of a handler in the host.
