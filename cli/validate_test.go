@@ -294,7 +294,7 @@ config: {filter: "."}
 	}{
 		{"contract paths from the config", "handler_source: {contract_paths: [./contracts]}\n", nil, ExitOK, nil},
 		{"bad config key", "handler_source: {contract_path: [./contracts]}\n", nil, ExitFailure, []string{"RUNTIME-002"}},
-		{"registry not available", "handler_source: {mode: registry}\n", nil, ExitFailure, []string{"RUNTIME-002"}},
+		{"registry without url", "handler_source: {mode: registry}\n", nil, ExitFailure, []string{"RUNTIME-002"}},
 		{"expired bootstrap", "handler_source: {mode: hybrid, contract_paths: [./contracts], bootstrap_expires_at: \"2020-01-01T00:00:00Z\"}\n", nil, ExitFailure, []string{"RUNTIME-003"}},
 		{"hybrid in production without override", "environment: {name: production}\nhandler_source: {mode: hybrid, contract_paths: [./contracts]}\n", nil, ExitFailure, []string{"RUNTIME-003"}},
 		{"--mode overrides the config", "handler_source: {mode: hybrid, bootstrap_expires_at: \"2020-01-01T00:00:00Z\"}\n", []string{"--mode", "contract", contracts}, ExitOK, nil},

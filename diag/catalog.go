@@ -61,6 +61,9 @@ var catalog = func() []Rule {
 		{"CONTRACT-014", etParse, errSev, "YAML alias expansion over the bound", "remove the nested aliases and anchors; write the values out"},
 		{"CONTRACT-015", etRegister, errSev, "a command's verb is not implemented by the handler's factory", "end each command with one of the factory's verbs (listed in the message); the namespace before it is yours to choose"},
 		{"CONTRACT-016", etRegister, errSev, "artifact_ref cannot be loaded by this host", "out-of-process artifacts are reserved: use implementation.import_path with a factory compiled into the host binary"},
+		{"CONTRACT-017", etDiscover, errSev, "registry document does not match its pinned sha256 digest", "the registry serves something other than what its index pins: publish the intended document again, or update the index entry's digest to the document's sha256 after reviewing the change"},
+		{"CONTRACT-018", etDiscover, errSev, "registry index malformed (not a JSON list of {name, url, digest}, a bad entry, or a name that differs from its contract's)", "serve the index as a JSON list of {\"name\", \"url\", \"digest\": \"sha256:<64 hex>\"}, one entry per contract, each name equal to its contract's handler_identity.name"},
+		{"CONTRACT-019", etDiscover, errSev, "registry index or contract document cannot be fetched and no cached copy exists", "check handler_source.registry.url and that the registry is reachable from this host; keep handler_source.registry.cache_dir so a restart can use the last good set"},
 	}
 	for _, r := range handler.DescriptorRules() {
 		rules = append(rules, Rule{r.ID, handler.ErrDescriptorValidation, errSev, r.Title, r.Remediation})

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -38,6 +39,8 @@ type Config struct {
 	BootstrapExpiresAt time.Time
 	// Bootstrap configures the built-in handlers, by bootstrap table name.
 	Bootstrap Overrides
+	// Registry configures the registry source (handler_source.registry).
+	Registry RegistryConfig
 
 	file *config.File // locates errors in onex.yaml; nil for defaults
 }
@@ -66,7 +69,7 @@ type Override struct {
 
 // DefaultConfig is the configuration of a host started without onex.yaml.
 func DefaultConfig() Config {
-	return Config{Mode: handler.SourceContract, ContractPaths: []string{DefaultContractPath}}
+	return Config{Mode: handler.SourceContract, ContractPaths: []string{DefaultContractPath}, Registry: DefaultRegistryConfig()}
 }
 
 // UsesBootstrap reports whether the mode uses bootstrap descriptors.
@@ -76,10 +79,11 @@ func (c Config) UsesBootstrap() bool {
 
 // fileSection is the handler_source section as written in onex.yaml.
 type fileSection struct {
-	Mode                   string   `yaml:"mode"`
-	ContractPaths          []string `yaml:"contract_paths"`
-	AllowBootstrapOverride bool     `yaml:"allow_bootstrap_override"`
-	BootstrapExpiresAt     string   `yaml:"bootstrap_expires_at"`
+	Mode                   string         `yaml:"mode"`
+	ContractPaths          []string       `yaml:"contract_paths"`
+	AllowBootstrapOverride bool           `yaml:"allow_bootstrap_override"`
+	BootstrapExpiresAt     string         `yaml:"bootstrap_expires_at"`
+	Registry               RegistryConfig `yaml:"registry"`
 }
 
 // fileOverride is one entry of the bootstrap section as written in onex.yaml.
@@ -101,7 +105,7 @@ func LoadConfig(f *config.File) (Config, []*diag.ValidationError) {
 	}
 	cfg := DefaultConfig()
 	cfg.file = f
-	raw := fileSection{Mode: string(handler.SourceContract), ContractPaths: []string{DefaultContractPath}}
+	raw := fileSection{Mode: string(handler.SourceContract), ContractPaths: []string{DefaultContractPath}, Registry: DefaultRegistryConfig()}
 	errs := f.Decode("handler_source", &raw)
 	var overrides map[string]fileOverride
 	errs = append(errs, f.Decode("bootstrap", &overrides)...)
@@ -122,6 +126,15 @@ func LoadConfig(f *config.File) (Config, []*diag.ValidationError) {
 			p = filepath.Join(filepath.Dir(f.Path), p)
 		}
 		cfg.ContractPaths = append(cfg.ContractPaths, p)
+	}
+	cfg.Registry = raw.Registry
+	if c := cfg.Registry.CacheDir; c != "" && !filepath.IsAbs(c) && f.Path != "" {
+		cfg.Registry.CacheDir = filepath.Join(filepath.Dir(f.Path), c)
+	}
+	if cfg.Registry.CacheDir == "" && cfg.Mode == handler.SourceRegistry {
+		if dir, err := os.UserCacheDir(); err == nil {
+			cfg.Registry.CacheDir = filepath.Join(dir, "onex", "registry")
+		}
 	}
 	if raw.BootstrapExpiresAt != "" {
 		t, err := time.Parse(time.RFC3339, raw.BootstrapExpiresAt)
@@ -271,6 +284,21 @@ func (c Config) Validate(f *config.File) []*diag.ValidationError {
 			}
 		}
 	}
+	if c.Mode == handler.SourceRegistry {
+		if c.Registry.URL == "" {
+			e := f.Errorf("handler_source.registry.url", "no registry URL: mode registry reads its contracts from an index URL")
+			e.RemediationHint = "set handler_source.registry.url to the registry index (http or https), or pass --registry URL"
+			errs = append(errs, e)
+		} else if _, err := parseHTTPURL(c.Registry.URL); err != nil {
+			errs = append(errs, f.Errorf("handler_source.registry.url", "%v", err))
+		}
+	}
+	if c.Registry.Timeout <= 0 {
+		errs = append(errs, f.Errorf("handler_source.registry.timeout", "must be positive, got %s", c.Registry.Timeout))
+	}
+	if c.Registry.PollInterval < 0 {
+		errs = append(errs, f.Errorf("handler_source.registry.poll_interval", "must not be negative (0 turns polling off), got %s", c.Registry.PollInterval))
+	}
 	return errs
 }
 
@@ -312,8 +340,7 @@ func (c Config) runtime003(key, format string, args ...any) *diag.ValidationErro
 }
 
 // FromConfig builds the handler source of cfg.Mode: the one constructor the
-// host and `onex validate` use, so neither branches on the concrete source. The
-// registry mode is not part of this build and is refused with a RUNTIME-002.
+// host and `onex validate` use, so neither branches on the concrete source.
 func FromConfig(cfg Config, logger *slog.Logger) (HandlerSource, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -326,9 +353,11 @@ func FromConfig(cfg Config, logger *slog.Logger) (HandlerSource, error) {
 	case handler.SourceHybrid:
 		return NewHybrid(NewContract(cfg.ContractPaths, ContractOptions{Logger: logger}), NewBootstrap(cfg.Bootstrap, logger), logger), nil
 	case handler.SourceRegistry:
-		e := cfg.file.Errorf("handler_source.mode", "registry source not available in this build")
-		e.RemediationHint = "use mode contract, bootstrap or hybrid"
-		return nil, e
+		r, err := NewRegistry(cfg.Registry.URL, RegistryOptions{Logger: logger, CacheDir: cfg.Registry.CacheDir, Timeout: cfg.Registry.Timeout})
+		if err != nil {
+			return nil, cfg.file.Errorf("handler_source.registry.url", "%v", err)
+		}
+		return r, nil
 	}
 	return nil, cfg.file.Errorf("handler_source.mode", "unknown mode %q (valid: bootstrap, contract, hybrid, registry)%s",
 		cfg.Mode, suggest.Hint(string(cfg.Mode), sourceTypeNames()))

@@ -165,9 +165,10 @@ func TestBootstrapAllowed(t *testing.T) {
 }
 
 func TestFromConfig(t *testing.T) {
-	for _, mode := range []handler.SourceType{handler.SourceContract, handler.SourceBootstrap, handler.SourceHybrid} {
+	for _, mode := range handler.SourceTypes {
 		cfg := source.DefaultConfig()
 		cfg.Mode = mode
+		cfg.Registry.URL = "https://registry.example/index.json"
 		src, err := source.FromConfig(cfg, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -179,15 +180,12 @@ func TestFromConfig(t *testing.T) {
 			t.Errorf("%s source reports no stats", mode)
 		}
 	}
+	// Mode registry needs its index URL.
 	cfg, errs := source.LoadConfig(parse(t, "onex.yaml", "handler_source:\n  mode: registry\n"))
-	if len(errs) > 0 {
-		t.Fatal(errs)
+	if len(errs) != 1 || errs[0].RuleID != "RUNTIME-002" || errs[0].Details["key"] != "handler_source.registry.url" || errs[0].RemediationHint == "" {
+		t.Errorf("registry without url: %v", errs)
 	}
-	_, err := source.FromConfig(cfg, nil)
 	var ve *diag.ValidationError
-	if !asValidationError(err, &ve) || ve.RuleID != "RUNTIME-002" || ve.Line != 2 || !strings.Contains(ve.Message, "registry source not available") {
-		t.Errorf("registry: %v", err)
-	}
 	cfg.Mode = "nonsense"
 	if _, err := source.FromConfig(cfg, nil); !asValidationError(err, &ve) || ve.RuleID != "RUNTIME-002" {
 		t.Errorf("unknown mode: %v", err)
