@@ -98,6 +98,7 @@ var catalog = func() []Rule {
 		Rule{"ENVELOPE-004", etEnvelope, errSev, "handler does not accept the operation", "leave handler out, or name the handler that accepts the operation"},
 		Rule{"ENVELOPE-005", etEnvelope, errSev, "envelope too large", "keep envelopes under runtime.max_envelope_bytes, or raise the limit"},
 		Rule{"ENVELOPE-006", etEnvelope, errSev, "unknown data_classification", "use public, internal, confidential, restricted or secret"},
+		Rule{"ENVELOPE-007", etEnvelope, errSev, "request refused by the HTTP gateway (unknown path, method other than POST, or a body that is not JSON)", "POST one JSON envelope to /v1/envelopes with Content-Type: application/json"},
 		Rule{"HANDLER-001", etInvoke, errSev, "handler error", "see the message; retry when retryable is true"},
 		Rule{"HANDLER-002", etInvoke, errSev, "handler timed out", "raise the handler's timeout, or make the work smaller"},
 		Rule{"HANDLER-003", etInvoke, errSev, "handler panicked", "this is a bug in the handler: report it with the correlation id"},
