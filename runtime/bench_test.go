@@ -9,6 +9,7 @@ import (
 
 	"github.com/onexhost/onex/bus"
 	"github.com/onexhost/onex/bus/memory"
+	"github.com/onexhost/onex/envelope"
 )
 
 // BenchmarkDispatch measures the whole in-process pipeline (decode, validate,
@@ -82,4 +83,12 @@ func TestDispatchAllocations(t *testing.T) {
 		t.Errorf("Dispatch allocates %.1f times per request, budget 5", n)
 	}
 	t.Logf("%.1f allocations per request", n)
+}
+
+func BenchmarkSetIDs(b *testing.B) {
+	v := envelope.View{EnvelopeID: []byte(envID), CorrelationID: []byte(corrID)}
+	var c call
+	for b.Loop() {
+		c.setIDs(&v)
+	}
 }

@@ -225,28 +225,25 @@ func putID(dst []byte, id []byte, field string) (note string) {
 // 8-4-4-4-12): the form clients send and responses carry, accepted without
 // parsing. Any other spelling goes through uuid.ParseBytes.
 func canonicalUUID(b []byte) bool {
-	if len(b) != 36 {
+	if len(b) != 36 || b[8] != '-' || b[13] != '-' || b[18] != '-' || b[23] != '-' {
 		return false
 	}
-	for i, c := range b {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !lowerHex[c] {
-				return false
-			}
-		}
+	// Every byte a lowercase hex digit or a dash, and no dash beyond the four
+	// checked: one pass without branches.
+	all, dashes := uint8(1), 0
+	for _, c := range b {
+		all &= uuidByte[c]
+		dashes += int(uuidByte[c] >> 1)
 	}
-	return true
+	return all&1 == 1 && dashes == 4
 }
 
-var lowerHex = func() (t [256]bool) {
+// uuidByte has bit 0 set for the bytes of a canonical UUID and bit 1 for '-'.
+var uuidByte = func() (t [256]uint8) {
 	for _, c := range "0123456789abcdef" {
-		t[c] = true
+		t[c] = 1
 	}
+	t['-'] = 3
 	return t
 }()
 
