@@ -138,9 +138,15 @@ func ParseDeadLetter(m bus.Message) (*DeadLetter, error) {
 // the delivery stays unacknowledged meanwhile, so its partition's commit
 // waits.
 func (b *Bus) WriteDeadLetter(ctx context.Context, dl *DeadLetter) error {
-	msg := dl.Message(b.cfg.Topics.DeadLetters)
+	if err := bus.CheckPublish(ctx); err != nil {
+		return err
+	}
+	msgs := []bus.Message{dl.Message(b.cfg.Topics.DeadLetters)}
 	for try := 1; ; try++ {
-		err := b.Publish(ctx, msg)
+		err := bus.ErrClosed
+		if !b.isClosed() {
+			err = b.produce(ctx, b.dlq, msgs)
+		}
 		if err == nil {
 			b.log.Warn("request dead-lettered", "dead_letter_topic", b.cfg.Topics.DeadLetters,
 				"original_topic", dl.Topic, "partition", dl.Partition, "offset", dl.Offset,

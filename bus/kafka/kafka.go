@@ -47,6 +47,10 @@ type Bus struct {
 	log  *slog.Logger
 	opts []kgo.Opt // shared by every client: brokers, TLS, SASL, logger
 	prod *kgo.Client
+	// dlq writes dead letters: a dead-letter topic that refuses writes
+	// (deleted, unauthorised) is retried on its own client, apart from the
+	// response traffic.
+	dlq *kgo.Client
 
 	closing chan struct{} // closed by Close
 
@@ -80,10 +84,16 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka: producer: %w", err)
 	}
-	b := &Bus{cfg: cfg, log: logger, opts: opts, prod: prod, closing: make(chan struct{}), subs: map[*subscription]struct{}{}}
+	dlq, err := kgo.NewClient(popts...)
+	if err != nil {
+		prod.Close()
+		return nil, fmt.Errorf("kafka: dead-letter producer: %w", err)
+	}
+	b := &Bus{cfg: cfg, log: logger, opts: opts, prod: prod, dlq: dlq, closing: make(chan struct{}), subs: map[*subscription]struct{}{}}
 	if cfg.CreateTopics.Partitions > 0 {
 		if err := b.createTopics(ctx); err != nil {
 			prod.Close()
+			dlq.Close()
 			return nil, err
 		}
 	}
@@ -135,6 +145,10 @@ func (b *Bus) Publish(ctx context.Context, msgs ...bus.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
+	return b.produce(ctx, b.prod, msgs)
+}
+
+func (b *Bus) produce(ctx context.Context, cl *kgo.Client, msgs []bus.Message) error {
 	recs := make([]*kgo.Record, len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
@@ -143,7 +157,7 @@ func (b *Bus) Publish(ctx context.Context, msgs ...bus.Message) error {
 		}
 		recs[i] = &kgo.Record{Topic: m.Topic, Key: m.Key, Value: m.Value, Headers: recordHeaders(m.Headers)}
 	}
-	if err := b.prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		if errors.Is(err, kgo.ErrClientClosed) {
 			return bus.ErrClosed
 		}
@@ -242,6 +256,7 @@ func (b *Bus) Close() error {
 		cancel()
 	}
 	b.prod.Close()
+	b.dlq.Close()
 	return errors.Join(errs...)
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -152,4 +153,49 @@ func Eventually(timeout time.Duration, cond func() bool) bool {
 		<-tick.C
 	}
 	return true
+}
+
+// Committed returns the offset group committed on topic/partition, -1 when
+// none (or the lookup failed).
+func Committed(cl *kgo.Client, group, topic string, partition int32) int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	os, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
+	if err != nil {
+		return -1
+	}
+	o, ok := os.Lookup(topic, partition)
+	if !ok || o.Err != nil {
+		return -1
+	}
+	return o.At
+}
+
+// Assigned returns the group's state and, per member id, the partitions of
+// topic the member owns.
+func Assigned(cl *kgo.Client, group, topic string) (state string, members map[string][]int32) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ds, err := kadm.NewClient(cl).DescribeGroups(ctx, group)
+	if err != nil {
+		return "", nil
+	}
+	d, ok := ds[group]
+	if !ok || d.Err != nil {
+		return "", nil
+	}
+	members = map[string][]int32{}
+	for _, m := range d.Members {
+		if c, ok := m.Assigned.AsConsumer(); ok {
+			for _, t := range c.Topics {
+				if t.Topic == topic {
+					members[m.MemberID] = append(members[m.MemberID], t.Partitions...)
+				}
+			}
+			if _, ok := members[m.MemberID]; !ok {
+				members[m.MemberID] = nil
+			}
+		}
+	}
+	return d.State, members
 }
