@@ -35,7 +35,7 @@ type hostSetup struct {
 	file       *config.File
 	source     source.Config
 	runtime    runtime.Config
-	bus        runtime.BusConfig
+	bus        busSection
 	policy     policy.Config
 	validators []validate.Validator
 }
@@ -71,7 +71,7 @@ func loadSetup(flags *hostFlags) (*hostSetup, *diag.Report, error) {
 	}
 	s.runtime, errs = runtime.LoadConfig(f)
 	report.Add(errs...)
-	s.bus, errs = runtime.LoadBusConfig(f)
+	s.bus, errs = loadBusSection(f, &s.runtime)
 	report.Add(errs...)
 	s.policy, errs = policy.LoadConfig(f)
 	report.Add(errs...)
@@ -101,7 +101,7 @@ func (s *hostSetup) newHost(env *Env) (*runtime.Host, *diag.ValidationError) {
 	if verr != nil {
 		return nil, verr
 	}
-	b, err := s.bus.Open()
+	b, redelivery, err := s.bus.open(env.Logger)
 	if err != nil {
 		return nil, diag.New("RUNTIME-002", "%v", err)
 	}
@@ -111,6 +111,7 @@ func (s *hostSetup) newHost(env *Env) (*runtime.Host, *diag.ValidationError) {
 		Environment: s.policy.Environment.Name,
 		Source:      s.source,
 		Guard:       runtime.Breakers(s.runtime.CircuitBreaker),
+		Redelivery:  redelivery,
 	}), nil
 }
 
