@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -14,7 +15,14 @@ import (
 	"github.com/onexhost/onex/internal/kafkatest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		if binaries.dir != "" {
+			os.RemoveAll(binaries.dir)
+		}
+		os.Exit(code)
+	}))
+}
 
 // kfakeGoroutines are the cluster's own goroutines, alive for the whole test.
 var kfakeGoroutines = []goleak.Option{

@@ -1,0 +1,69 @@
+// Command kfake runs an in-memory Kafka cluster (franz-go's kfake) as its own
+// process, for tests that run several onex hosts against one broker and kill
+// some of them. It prints the broker address on the first line of standard
+// output and runs until SIGINT, SIGTERM or the end of standard input (so it
+// never outlives the test that started it).
+//
+//	kfake [-brokers 1] [-min-session-timeout 100ms] [-topic name:partitions]...
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+type topics map[string]int32
+
+func (t topics) String() string { return fmt.Sprint(map[string]int32(t)) }
+
+func (t topics) Set(s string) error {
+	name, parts, ok := strings.Cut(s, ":")
+	n, err := strconv.ParseInt(parts, 10, 32)
+	if !ok || name == "" || err != nil || n < 1 {
+		return fmt.Errorf("want name:partitions, got %q", s)
+	}
+	t[name] = int32(n)
+	return nil
+}
+
+func main() {
+	brokers := flag.Int("brokers", 1, "number of brokers")
+	minSession := flag.Duration("min-session-timeout", 100*time.Millisecond, "shortest group session timeout accepted")
+	seed := topics{}
+	flag.Var(seed, "topic", "topic to create, name:partitions (repeatable)")
+	flag.Parse()
+
+	opts := []kfake.Opt{kfake.NumBrokers(*brokers), kfake.GroupMinSessionTimeout(*minSession)}
+	for name, n := range seed {
+		opts = append(opts, kfake.SeedTopics(n, name))
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kfake:", err)
+		os.Exit(1)
+	}
+	defer c.Close()
+	fmt.Println(strings.Join(c.ListenAddrs(), ","))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	eof := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		close(eof)
+	}()
+	select {
+	case <-ctx.Done():
+	case <-eof:
+	}
+}
