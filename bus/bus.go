@@ -110,6 +110,13 @@ type Bus interface {
 	Close() error
 }
 
+// HealthChecker is implemented by buses that can tell whether they are
+// connected (a Kafka bus reaching a broker, a memory bus not closed); the
+// host's readiness (/readyz) consults it. Health returns nil when connected.
+type HealthChecker interface {
+	Health(ctx context.Context) error
+}
+
 type invocationKey struct{}
 
 // WithInvocation marks ctx as the context of a handler invocation. The runtime
