@@ -110,6 +110,16 @@ type Bus interface {
 	Close() error
 }
 
+// AsyncPublisher is implemented by buses that can take a message without
+// waiting until it is stored. PublishAsync returns once the message is
+// queued (blocking while the bus's buffer is full, until ctx ends) and calls
+// done exactly once: nil when the bus accepted the message (for Kafka: the
+// broker acknowledged it), else why not. The bus copies what it keeps. Under
+// an invocation context done gets ARCH-002 and nothing is published.
+type AsyncPublisher interface {
+	PublishAsync(ctx context.Context, msg Message, done func(error))
+}
+
 // HealthChecker is implemented by buses that can tell whether they are
 // connected (a Kafka bus reaching a broker, a memory bus not closed); the
 // host's readiness (/readyz) consults it. Health returns nil when connected.

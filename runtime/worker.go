@@ -200,6 +200,19 @@ func (h *Host) deliver(j job, out *Outcome) {
 	msg := bus.Message{Topic: h.cfg.ResponseTopic, Key: cid, Value: out.Response,
 		Headers: responseHeaders(j, out, cid)}
 	// runCtx is the host's, never an invocation's: the runtime publishes.
+	if ap, ok := h.bus.(bus.AsyncPublisher); ok {
+		// The worker moves on while the broker stores the response; the
+		// delivery is acknowledged only once it has.
+		d, corr := j.d, out.CorrelationID
+		ap.PublishAsync(h.runCtx, msg, func(err error) {
+			if err != nil {
+				h.log.Error("response not published; delivery left unacknowledged", "topic", h.cfg.ResponseTopic, "correlation_id", corr, "error", err.Error())
+				return
+			}
+			d.Ack()
+		})
+		return
+	}
 	if err := h.bus.Publish(h.runCtx, msg); err != nil {
 		h.log.Error("response not published; delivery left unacknowledged", "topic", h.cfg.ResponseTopic, "correlation_id", out.CorrelationID, "error", err.Error())
 		return

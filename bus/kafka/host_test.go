@@ -116,9 +116,15 @@ func testDescriptor() *handler.Descriptor {
 // startHost starts a host on a new Kafka bus of cfg; the host owns the bus.
 func startHost(t testing.TB, cfg Config) (*runtime.Host, *Bus) {
 	t.Helper()
+	return startHostWith(t, cfg, 32)
+}
+
+// startHostWith starts a host with concurrency workers.
+func startHostWith(t testing.TB, cfg Config, concurrency int) (*runtime.Host, *Bus) {
+	t.Helper()
 	b := newTestBus(t, cfg)
 	rc := runtime.DefaultConfig()
-	rc.MaxConcurrency = 32
+	rc.MaxConcurrency = concurrency
 	rc.DrainTimeout = 10 * time.Second
 	rc.RequestTopic, rc.ResponseTopic, rc.ConsumerGroup = cfg.Topics.Requests, cfg.Topics.Responses, cfg.Group
 	h := runtime.New(staticSource{testDescriptor()}, nil, nil, b, nil, runtime.Options{Config: rc, Redelivery: b.Redelivery()})

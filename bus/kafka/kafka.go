@@ -166,6 +166,63 @@ func (b *Bus) produce(ctx context.Context, cl *kgo.Client, msgs []bus.Message) e
 	return nil
 }
 
+var _ bus.AsyncPublisher = (*Bus)(nil)
+
+// PublishAsync produces m without waiting for the broker: it returns once the
+// record is buffered (blocking while the producer's buffer is full, until ctx
+// ends) and calls done once the broker acknowledged it or it failed. m is
+// copied. Records of one key keep their order.
+func (b *Bus) PublishAsync(ctx context.Context, m bus.Message, done func(error)) {
+	if err := bus.CheckPublish(ctx); err != nil {
+		done(err)
+		return
+	}
+	if b.isClosed() {
+		done(bus.ErrClosed)
+		return
+	}
+	if m.Topic == "" {
+		done(errors.New("kafka: publish: message has no topic"))
+		return
+	}
+	b.prod.Produce(ctx, copyRecord(&m), func(_ *kgo.Record, err error) {
+		switch {
+		case err == nil:
+		case errors.Is(err, kgo.ErrClientClosed):
+			err = bus.ErrClosed
+		default:
+			err = fmt.Errorf("kafka: publish: %w", err)
+		}
+		done(err)
+	})
+}
+
+// copyRecord makes a record of m that shares no memory with it: key, value
+// and header values in one allocation.
+func copyRecord(m *bus.Message) *kgo.Record {
+	n := len(m.Key) + len(m.Value)
+	for _, h := range m.Headers {
+		n += len(h.Value)
+	}
+	buf := make([]byte, 0, n)
+	take := func(b []byte) []byte {
+		if b == nil {
+			return nil
+		}
+		start := len(buf)
+		buf = append(buf, b...)
+		return buf[start:len(buf):len(buf)]
+	}
+	r := &kgo.Record{Topic: m.Topic, Key: take(m.Key), Value: take(m.Value)}
+	if len(m.Headers) > 0 {
+		r.Headers = make([]kgo.RecordHeader, len(m.Headers))
+		for i, h := range m.Headers {
+			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: take(h.Value)}
+		}
+	}
+	return r
+}
+
 func recordHeaders(hs []bus.Header) []kgo.RecordHeader {
 	if len(hs) == 0 {
 		return nil
