@@ -70,3 +70,21 @@ func TestUnknownBusKindSuggests(t *testing.T) {
 		t.Fatalf("%v, want a did-you-mean kafka", errs)
 	}
 }
+
+func TestKafkaExampleIsValid(t *testing.T) {
+	f, errs := config.Load("../examples/kafka/onex.yaml")
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	rt, errs := runtime.LoadConfig(f)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	s, errs := loadBusSection(f, &rt)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if s.Kind != runtime.BusKafka || s.Kafka.CreateTopics.Partitions != 6 || rt.ConsumerGroup != "onex" {
+		t.Errorf("example resolved to %+v", s)
+	}
+}

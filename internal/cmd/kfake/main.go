@@ -4,7 +4,11 @@
 // output and runs until SIGINT, SIGTERM or the end of standard input (so it
 // never outlives the test that started it).
 //
-//	kfake [-brokers 1] [-min-session-timeout 100ms] [-topic name:partitions]...
+//	kfake [-port 0] [-brokers 1] [-min-session-timeout 100ms] [-topic name:partitions]...
+//
+// It also lets a user try several hosts without installing Kafka:
+//
+//	go run ./internal/cmd/kfake -port 9092 -topic onex.cmd.requests.v1:6
 package main
 
 import (
@@ -37,6 +41,7 @@ func (t topics) Set(s string) error {
 }
 
 func main() {
+	port := flag.Int("port", 0, "port of the first broker (0: any free port); further brokers take the next ports")
 	brokers := flag.Int("brokers", 1, "number of brokers")
 	minSession := flag.Duration("min-session-timeout", 100*time.Millisecond, "shortest group session timeout accepted")
 	seed := topics{}
@@ -44,6 +49,13 @@ func main() {
 	flag.Parse()
 
 	opts := []kfake.Opt{kfake.NumBrokers(*brokers), kfake.GroupMinSessionTimeout(*minSession)}
+	if *port > 0 {
+		ports := make([]int, *brokers)
+		for i := range ports {
+			ports[i] = *port + i
+		}
+		opts = append(opts, kfake.Ports(ports...))
+	}
 	for name, n := range seed {
 		opts = append(opts, kfake.SeedTopics(n, name))
 	}
