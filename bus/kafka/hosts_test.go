@@ -159,7 +159,7 @@ type hostCluster struct {
 func startHostCluster(t *testing.T) *hostCluster {
 	t.Helper()
 	onex, kfake, root := buildBinaries(t)
-	_, out := startProc(t, "kfake", &bytes.Buffer{}, kfake,
+	_, out := startProc(t, "kfake", &bytes.Buffer{}, kfake, "-stdin-eof",
 		"-topic", fmt.Sprintf("onex.cmd.requests.v1:%d", hostPartitions),
 		"-topic", fmt.Sprintf("onex.evt.responses.v1:%d", hostPartitions),
 		"-topic", "onex.dlq.requests.v1:1")

@@ -1,8 +1,8 @@
 // Command kfake runs an in-memory Kafka cluster (franz-go's kfake) as its own
 // process, for tests that run several onex hosts against one broker and kill
 // some of them. It prints the broker address on the first line of standard
-// output and runs until SIGINT, SIGTERM or the end of standard input (so it
-// never outlives the test that started it).
+// output and runs until SIGINT or SIGTERM — or, with -stdin-eof, until its
+// standard input ends, so that it never outlives the test that started it.
 //
 //	kfake [-port 0] [-brokers 1] [-min-session-timeout 100ms] [-topic name:partitions]...
 //
@@ -44,6 +44,7 @@ func main() {
 	port := flag.Int("port", 0, "port of the first broker (0: any free port); further brokers take the next ports")
 	brokers := flag.Int("brokers", 1, "number of brokers")
 	minSession := flag.Duration("min-session-timeout", 100*time.Millisecond, "shortest group session timeout accepted")
+	stdinEOF := flag.Bool("stdin-eof", false, "exit when standard input ends")
 	seed := topics{}
 	flag.Var(seed, "topic", "topic to create, name:partitions (repeatable)")
 	flag.Parse()
@@ -70,10 +71,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	eof := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		close(eof)
-	}()
+	if *stdinEOF {
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			close(eof)
+		}()
+	}
 	select {
 	case <-ctx.Done():
 	case <-eof:
