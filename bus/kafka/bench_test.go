@@ -62,57 +62,113 @@ func consume(cl *kgo.Client, c *counter, done chan<- struct{}) {
 	}
 }
 
+// benchEnv is one kfake broker with three pipelines to compare.
+type benchEnv struct {
+	prod               *kgo.Client
+	raw, echo, onex    []*kgo.Record // one batch for each
+	rawN, echoN, onexN *counter      // records consumed at the end of each
+}
+
+const benchBatch = 1000
+
+func newBenchEnv(b *testing.B) *benchEnv {
+	cfg, prod := cluster(b, 6)
+	createTopic(b, cfg.Brokers, 6, "raw", "echo.requests", "echo.responses")
+	e := &benchEnv{prod: prod, rawN: newCounter(), echoN: newCounter(), onexN: newCounter()}
+	read := func(c *counter, opts ...kgo.Opt) {
+		cl := kafkatest.Client(b, cfg.Brokers, append(opts, kgo.FetchMaxWait(100*time.Millisecond))...)
+		done := make(chan struct{})
+		go consume(cl, c, done)
+		b.Cleanup(func() { cl.Close(); <-done })
+	}
+	// raw: a consumer group member reading what was produced.
+	read(e.rawN, kgo.ConsumerGroup("raw-bench"), kgo.ConsumeTopics("raw"))
+	// echo: bare franz-go doing the host's job with the same guarantee —
+	// consume a batch, produce one reply per record, wait for the broker,
+	// commit — without onex's decoding, routing and encoding.
+	echo := kafkatest.Client(b, cfg.Brokers, kgo.ConsumerGroup("echo-bench"), kgo.ConsumeTopics("echo.requests"),
+		kgo.DisableAutoCommit(), kgo.FetchMaxWait(100*time.Millisecond))
+	echoDone := make(chan struct{})
+	go func() {
+		defer close(echoDone)
+		for {
+			fs := echo.PollFetches(context.Background())
+			if fs.IsClientClosed() {
+				return
+			}
+			var replies []*kgo.Record
+			fs.EachRecord(func(r *kgo.Record) {
+				replies = append(replies, &kgo.Record{Topic: "echo.responses", Key: r.Key, Value: r.Value})
+			})
+			if err := echo.ProduceSync(context.Background(), replies...).FirstErr(); err != nil {
+				return
+			}
+			if err := echo.CommitUncommittedOffsets(context.Background()); err != nil {
+				return
+			}
+		}
+	}()
+	b.Cleanup(func() { echo.Close(); <-echoDone })
+	read(e.echoN, kgo.ConsumeTopics("echo.responses"))
+	// onex: a host on the Kafka bus with a no-op handler.
+	startHostWith(b, cfg, runtime.DefaultMaxConcurrency())
+	read(e.onexN, kgo.ConsumeTopics(cfg.Topics.Responses))
+
+	for i := 0; i < benchBatch; i++ {
+		key := []byte("key-" + strconv.Itoa(i))
+		value := []byte(`{"operation":"t.noop"}`)
+		e.raw = append(e.raw, &kgo.Record{Topic: "raw", Key: key, Value: value})
+		e.echo = append(e.echo, &kgo.Record{Topic: "echo.requests", Key: key, Value: value})
+		e.onex = append(e.onex, &kgo.Record{Topic: cfg.Topics.Requests, Key: key, Value: value})
+	}
+	return e
+}
+
+// round produces recs and waits until c counted as many more records.
+func (e *benchEnv) round(b *testing.B, recs []*kgo.Record, c *counter, spent *time.Duration) func() {
+	return func() {
+		start := time.Now()
+		target := c.get() + len(recs)
+		for _, r := range recs {
+			r.Partition, r.Offset, r.Timestamp = 0, 0, time.Time{}
+		}
+		if err := e.prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+			b.Fatal(err)
+		}
+		c.wait(target)
+		*spent += time.Since(start)
+	}
+}
+
+func reportThroughput(b *testing.B, onexTime, peerTime time.Duration, peer string) {
+	n := float64(b.N+1) * benchBatch // Compare runs each once more to warm up
+	b.ReportMetric(n/onexTime.Seconds(), "onex-msgs/s")
+	b.ReportMetric(n/peerTime.Seconds(), peer+"-msgs/s")
+	b.ReportMetric(peerTime.Seconds()/onexTime.Seconds(), "onex/"+peer)
+}
+
 // BenchmarkThroughput compares, in one run against one in-process kfake
 // broker, raw franz-go (produce a batch, consume it in a consumer group) with
 // the onex pipeline (produce a batch of requests, a host on the Kafka bus
 // answers each with a no-op handler, consume the responses). Each operation
 // is one batch of 1 000 records; the two alternate (testkit.Compare).
-// onex/raw is onex's throughput as a fraction of raw franz-go's: the
-// pipeline crosses the broker twice (request and response) and commits
-// offsets only after each response is acknowledged.
+// onex/raw is onex's throughput as a fraction of raw franz-go's; the
+// pipeline crosses the broker twice (request, then response) and commits
+// each request only after its response is acknowledged.
 func BenchmarkThroughput(b *testing.B) {
-	const batch = 1000
-	cfg, prod := cluster(b, 6)
-	createTopic(b, cfg.Brokers, 6, "raw")
-
-	rawCount, rawDone := newCounter(), make(chan struct{})
-	rawCl := kafkatest.Client(b, cfg.Brokers, kgo.ConsumerGroup("raw-bench"), kgo.ConsumeTopics("raw"),
-		kgo.FetchMaxWait(100*time.Millisecond))
-	go consume(rawCl, rawCount, rawDone)
-	defer func() { rawCl.Close(); <-rawDone }()
-
-	startHostWith(b, cfg, runtime.DefaultMaxConcurrency())
-	respCount, respDone := newCounter(), make(chan struct{})
-	respCl := kafkatest.Client(b, cfg.Brokers, kgo.ConsumeTopics(cfg.Topics.Responses), kgo.FetchMaxWait(100*time.Millisecond))
-	go consume(respCl, respCount, respDone)
-	defer func() { respCl.Close(); <-respDone }()
-
-	raw := make([]*kgo.Record, batch)
-	reqs := make([]*kgo.Record, batch)
-	for i := range raw {
-		key := []byte("key-" + strconv.Itoa(i))
-		raw[i] = &kgo.Record{Topic: "raw", Key: key, Value: []byte(`{"operation":"t.noop"}`)}
-		reqs[i] = &kgo.Record{Topic: cfg.Topics.Requests, Key: key, Value: []byte(`{"operation":"t.noop"}`)}
-	}
-	ctx := context.Background()
-	run := func(recs []*kgo.Record, c *counter, spent *time.Duration) func() {
-		return func() {
-			start := time.Now()
-			target := c.get() + len(recs)
-			for _, r := range recs {
-				r.Partition, r.Offset, r.Timestamp = 0, 0, time.Time{}
-			}
-			if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-				b.Fatal(err)
-			}
-			c.wait(target)
-			*spent += time.Since(start)
-		}
-	}
+	e := newBenchEnv(b)
 	var onexTime, rawTime time.Duration
-	testkit.Compare(b, run(reqs, respCount, &onexTime), run(raw, rawCount, &rawTime))
-	n := float64(b.N+1) * batch // Compare runs each once more to warm up
-	b.ReportMetric(n/onexTime.Seconds(), "onex-msgs/s")
-	b.ReportMetric(n/rawTime.Seconds(), "raw-msgs/s")
-	b.ReportMetric(rawTime.Seconds()/onexTime.Seconds(), "onex/raw")
+	testkit.Compare(b, e.round(b, e.onex, e.onexN, &onexTime), e.round(b, e.raw, e.rawN, &rawTime))
+	reportThroughput(b, onexTime, rawTime, "raw")
+}
+
+// BenchmarkThroughputEcho compares the onex pipeline with bare franz-go doing
+// the same two crossings with the same guarantee (consume requests, produce
+// a reply to each, commit after the broker acknowledged the replies): what
+// onex's decoding, routing, invocation and encoding cost on the same path.
+func BenchmarkThroughputEcho(b *testing.B) {
+	e := newBenchEnv(b)
+	var onexTime, echoTime time.Duration
+	testkit.Compare(b, e.round(b, e.onex, e.onexN, &onexTime), e.round(b, e.echo, e.echoN, &echoTime))
+	reportThroughput(b, onexTime, echoTime, "echo")
 }
