@@ -21,12 +21,18 @@ type hostFlags struct {
 	config    string
 	mode      string
 	contracts []string
+	registry  string // --registry: mode registry with this index URL
 }
 
 func (f *hostFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.config, "config", "", "onex.yaml to read (default: built-in defaults)")
 	cmd.Flags().StringVar(&f.mode, "mode", "", "handler source mode: contract, bootstrap, hybrid or registry (default: the config's, else contract)")
 	cmd.Flags().StringArrayVar(&f.contracts, "contracts", nil, "contract file or directory (repeatable; replaces handler_source.contract_paths)")
+	f.registerRegistry(cmd)
+}
+
+func (f *hostFlags) registerRegistry(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.registry, "registry", "", "registry index URL (implies --mode registry; replaces handler_source.registry.url)")
 }
 
 // hostSetup is a host's configuration resolved from onex.yaml and the flags:
@@ -51,6 +57,15 @@ func loadSetup(flags *hostFlags) (*hostSetup, *diag.Report, error) {
 		}
 		mode = m
 	}
+	if flags.registry != "" {
+		if mode != "" && mode != handler.SourceRegistry {
+			return nil, nil, UsageErrorf("--registry reads the handlers from a registry: it cannot be combined with --mode %s", mode)
+		}
+		if len(flags.contracts) > 0 {
+			return nil, nil, UsageErrorf("--registry reads the handlers from a registry: it cannot be combined with contract paths")
+		}
+		mode = handler.SourceRegistry
+	}
 	report := &diag.Report{}
 	f, errs := config.Load(flags.config)
 	report.Add(errs...)
@@ -65,6 +80,9 @@ func loadSetup(flags *hostFlags) (*hostSetup, *diag.Report, error) {
 	}
 	if len(flags.contracts) > 0 {
 		s.source.ContractPaths = flags.contracts
+	}
+	if flags.registry != "" {
+		s.source.Registry.URL = flags.registry
 	}
 	if mode != "" || len(flags.contracts) > 0 {
 		report.Add(s.source.Validate(nil)...)

@@ -28,7 +28,12 @@ writes one NDJSON response per envelope to standard output, in input order,
 then exits 0 after the last response.
 
 On any blocking problem at startup it prints the aggregated report on standard
-error and exits 1; nothing is started.`,
+error and exits 1; nothing is started.
+
+While it runs, SIGHUP, a change under the contract paths, or a changed registry
+index (handler_source.registry.poll_interval) reloads the handlers: the new set
+is resolved, validated and initialised aside and replaces the serving one only
+when clean; requests in progress finish on the handlers they started with.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -58,6 +63,7 @@ error and exits 1; nothing is started.`,
 				}
 				return Exit(ExitFailure)
 			}
+			stopReloads := startReloads(ctx, env, host, setup)
 			var serveErr error
 			if stdin {
 				serveErr = runtime.ServeNDJSON(ctx, host, env.Stdin, env.Stdout)
@@ -67,6 +73,7 @@ error and exits 1; nothing is started.`,
 			} else {
 				<-ctx.Done()
 			}
+			stopReloads()
 			if err := host.Stop(context.Background()); err != nil {
 				env.Logger.Error("host stopped with errors", "error", err.Error())
 			}

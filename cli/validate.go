@@ -18,13 +18,16 @@ func newValidateCmd(env *Env) *cobra.Command {
 		format string
 	)
 	cmd := &cobra.Command{
-		Use:   "validate [--config onex.yaml] [--mode M] [--format text|json|sarif|github] [PATH...]",
+		Use:   "validate [--config onex.yaml] [--mode M] [--format text|json|sarif|github] [--registry URL | PATH...]",
 		Short: "Discover and validate handler contracts without starting anything",
 		Long: `Validate discovers the handlers of a mode (contract paths, bootstrap table or
 both), validates every contract and descriptor, and runs the registration
 checks the host runs at startup (security and architecture rules, bootstrap
 hardening). PATHs are contract files or directories; they replace the
-contract_paths of onex.yaml. Nothing is written.
+contract_paths of onex.yaml. With --registry URL the contracts come from that
+registry index instead: every document is fetched, checked against its pinned
+sha256 digest and validated like a file (the disk cache is not used). Nothing
+is written.
 
 Exit status: 0 when nothing blocks, 1 on any blocking error, 2 on usage errors.`,
 		RunE: func(cmd *cobra.Command, paths []string) error {
@@ -51,6 +54,7 @@ Exit status: 0 when nothing blocks, 1 on any blocking error, 2 on usage errors.`
 	cmd.Flags().StringVar(&flags.config, "config", "", "onex.yaml to read (default: built-in defaults)")
 	cmd.Flags().StringVar(&flags.mode, "mode", "", "handler source mode: contract, bootstrap, hybrid or registry (default: the config's, else contract)")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json, sarif or github")
+	flags.registerRegistry(cmd)
 	return cmd
 }
 
@@ -65,6 +69,9 @@ func runValidate(cmd *cobra.Command, env *Env, flags *hostFlags) (*diag.Report, 
 	if setup == nil || report.Blocking() {
 		return report, nil
 	}
+	// Validation reports what the registry serves now and writes nothing: no
+	// disk cache to fall back on or to fill.
+	setup.source.Registry.CacheDir = ""
 	report.Add(setup.source.BootstrapAllowed(setup.policy.Environment.Name, time.Now()))
 	src, verr := setup.handlerSource(env)
 	if verr != nil {

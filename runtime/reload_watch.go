@@ -46,25 +46,54 @@ type ReloadTriggers struct {
 	Reloaded func(ReloadResult, error)
 }
 
-// WatchReloads reloads the host whenever a trigger fires, one reload at a
-// time, until ctx ends; it returns nil then. It fails at once only when the
-// paths cannot be watched. Reload outcomes are logged by Reload; a refused or
-// failed reload leaves the serving set in place and the watch goes on.
+// WatchReloads is NewReloadWatch followed by Run: it reloads the host
+// whenever a trigger fires until ctx ends, and fails at once only when the
+// paths cannot be watched.
 func (h *Host) WatchReloads(ctx context.Context, t ReloadTriggers) error {
+	w, err := h.NewReloadWatch(t)
+	if err != nil {
+		return err
+	}
+	w.Run(ctx)
+	return nil
+}
+
+// ReloadWatch holds the reload triggers of a host, in place from
+// NewReloadWatch on: a change made after it returned is seen.
+type ReloadWatch struct {
+	h  *Host
+	t  ReloadTriggers
+	cw *contractWatch
+}
+
+// NewReloadWatch puts the triggers in place (the watches on the contract
+// paths); Run then acts on them. It fails when the paths cannot be watched.
+func (h *Host) NewReloadWatch(t ReloadTriggers) (*ReloadWatch, error) {
 	if t.Debounce <= 0 {
 		t.Debounce = DefaultReloadDebounce
 	}
+	w := &ReloadWatch{h: h, t: t}
+	if len(t.Paths) > 0 {
+		cw, err := newContractWatch(t.Paths)
+		if err != nil {
+			return nil, err
+		}
+		w.cw = cw
+	}
+	return w, nil
+}
+
+// Run reloads the host whenever a trigger fires, one reload at a time, until
+// ctx ends, then releases the watches. Reload outcomes are logged by Reload; a
+// refused or failed reload leaves the serving set in place and the watch goes
+// on.
+func (w *ReloadWatch) Run(ctx context.Context) {
+	h, t, cw := w.h, w.t, w.cw
 	var (
 		events <-chan fsnotify.Event
 		werrs  <-chan error
-		cw     *contractWatch
 	)
-	if len(t.Paths) > 0 {
-		var err error
-		cw, err = newContractWatch(t.Paths)
-		if err != nil {
-			return err
-		}
+	if cw != nil {
 		defer cw.close()
 		events, werrs = cw.w.Events, cw.w.Errors
 	}
@@ -89,7 +118,7 @@ func (h *Host) WatchReloads(ctx context.Context, t ReloadTriggers) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case _, ok := <-t.Signals:
 			if !ok {
 				t.Signals = nil

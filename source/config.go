@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -131,10 +130,9 @@ func LoadConfig(f *config.File) (Config, []*diag.ValidationError) {
 	if c := cfg.Registry.CacheDir; c != "" && !filepath.IsAbs(c) && f.Path != "" {
 		cfg.Registry.CacheDir = filepath.Join(filepath.Dir(f.Path), c)
 	}
-	if cfg.Registry.CacheDir == "" && cfg.Mode == handler.SourceRegistry {
-		if dir, err := os.UserCacheDir(); err == nil {
-			cfg.Registry.CacheDir = filepath.Join(dir, "onex", "registry")
-		}
+	if cfg.Registry.CacheDir == "" {
+		// Defaulted whatever the mode: a --mode registry flag may select it.
+		cfg.Registry.CacheDir = DefaultRegistryCacheDir()
 	}
 	if raw.BootstrapExpiresAt != "" {
 		t, err := time.Parse(time.RFC3339, raw.BootstrapExpiresAt)

@@ -75,6 +75,17 @@ func DefaultRegistryConfig() RegistryConfig {
 	return RegistryConfig{Timeout: DefaultRegistryTimeout, PollInterval: DefaultRegistryPollInterval}
 }
 
+// DefaultRegistryCacheDir is the default cache_dir: onex/registry under the
+// user cache directory ($XDG_CACHE_HOME, ~/.cache, …), or "" (no cache) where
+// there is none.
+func DefaultRegistryCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "onex", "registry")
+}
+
 // RegistryEntry is one entry of a registry index.
 type RegistryEntry struct {
 	// Name is the handler_name the document declares.
