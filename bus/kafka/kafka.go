@@ -276,6 +276,20 @@ func (b *Bus) Subscribe(ctx context.Context, topic, group string, fn bus.Handler
 	return s, nil
 }
 
+// Lag returns, per "topic/group" of this bus's subscriptions, how many
+// records wait in the partitions its members own: the broker's high watermark
+// less the next offset to hand out, as of the members' last fetches. Other
+// hosts of the group report their own partitions.
+func (b *Bus) Lag() map[string]int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[string]int, len(b.subs))
+	for s := range b.subs {
+		out[s.topic+"/"+s.group] += s.lag.total()
+	}
+	return out
+}
+
 func (b *Bus) isClosed() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/onexhost/onex/bus"
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/internal/kafkatest"
@@ -56,5 +58,36 @@ func TestPublishAsync(t *testing.T) {
 	}
 	if err := publish(context.Background(), bus.Message{Topic: "async", Value: []byte("late")}); !errors.Is(err, bus.ErrClosed) {
 		t.Errorf("PublishAsync after Close: %v, want bus.ErrClosed", err)
+	}
+}
+
+func TestLag(t *testing.T) {
+	c := kafkatest.Start(t)
+	cfg := testConfig(c.ListenAddrs())
+	cfg.MaxInFlight, cfg.MaxPollRecords = 4, 4
+	createTopic(t, cfg.Brokers, 1, "lag")
+	b := newTestBus(t, cfg)
+	defer b.Close()
+	held := make(chan *bus.Delivery, 20)
+	sub, err := b.Subscribe(context.Background(), "lag", "g", func(_ context.Context, d *bus.Delivery) { held <- d })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Stop(context.Background())
+	cl := kafkatest.Client(t, cfg.Brokers)
+	var recs []*kgo.Record
+	for i := 0; i < 20; i++ {
+		recs = append(recs, &kgo.Record{Topic: "lag", Value: []byte{byte(i)}})
+	}
+	produce(t, cl, recs...)
+	// The member holds max_in_flight records; the other 16 wait.
+	if !kafkatest.Eventually(hangGuard, func() bool { return b.Lag()["lag/g"] == 16 }) {
+		t.Fatalf("lag %v, want lag/g 16", b.Lag())
+	}
+	for acked := 0; acked < 20; acked++ {
+		(<-held).Ack()
+	}
+	if !kafkatest.Eventually(hangGuard, func() bool { return b.Lag()["lag/g"] == 0 }) {
+		t.Fatalf("lag %v after every record was handled, want 0", b.Lag())
 	}
 }

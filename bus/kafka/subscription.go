@@ -38,6 +38,8 @@ type subscription struct {
 	mu    sync.Mutex
 	parts map[int32]*tracker
 
+	lag lag
+
 	// commitMu orders the committer's commits against revocations, so that
 	// no commit for a partition is sent after it was handed over.
 	commitMu sync.Mutex
@@ -127,9 +129,15 @@ func (s *subscription) run() {
 			}
 		})
 		more := true
-		fetches.EachRecord(func(r *kgo.Record) {
-			if more {
-				more = s.deliver(r)
+		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+			s.lag.watermark(p.Partition, p.HighWatermark)
+			for _, r := range p.Records {
+				if !more {
+					return
+				}
+				if more = s.deliver(r); more {
+					s.lag.delivered(r.Partition, r.Offset)
+				}
 			}
 		})
 		s.cl.AllowRebalance()
@@ -323,6 +331,7 @@ drain:
 		}
 	}
 	s.mu.Unlock()
+	s.lag.forget(ps)
 }
 
 // onLost runs when the member was fenced out of the group (a session
@@ -338,6 +347,7 @@ func (s *subscription) onLost(_ context.Context, _ *kgo.Client, lost map[string]
 		}
 	}
 	s.mu.Unlock()
+	s.lag.forget(ps)
 	if len(ps) > 0 {
 		slices.Sort(ps)
 		s.log.Warn("partitions lost", "partitions", ps)
@@ -384,4 +394,51 @@ func (s *subscription) stop(ctx context.Context) error {
 	s.cl.CloseAllowingRebalance()
 	s.cancel()
 	return err
+}
+
+// lag follows, per assigned partition, the broker's high watermark and the
+// next offset to hand out: the records waiting for this member.
+type lag struct {
+	mu   sync.Mutex
+	hwm  map[int32]int64
+	next map[int32]int64
+}
+
+func (l *lag) watermark(p int32, hwm int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.hwm == nil {
+		l.hwm, l.next = map[int32]int64{}, map[int32]int64{}
+	}
+	l.hwm[p] = hwm
+}
+
+func (l *lag) delivered(p int32, offset int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.next != nil {
+		l.next[p] = offset + 1
+	}
+}
+
+func (l *lag) forget(ps []int32) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range ps {
+		delete(l.hwm, p)
+		delete(l.next, p)
+	}
+}
+
+// total is how many records wait in the partitions this member fetched from.
+func (l *lag) total() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for p, hwm := range l.hwm {
+		if next, ok := l.next[p]; ok && hwm > next {
+			n += int(hwm - next)
+		}
+	}
+	return n
 }
