@@ -372,39 +372,42 @@ func hasRule(r *diag.Report, rule diag.RuleID) bool {
 // answered by the handler it started on, whose set closes only afterwards;
 // requests routed after the swap reach the new set.
 func TestReloadInFlightFinishesOnOldSet(t *testing.T) {
+	// Names are unique to this run: release and close channels are global.
+	run := uuid.NewString()[:8]
+	release, oldLog, oldValue, newValue := "reload-inflight-"+run, "inflight-old-"+run, "old-"+run, "new-"+run
 	src := &swapSource{}
 	src.set([]*handler.Descriptor{
 		desc("behave", behavePath, "b.block"),
-		markerDesc("m", "old", "inflight-old", "m.get"),
+		markerDesc("m", oldValue, oldLog, "m.get"),
 	}, nil, nil)
 	h := startHost(t, nil, Options{}, src.descs...)
 	h.src = src
 
 	answered := make(chan []byte, 1)
-	if err := h.Submit(context.Background(), []byte(`{"operation":"b.block","payload":{"release":"reload-inflight"}}`),
+	if err := h.Submit(context.Background(), []byte(`{"operation":"b.block","payload":{"release":"`+release+`"}}`),
 		func(resp []byte, _ *Outcome) { answered <- append([]byte(nil), resp...) }); err != nil {
 		t.Fatal(err)
 	}
-	<-releases.started("reload-inflight")
+	<-releases.started(release)
 
-	src.set([]*handler.Descriptor{markerDesc("m", "new", "inflight-new", "m.get")}, nil, nil)
+	src.set([]*handler.Descriptor{markerDesc("m", newValue, "", "m.get")}, nil, nil)
 	res := mustReload(t, h, "test")
 	if res.Generation != 2 || !slices.Equal(res.Removed, []string{"behave"}) || !slices.Equal(res.Changed, []string{"m"}) || len(res.Added) != 0 {
 		t.Errorf("result %+v", res)
 	}
-	if got := markerOf(t, h.Dispatch(context.Background(), []byte(`{"operation":"m.get"}`))); got != "new" {
+	if got := markerOf(t, h.Dispatch(context.Background(), []byte(`{"operation":"m.get"}`))); got != newValue {
 		t.Errorf("after the swap m.get answered by %q", got)
 	}
 	select {
-	case <-closeSignals.get("inflight-old:m"):
+	case <-closeSignals.get(oldLog+":m"):
 		t.Fatal("the old set closed while a request it serves was in progress")
 	default:
 	}
-	if old := markers.of("old"); len(old) != 1 || old[0].closed.Load() {
+	if old := markers.of(oldValue); len(old) != 1 || old[0].closed.Load() {
 		t.Fatal("old handler closed early")
 	}
 
-	close(releases.get("reload-inflight"))
+	close(releases.get(release))
 	resp := mustDecode(t, <-answered)
 	if !resp.Success || string(resp.Result) != `"late"` || resp.Handler != "behave" {
 		t.Errorf("in-flight request answered %+v", resp)
@@ -412,7 +415,7 @@ func TestReloadInFlightFinishesOnOldSet(t *testing.T) {
 	guard := time.NewTimer(time.Minute)
 	defer guard.Stop()
 	select {
-	case <-closeSignals.get("inflight-old:m"):
+	case <-closeSignals.get(oldLog+":m"):
 	case <-guard.C:
 		t.Fatal("the old set was not closed after its last request")
 	}
@@ -427,7 +430,8 @@ func TestReloadRefused(t *testing.T) {
 	failing := desc("life", lifePath, "l.get")
 	failing.Config = json.RawMessage(`{"fail_init":true}`)
 	okLife := desc("life-ok", lifePath, "k.get")
-	okLife.Config = json.RawMessage(`{"log":"refused-init"}`)
+	initLog := "refused-init-" + uuid.NewString()[:8]
+	okLife.Config = json.RawMessage(`{"log":"` + initLog + `"}`)
 	parseErr := diag.New("CONTRACT-001", "yaml: bad indentation")
 	parseErr.HandlerIdentity, parseErr.FilePath, parseErr.Line = "unknown@c/handler_contract.yaml", "c/handler_contract.yaml", 3
 	for _, tc := range []struct {
@@ -486,7 +490,7 @@ func TestReloadRefused(t *testing.T) {
 			}
 			if tc.name == "required handler fails to initialise" {
 				// The handler that did initialise is closed again.
-				if got := lifeLogs.get("refused-init"); !slices.Equal(got, []string{"init life-ok", "close"}) {
+				if got := lifeLogs.get(initLog); !slices.Equal(got, []string{"init life-ok", "close"}) {
 					t.Errorf("initialised handlers of the refused set: %v", got)
 				}
 			}
@@ -511,14 +515,15 @@ func TestStopCancelsReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	blocking := markerDesc("m", "blocked", "", "m.get")
-	blocking.Config = json.RawMessage(`{"marker":"blocked","block_init":"stop-reload"}`)
+	blockName := "stop-reload-" + uuid.NewString()[:8]
+	blocking.Config = json.RawMessage(`{"marker":"blocked","block_init":"` + blockName + `"}`)
 	src.set([]*handler.Descriptor{blocking}, nil, nil)
 	done := make(chan error, 1)
 	go func() {
 		_, err := h.Reload(context.Background(), "test")
 		done <- err
 	}()
-	<-releases.started("stop-reload")
+	<-releases.started(blockName)
 	if err := h.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
