@@ -399,7 +399,7 @@ func TestReloadInFlightFinishesOnOldSet(t *testing.T) {
 		t.Errorf("after the swap m.get answered by %q", got)
 	}
 	select {
-	case <-closeSignals.get(oldLog+":m"):
+	case <-closeSignals.get(oldLog + ":m"):
 		t.Fatal("the old set closed while a request it serves was in progress")
 	default:
 	}
@@ -415,7 +415,7 @@ func TestReloadInFlightFinishesOnOldSet(t *testing.T) {
 	guard := time.NewTimer(time.Minute)
 	defer guard.Stop()
 	select {
-	case <-closeSignals.get(oldLog+":m"):
+	case <-closeSignals.get(oldLog + ":m"):
 	case <-guard.C:
 		t.Fatal("the old set was not closed after its last request")
 	}
