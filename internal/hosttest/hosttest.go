@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,7 +29,8 @@ import (
 //   - span: starts and ends a child span named "probe.child" under the
 //     invocation's span (through that span's own provider), answers
 //     {"trace_id","span_id"} of the child
-//   - wait: blocks until the gate named by payload.gate is opened (Gate)
+//   - wait: blocks until the gate named by payload.gate is opened (Gate,
+//     Open) or its deadline passes
 //
 // Its config may name a health toggle ({"health":"name"}, see SetHealth) that
 // its Health check reports.
@@ -78,7 +80,7 @@ func (p *probe) Handle(ctx context.Context, inv *handler.Invocation) (handler.Ou
 			return handler.Output{}, err
 		}
 		g := gate(in.Gate)
-		close(g.entered)
+		g.enter.Do(func() { close(g.entered) })
 		select {
 		case <-g.open:
 			return handler.Output{Result: json.RawMessage(`{"waited":true}`)}, nil
@@ -112,9 +114,17 @@ func SetHealth(name string, err error) {
 }
 
 type gateState struct {
-	entered chan struct{} // closed when a handler waits at the gate
+	enter   sync.Once
+	entered chan struct{} // closed when a handler first waits at the gate
 	open    chan struct{} // closed to let it through
 }
+
+var gateSeq atomic.Uint64
+
+// Gate returns the name of a new gate, for the payload {"gate": name} of the
+// probe's wait verb. A gate never opened holds its handlers until their
+// deadline.
+func Gate() string { return fmt.Sprintf("gate-%d", gateSeq.Add(1)) }
 
 var gates = struct {
 	mu sync.Mutex

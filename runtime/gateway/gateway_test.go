@@ -100,7 +100,7 @@ func TestRoundTrips(t *testing.T) {
 		{"malformed envelope", `{"operation":`, "application/json", 400, "ENVELOPE-001", ""},
 		{"missing operation", `{}`, "application/json", 400, "ENVELOPE-002", ""},
 		{"classification denied", `{"operation":"p.ok","data_classification":"secret"}`, "application/json", 403, "SECURITY-312", ""},
-		{"timeout", `{"operation":"s.wait","payload":{"gate":"never"}}`, "application/json", 504, "HANDLER-002", ""},
+		{"timeout", `{"operation":"s.wait","payload":{"gate":"` + hosttest.Gate() + `"}}`, "application/json", 504, "HANDLER-002", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := post(t, c, http.MethodPost, url+Path, tc.ctype, strings.NewReader(tc.body))
@@ -217,16 +217,28 @@ func TestConcurrentRequests(t *testing.T) {
 // stopped host answers 503.
 func TestGracefulShutdown(t *testing.T) {
 	url, c, h, _, srv := serve(t, 4096)
-	got := make(chan answer, 1)
+	type result struct {
+		status int
+		resp   envelope.Response
+		err    error
+	}
+	got := make(chan result, 1)
+	gate := hosttest.Gate()
 	go func() {
-		got <- post(t, c, http.MethodPost, url+Path, "application/json", strings.NewReader(`{"operation":"p.wait","payload":{"gate":"gateway-shutdown"}}`))
+		var r result
+		res, err := c.Post(url+Path, "application/json", strings.NewReader(`{"operation":"p.wait","payload":{"gate":"`+gate+`"}}`))
+		if err == nil {
+			defer res.Body.Close()
+			r.status, r.err = res.StatusCode, json.NewDecoder(res.Body).Decode(&r.resp)
+		}
+		got <- r
 	}()
-	<-hosttest.Entered("gateway-shutdown")
+	<-hosttest.Entered(gate)
 	stopped := make(chan error, 1)
 	go func() { stopped <- srv.Shutdown(context.Background()) }()
-	hosttest.Open("gateway-shutdown")
-	if a := <-got; a.status != 200 || !a.resp.Success || string(a.resp.Result) != `{"waited":true}` {
-		t.Errorf("in-flight request: %d %+v", a.status, a.resp)
+	hosttest.Open(gate)
+	if r := <-got; r.err != nil || r.status != 200 || !r.resp.Success || string(r.resp.Result) != `{"waited":true}` {
+		t.Errorf("in-flight request: %v %d %+v", r.err, r.status, r.resp)
 	}
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
