@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/lexer"
-	"github.com/goccy/go-yaml/parser"
-	"github.com/goccy/go-yaml/token"
+	"go.yaml.in/yaml/v4"
+	"go.yaml.in/yaml/v4/plugin/loaderlimits"
 
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/handler"
@@ -34,7 +33,25 @@ var (
 
 	// forbiddenKeys declare how work flows, which a contract never does.
 	forbiddenKeys = []string{"execution_graph", "dispatch_rules", "publish_declarations", "publishes", "topics"}
+
+	// requiredKeys are the top-level keys every contract sets (implementation
+	// too, reported as CONTRACT-013).
+	requiredKeys = []string{"contract_version", "handler_identity", "handler_type", "handler_type_category", "commands_accepted"}
 )
+
+// errTooDeep is how the loader refuses a document nested deeper than
+// MaxNesting; the message is reported as is.
+var errTooDeep = fmt.Errorf("YAML nesting deeper than %d levels", MaxNesting)
+
+// loadOptions bound the nesting the YAML loader accepts (its own default is
+// 10 000 levels).
+var loadOptions = yaml.WithPlugin(loaderlimits.New(loaderlimits.DepthFunc(
+	func(depth int, _ *yaml.DepthContext) error {
+		if depth > MaxNesting {
+			return errTooDeep
+		}
+		return nil
+	})))
 
 // Decode decodes one handler_contract.yaml document named path. It collects every
 // problem, never stopping at the first, and returns the contract only when there
@@ -42,7 +59,7 @@ var (
 // name, or unknown@<path>), source type contract, the file, line and column, and
 // a remediation hint. Decode never panics on any input.
 func Decode(path string, data []byte) (*Contract, []*diag.ValidationError) {
-	d := &decoder{path: path, locs: map[string]handler.Location{}}
+	d := &decoder{path: path, locs: make(map[string]handler.Location, 32)}
 	c := d.decode(data)
 	if errs := d.finish(d.errs...); len(errs) > 0 {
 		return nil, errs
@@ -50,12 +67,14 @@ func Decode(path string, data []byte) (*Contract, []*diag.ValidationError) {
 	return c, nil
 }
 
+// decoder walks the node tree of go.yaml.in/yaml, which keeps the line and
+// column of every node, anchors as node attributes and aliases as pointers to
+// the anchored node.
 type decoder struct {
-	path    string
-	name    string // handler_identity.name once known, for HandlerIdentity
-	errs    []*diag.ValidationError
-	locs    map[string]handler.Location
-	targets map[*ast.AliasNode]ast.Node // alias → anchored node
+	path string
+	name string // handler_identity.name once known, for HandlerIdentity
+	errs []*diag.ValidationError
+	locs map[string]handler.Location
 }
 
 // finish sets the handler identity and source type of errs.
@@ -71,17 +90,10 @@ func (d *decoder) finish(errs ...*diag.ValidationError) []*diag.ValidationError 
 	return errs
 }
 
-func (d *decoder) errorAt(tok *token.Token, rule diag.RuleID, format string, args ...any) *diag.ValidationError {
+func (d *decoder) add(at handler.Location, rule diag.RuleID, hint string, format string, args ...any) *diag.ValidationError {
 	e := diag.New(rule, format, args...)
 	e.FilePath = d.path
-	if tok != nil && tok.Position != nil {
-		e.Line, e.Column = tok.Position.Line, tok.Position.Column
-	}
-	return e
-}
-
-func (d *decoder) add(tok *token.Token, rule diag.RuleID, hint string, format string, args ...any) *diag.ValidationError {
-	e := d.errorAt(tok, rule, format, args...)
+	e.Line, e.Column = max(at.Line, 1), max(at.Column, 1)
 	if hint != "" {
 		e.RemediationHint = hint
 	}
@@ -89,180 +101,168 @@ func (d *decoder) add(tok *token.Token, rule diag.RuleID, hint string, format st
 	return e
 }
 
-// parse runs the third-party YAML lexer and parser; a panic in them is a
-// syntax error of this file, not a crash of the host.
-func (d *decoder) parse(data []byte) (file *ast.File) {
+// location is the position of a node.
+func location(n *yaml.Node) handler.Location {
+	if n == nil {
+		return handler.Location{}
+	}
+	return handler.Location{Line: n.Line, Column: n.Column}
+}
+
+// load reads every document of data; a document the loader refuses is a
+// CONTRACT-001. A panic in the loader is a syntax error of this file, not a
+// crash of the host.
+func (d *decoder) load(data []byte) (docs []*yaml.Node, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			file = nil
-			d.add(&token.Token{Position: &token.Position{Line: 1, Column: 1}}, "CONTRACT-001", "", "the YAML parser failed on this file: %v", r)
+			docs, ok = nil, false
+			d.add(handler.Location{Line: 1, Column: 1}, "CONTRACT-001", "", "the YAML parser failed on this file: %v", r)
 		}
 	}()
-	tokens := lexer.Tokenize(string(data))
-	if tok := tooDeep(tokens); tok != nil {
-		d.add(tok, "CONTRACT-001", "", "YAML nesting deeper than %d levels", MaxNesting)
-		return nil
-	}
-	file, err := parser.Parse(tokens, 0)
+	l, err := yaml.NewLoader(bytes.NewReader(data), loadOptions)
 	if err != nil {
-		tok := errToken(err)
-		if tok == nil || tok.Position == nil {
-			tok = &token.Token{Position: &token.Position{Line: 1, Column: 1}}
-		}
-		d.add(tok, "CONTRACT-001", "", "YAML syntax error: %s", errMessage(err))
-		return nil
+		d.add(handler.Location{Line: 1, Column: 1}, "CONTRACT-001", "", "YAML loader: %v", err)
+		return nil, false
 	}
-	return file
+	for {
+		doc := new(yaml.Node)
+		err := l.Load(doc)
+		if errors.Is(err, io.EOF) {
+			return docs, true
+		}
+		if err != nil {
+			d.syntaxError(data, err)
+			return nil, false
+		}
+		docs = append(docs, doc)
+	}
 }
 
 func (d *decoder) decode(data []byte) *Contract {
-	file := d.parse(data)
-	if file == nil {
+	docs, ok := d.load(data)
+	if !ok {
 		return nil
 	}
-	var body ast.Node
-	for _, doc := range file.Docs {
-		if doc.Body == nil {
+	var body *yaml.Node
+	for _, doc := range docs {
+		b := docBody(doc)
+		if b == nil {
 			continue
 		}
 		if body != nil {
-			d.add(startToken(doc.Body), "CONTRACT-003", "write one handler per handler_contract.yaml, in a single YAML document",
+			d.add(startLocation(b), "CONTRACT-003", "write one handler per handler_contract.yaml, in a single YAML document",
 				"the file holds more than one YAML document")
 			return nil
 		}
-		body = doc.Body
+		body = b
 	}
 	if body == nil {
-		d.add(&token.Token{Position: &token.Position{Line: 1, Column: 1}}, "CONTRACT-002", "",
+		d.add(handler.Location{Line: 1, Column: 1}, "CONTRACT-002", "",
 			"the contract is empty: required are contract_version, handler_identity, handler_type, handler_type_category, commands_accepted and implementation")
 		return nil
 	}
 	d.peekName(body)
-	if !d.resolveAliases(body) {
+	if !d.check(body) {
 		return nil
 	}
 	return d.decodeTop(body)
 }
 
+// docBody is the content of a document, nil when it has none.
+func docBody(doc *yaml.Node) *yaml.Node {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || implicitNull(doc.Content[0]) {
+		return nil
+	}
+	return doc.Content[0]
+}
+
+// startLocation is where a document body starts: its first key for a plain
+// mapping.
+func startLocation(body *yaml.Node) handler.Location {
+	if body.Kind == yaml.MappingNode && body.Anchor == "" && !explicitTag(body) && len(body.Content) > 0 {
+		return location(body.Content[0])
+	}
+	return location(body)
+}
+
 // peekName reads handler_identity.name, when it is a plain string, before
-// anything else is checked: errors that stop decoding early (aliases) still
-// carry the handler's identity, so a hybrid source never falls back to a
-// built-in handler of that name.
-func (d *decoder) peekName(body ast.Node) {
-	m, ok := body.(*ast.MappingNode)
-	if !ok {
+// anything else is checked: errors that stop decoding early (duplicate keys,
+// aliases) still carry the handler's identity, so a hybrid source never falls
+// back to a built-in handler of that name.
+func (d *decoder) peekName(body *yaml.Node) {
+	if body.Kind != yaml.MappingNode {
 		return
 	}
-	for _, mv := range m.Values {
-		if k, ok := mv.Key.(*ast.StringNode); !ok || k.Value != "handler_identity" {
+	for i := 0; i+1 < len(body.Content); i += 2 {
+		if k := body.Content[i]; k.Kind != yaml.ScalarNode || k.Value != "handler_identity" {
 			continue
 		}
-		id, ok := mv.Value.(*ast.MappingNode)
-		if !ok {
+		id := body.Content[i+1]
+		if id.Kind != yaml.MappingNode {
 			return
 		}
-		for _, f := range id.Values {
-			if k, ok := f.Key.(*ast.StringNode); ok && k.Value == "name" {
-				if v, ok := f.Value.(*ast.StringNode); ok {
-					d.name = v.Value
-				}
+		for j := 0; j+1 < len(id.Content); j += 2 {
+			k, v := id.Content[j], id.Content[j+1]
+			if k.Kind == yaml.ScalarNode && k.Value == "name" && v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
+				d.name = v.Value
 			}
 		}
 	}
 }
 
-// tooDeep reports the token at which flow collections nest, or block collections
-// open on one line, beyond MaxNesting.
-func tooDeep(tokens token.Tokens) *token.Token {
-	flow, line, onLine := 0, 0, 0
-	for _, tk := range tokens {
-		switch tk.Type {
-		case token.SequenceStartType, token.MappingStartType:
-			flow++
-			if flow > MaxNesting {
-				return tk
-			}
-		case token.SequenceEndType, token.MappingEndType:
-			flow--
-		case token.SequenceEntryType, token.MappingKeyType, token.MappingValueType:
-			if tk.Position == nil {
-				continue
-			}
-			if tk.Position.Line != line {
-				line, onLine = tk.Position.Line, 0
-			}
-			onLine++
-			if onLine > MaxNesting {
-				return tk
-			}
+// check looks at the whole tree before anything is decoded: a key set twice in
+// one mapping is a syntax error (CONTRACT-001), and the nodes that aliases add
+// when expanded are bounded (CONTRACT-014). It reports false when decoding
+// must stop.
+func (d *decoder) check(root *yaml.Node) bool {
+	var aliases []*yaml.Node
+	var dup *yaml.Node
+	var first *yaml.Node
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if dup != nil {
+			return
 		}
-	}
-	return nil
-}
-
-func errToken(err error) *token.Token {
-	var te interface{ GetToken() *token.Token }
-	if errors.As(err, &te) {
-		return te.GetToken()
-	}
-	return nil
-}
-
-func errMessage(err error) string {
-	var me interface{ GetMessage() string }
-	if errors.As(err, &me) {
-		return me.GetMessage()
-	}
-	return err.Error()
-}
-
-// resolveAliases maps every alias to the node its anchor names (the latest
-// anchor of that name before it, as YAML defines) and bounds the nodes the
-// aliases add when expanded (CONTRACT-014). It reports false when decoding must
-// stop.
-func (d *decoder) resolveAliases(root ast.Node) bool {
-	anchors := map[string]*ast.AnchorNode{}
-	var aliases []*ast.AliasNode
-	target := map[*ast.AliasNode]*ast.AnchorNode{}
-	ok := true
-	walk(root, func(n ast.Node) {
-		switch x := n.(type) {
-		case *ast.AnchorNode:
-			if x.Name != nil {
-				anchors[x.Name.String()] = x
-			}
-		case *ast.AliasNode:
-			name := ""
-			if x.Value != nil {
-				name = x.Value.String()
-			}
-			a, found := anchors[name]
-			if !found {
-				d.add(x.GetToken(), "CONTRACT-001", "define the anchor (&"+name+") before the alias that refers to it",
-					"alias *%s refers to no anchor defined before it", name)
-				ok = false
+		switch n.Kind {
+		case yaml.AliasNode:
+			aliases = append(aliases, n)
+			return
+		case yaml.MappingNode:
+			if k, prev := duplicateKey(n); k != nil {
+				dup, first = k, prev
 				return
 			}
-			aliases = append(aliases, x)
-			target[x] = a
 		}
-	})
-	if !ok || len(aliases) == 0 {
-		return ok
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(root)
+	if dup != nil {
+		d.add(location(dup), "CONTRACT-001", "remove or rename one of the two keys: a mapping sets each key once",
+			"YAML syntax error: mapping key %q is already defined at line %d, column %d", dup.Value, first.Line, first.Column)
+		return false
+	}
+	if len(aliases) == 0 {
+		return true
 	}
 	// size is the node count of a subtree with aliases expanded, saturating just
-	// over the bound; memoised per anchor so that a bomb costs linear time.
+	// over the bound; memoised per anchored node so that a bomb costs linear
+	// time.
 	const limit = MaxAliasExpansion + 1
-	memo := map[*ast.AnchorNode]int{}
-	active := map[*ast.AnchorNode]bool{}
-	var recursive *ast.AliasNode
-	var size func(n ast.Node) int
-	size = func(n ast.Node) int {
-		if al, isAlias := n.(*ast.AliasNode); isAlias {
-			a := target[al]
+	memo := map[*yaml.Node]int{}
+	active := map[*yaml.Node]bool{}
+	var recursive *yaml.Node
+	var size func(n *yaml.Node) int
+	size = func(n *yaml.Node) int {
+		if n.Kind == yaml.AliasNode {
+			a := n.Alias
+			if a == nil {
+				return 1
+			}
 			if active[a] {
 				if recursive == nil {
-					recursive = al
+					recursive = n
 				}
 				return limit
 			}
@@ -270,148 +270,168 @@ func (d *decoder) resolveAliases(root ast.Node) bool {
 				return s
 			}
 			active[a] = true
-			s := size(a.Value)
+			s := size(a)
 			active[a] = false
 			memo[a] = s
 			return s
 		}
 		total := 1
-		for _, c := range children(n) {
+		for _, c := range n.Content {
 			total = min(total+size(c), limit)
 		}
 		return total
 	}
 	added := 0
 	for _, al := range aliases {
-		added = min(added+size(target[al].Value), limit)
+		added = min(added+size(al), limit)
 		if recursive != nil {
-			d.add(recursive.GetToken(), "CONTRACT-014", "", "alias *%s refers to the node that contains it: its expansion never ends", recursive.Value.String())
+			d.add(location(recursive), "CONTRACT-014", "", "alias *%s refers to the node that contains it: its expansion never ends", recursive.Value)
 			return false
 		}
 		if added > MaxAliasExpansion {
-			d.add(al.GetToken(), "CONTRACT-014", "", "YAML aliases expand to more than %d nodes", MaxAliasExpansion)
+			d.add(location(al), "CONTRACT-014", "", "YAML aliases expand to more than %d nodes", MaxAliasExpansion)
 			return false
 		}
-	}
-	d.targets = make(map[*ast.AliasNode]ast.Node, len(target))
-	for al, a := range target {
-		d.targets[al] = a.Value
 	}
 	return true
 }
 
-// walk visits n and its descendants in document order, without expanding aliases.
-func walk(n ast.Node, visit func(ast.Node)) {
-	if n == nil {
-		return
+// duplicateKey returns the first scalar key of mapping m that an earlier key
+// of m already sets, and that earlier key.
+func duplicateKey(m *yaml.Node) (dup, first *yaml.Node) {
+	n := len(m.Content) / 2
+	if n < 2 {
+		return nil, nil
 	}
-	visit(n)
-	for _, c := range children(n) {
-		walk(c, visit)
-	}
-}
-
-func children(n ast.Node) []ast.Node {
-	switch x := n.(type) {
-	case *ast.MappingNode:
-		out := make([]ast.Node, 0, 2*len(x.Values))
-		for _, mv := range x.Values {
-			out = append(out, mv.Key, mv.Value)
-		}
-		return out
-	case *ast.MappingValueNode:
-		return []ast.Node{x.Key, x.Value}
-	case *ast.SequenceNode:
-		return x.Values
-	case *ast.AnchorNode:
-		return []ast.Node{x.Value}
-	case *ast.TagNode:
-		return []ast.Node{x.Value}
-	case *ast.MappingKeyNode:
-		return []ast.Node{x.Value}
-	}
-	return nil
-}
-
-// resolve follows anchors and aliases to the node that holds the value.
-func (d *decoder) resolve(n ast.Node) ast.Node {
-	for range 64 { // alias chains are acyclic after resolveAliases
-		switch x := n.(type) {
-		case *ast.AnchorNode:
-			n = x.Value
-		case *ast.AliasNode:
-			n = d.targets[x]
-		case *ast.TagNode:
-			if x.Start == nil || (x.Start.Value != "!!map" && x.Start.Value != "!!seq") {
-				return n
+	if n <= 16 { // small mappings, the common case: no map to allocate
+		for i := 2; i < 2*n; i += 2 {
+			k := m.Content[i]
+			if k.Kind != yaml.ScalarNode {
+				continue
 			}
-			n = x.Value
-		default:
+			for j := 0; j < i; j += 2 {
+				if p := m.Content[j]; p.Kind == yaml.ScalarNode && p.Value == k.Value {
+					return k, p
+				}
+			}
+		}
+		return nil, nil
+	}
+	seen := make(map[string]*yaml.Node, n)
+	for i := 0; i < 2*n; i += 2 {
+		k := m.Content[i]
+		if k.Kind != yaml.ScalarNode {
+			continue
+		}
+		if p, ok := seen[k.Value]; ok {
+			return k, p
+		}
+		seen[k.Value] = k
+	}
+	return nil, nil
+}
+
+// resolve follows aliases to the node that holds the value.
+func resolve(n *yaml.Node) *yaml.Node {
+	for range 64 { // alias chains are acyclic after check
+		if n == nil || n.Kind != yaml.AliasNode {
 			return n
 		}
+		n = n.Alias
 	}
 	return n
+}
+
+// explicitTag reports whether the document tags n (!!str, !custom, ...)
+// rather than leaving its type to YAML's resolution.
+func explicitTag(n *yaml.Node) bool { return n.Style&yaml.TaggedStyle != 0 }
+
+// unsupportedTag reports whether n carries an explicit tag outside the YAML
+// core schema (or one that does not fit its kind): a value JSON cannot hold.
+func unsupportedTag(n *yaml.Node) bool {
+	if !explicitTag(n) {
+		return false
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return n.Tag != "!!map"
+	case yaml.SequenceNode:
+		return n.Tag != "!!seq"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!str", "!!int", "!!float", "!!bool", "!!null":
+			return false
+		}
+	}
+	return true
+}
+
+// implicitNull reports whether n is the empty value of `key:` with nothing
+// after it.
+func implicitNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null" && n.Value == "" && n.Style == 0 && n.Anchor == ""
+}
+
+// isNull reports whether n is absent or null.
+func isNull(n *yaml.Node) bool {
+	r := resolve(n)
+	return r == nil || (r.Kind == yaml.ScalarNode && r.Tag == "!!null")
+}
+
+// str returns the string value of a scalar string node (plain, quoted, block, or
+// tagged !!str). A plain scalar YAML reads as a timestamp is a string here.
+func str(n *yaml.Node) (string, bool) {
+	r := resolve(n)
+	if r == nil || r.Kind != yaml.ScalarNode {
+		return "", false
+	}
+	if r.Tag == "!!str" || (r.Tag == "!!timestamp" && !explicitTag(r)) {
+		return r.Value, true
+	}
+	return "", false
 }
 
 // entry is one key of a mapping, merge keys (<<) already applied.
 type entry struct {
 	key   string
-	ktok  *token.Token // the key
-	value ast.Node
+	k     *yaml.Node // the key
+	value *yaml.Node
 }
 
 // pos is the position of the key.
-func (e entry) pos() handler.Location { return location(e.ktok) }
+func (e entry) pos() handler.Location { return location(e.k) }
 
-func location(tok *token.Token) handler.Location {
-	if tok == nil || tok.Position == nil {
-		return handler.Location{}
-	}
-	return handler.Location{Line: tok.Position.Line, Column: tok.Position.Column}
-}
-
-// valueToken is where an error about e's value points: the value, or the key
+// valuePos is where an error about e's value points: the value, or the key
 // when the value is implicit (key: with nothing after it).
-func (e entry) valueToken() *token.Token {
-	if e.value == nil {
-		return e.ktok
+func (e entry) valuePos() handler.Location {
+	if e.value == nil || implicitNull(e.value) {
+		return e.pos()
 	}
-	tok := e.value.GetToken()
-	if tok == nil || tok.Type == token.ImplicitNullType || tok.Position == nil {
-		return e.ktok
-	}
-	return tok
+	return location(e.value)
 }
 
 // mapping returns the entries of a mapping node, or ok=false when n is not one.
 // Merge keys (<<: *anchor or <<: [*a, *b]) add the keys of the merged mappings
 // that the mapping does not set itself; earlier merged mappings win.
-func (d *decoder) mapping(n ast.Node) (entries []entry, ok bool) {
-	var values []*ast.MappingValueNode
-	switch x := d.resolve(n).(type) {
-	case *ast.MappingNode:
-		values = x.Values
-	case *ast.MappingValueNode:
-		values = []*ast.MappingValueNode{x}
-	default:
+func (d *decoder) mapping(n *yaml.Node) (entries []entry, ok bool) {
+	m := resolve(n)
+	if m == nil || m.Kind != yaml.MappingNode || unsupportedTag(m) {
 		return nil, false
 	}
+	entries = make([]entry, 0, len(m.Content)/2)
 	var merged [][]entry
-	for _, mv := range values {
-		if mv.Key == nil {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			merged = append(merged, d.mergeSources(v)...)
 			continue
 		}
-		if _, isMerge := mv.Key.(*ast.MergeKeyNode); isMerge {
-			merged = append(merged, d.mergeSources(mv)...)
+		if k.Kind != yaml.ScalarNode || k.Tag == "!!null" {
+			d.add(location(k), "CONTRACT-003", "write mapping keys as plain or quoted strings",
+				"mapping key must be a scalar, got %s", kindOf(k))
 			continue
 		}
-		key, keyOK := keyText(mv.Key)
-		if !keyOK {
-			d.add(mv.Key.GetToken(), "CONTRACT-003", "write mapping keys as plain or quoted strings",
-				"mapping key must be a scalar, got %s", kindOf(d, mv.Key))
-			continue
-		}
-		entries = append(entries, entry{key: key, ktok: mv.Key.GetToken(), value: mv.Value})
+		entries = append(entries, entry{key: k.Value, k: k, value: v})
 	}
 	for _, m := range merged {
 		for _, e := range m {
@@ -423,19 +443,17 @@ func (d *decoder) mapping(n ast.Node) (entries []entry, ok bool) {
 	return entries, true
 }
 
-func (d *decoder) mergeSources(mv *ast.MappingValueNode) [][]entry {
-	var srcs []ast.Node
-	if seq, isSeq := d.resolve(mv.Value).(*ast.SequenceNode); isSeq {
-		srcs = seq.Values
-	} else {
-		srcs = []ast.Node{mv.Value}
+func (d *decoder) mergeSources(v *yaml.Node) [][]entry {
+	srcs := []*yaml.Node{v}
+	if seq := resolve(v); seq != nil && seq.Kind == yaml.SequenceNode && !unsupportedTag(seq) {
+		srcs = seq.Content
 	}
 	var out [][]entry
 	for _, s := range srcs {
 		es, ok := d.mapping(s)
 		if !ok {
-			d.add(s.GetToken(), "CONTRACT-003", "merge (<<) only mappings, e.g. <<: *defaults",
-				"merge key << needs a mapping or a list of mappings, got %s", kindOf(d, s))
+			d.add(location(s), "CONTRACT-003", "merge (<<) only mappings, e.g. <<: *defaults",
+				"merge key << needs a mapping or a list of mappings, got %s", kindOf(s))
 			continue
 		}
 		out = append(out, es)
@@ -443,81 +461,35 @@ func (d *decoder) mergeSources(mv *ast.MappingValueNode) [][]entry {
 	return out
 }
 
-// keyText returns the text of a scalar mapping key.
-func keyText(k ast.Node) (string, bool) {
-	switch x := k.(type) {
-	case *ast.StringNode:
-		return x.Value, true
-	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
-		return x.GetToken().Value, true
-	case *ast.TagNode:
-		if x.Value != nil {
-			return keyText(x.Value)
-		}
-	}
-	return "", false
-}
-
 // kindOf names the YAML kind of a node for messages.
-func kindOf(d *decoder, n ast.Node) string {
-	switch x := d.resolve(n).(type) {
-	case nil, *ast.NullNode:
+func kindOf(n *yaml.Node) string {
+	r := resolve(n)
+	if r == nil {
 		return "null"
-	case *ast.StringNode, *ast.LiteralNode:
-		return "a string"
-	case *ast.IntegerNode:
-		return "an integer"
-	case *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
-		return "a number"
-	case *ast.BoolNode:
-		return "a boolean"
-	case *ast.MappingNode, *ast.MappingValueNode:
+	}
+	if unsupportedTag(r) {
+		return "a value tagged " + r.Tag
+	}
+	switch r.Kind {
+	case yaml.MappingNode:
 		return "a mapping"
-	case *ast.SequenceNode:
+	case yaml.SequenceNode:
 		return "a list"
-	case *ast.TagNode:
-		if isStrTag(x) {
+	case yaml.ScalarNode:
+		switch r.Tag {
+		case "!!null":
+			return "null"
+		case "!!str", "!!timestamp":
 			return "a string"
+		case "!!int":
+			return "an integer"
+		case "!!float":
+			return "a number"
+		case "!!bool":
+			return "a boolean"
 		}
-		return kindOf(d, x.Value)
 	}
 	return "an unsupported YAML node"
-}
-
-func isStrTag(t *ast.TagNode) bool {
-	return t.Start != nil && (t.Start.Value == "!!str" || t.Start.Value == "tag:yaml.org,2002:str")
-}
-
-// isNull reports whether n is absent or null.
-func (d *decoder) isNull(n ast.Node) bool {
-	if n == nil {
-		return true
-	}
-	_, null := d.resolve(n).(*ast.NullNode)
-	return null
-}
-
-// str returns the string value of a scalar string node (plain, quoted, block, or
-// tagged !!str).
-func (d *decoder) str(n ast.Node) (string, bool) {
-	switch x := d.resolve(n).(type) {
-	case *ast.StringNode:
-		return x.Value, true
-	case *ast.LiteralNode:
-		if x.Value != nil {
-			return x.Value.Value, true
-		}
-	case *ast.TagNode:
-		if isStrTag(x) && x.Value != nil {
-			if s, ok := d.str(x.Value); ok {
-				return s, true
-			}
-			if tok := d.resolve(x.Value).GetToken(); tok != nil {
-				return tok.Value, true
-			}
-		}
-	}
-	return "", false
 }
 
 // field is the context of a typed value: where it sits in the document and
@@ -531,77 +503,79 @@ type field struct {
 // wantString decodes a string field; a missing required value is CONTRACT-002,
 // a value of another type CONTRACT-003.
 func (d *decoder) wantString(f field) (string, bool) {
-	if d.isNull(f.e.value) {
+	if isNull(f.e.value) {
 		if f.required {
-			d.add(f.e.ktok, "CONTRACT-002", "", "%s is empty: a value is required", f.name)
+			d.add(f.e.pos(), "CONTRACT-002", "", "%s is empty: a value is required", f.name)
 		} else {
-			d.add(f.e.valueToken(), "CONTRACT-003", "remove the key to leave "+f.name+" out, or give it a string value",
+			d.add(f.e.valuePos(), "CONTRACT-003", "remove the key to leave "+f.name+" out, or give it a string value",
 				"%s must be a string, got null", f.name)
 		}
 		return "", false
 	}
-	s, ok := d.str(f.e.value)
+	s, ok := str(f.e.value)
 	if !ok {
-		d.add(f.e.valueToken(), "CONTRACT-003", quoteHint(d, f), "%s must be a string, got %s", f.name, kindOf(d, f.e.value))
+		d.add(f.e.valuePos(), "CONTRACT-003", quoteHint(f), "%s must be a string, got %s", f.name, kindOf(f.e.value))
 	}
 	return s, ok
 }
 
-func quoteHint(d *decoder, f field) string {
-	switch d.resolve(f.e.value).(type) {
-	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
-		return fmt.Sprintf("quote the value of %s so YAML reads it as a string, e.g. %q", f.name, f.e.value.GetToken().Value)
+func quoteHint(f field) string {
+	if r := resolve(f.e.value); r.Kind == yaml.ScalarNode && !unsupportedTag(r) {
+		switch r.Tag {
+		case "!!int", "!!float", "!!bool":
+			return fmt.Sprintf("quote the value of %s so YAML reads it as a string, e.g. %q", f.name, r.Value)
+		}
 	}
 	return "give " + f.name + " a string value"
 }
 
 // wantList decodes a list of strings, calling item for each string with its
-// index and token.
-func (d *decoder) wantList(f field, item func(i int, s string, tok *token.Token)) (present bool) {
-	if d.isNull(f.e.value) {
+// index and position.
+func (d *decoder) wantList(f field, item func(i int, s string, at handler.Location)) (present bool) {
+	if isNull(f.e.value) {
 		if f.required {
-			d.add(f.e.ktok, "CONTRACT-002", "", "%s is empty: at least one value is required", f.name)
+			d.add(f.e.pos(), "CONTRACT-002", "", "%s is empty: at least one value is required", f.name)
 		} else {
-			d.add(f.e.valueToken(), "CONTRACT-003", "remove the key to leave "+f.name+" out, or write [] for an empty list",
+			d.add(f.e.valuePos(), "CONTRACT-003", "remove the key to leave "+f.name+" out, or write [] for an empty list",
 				"%s must be a list, got null", f.name)
 		}
 		return false
 	}
-	seq, ok := d.resolve(f.e.value).(*ast.SequenceNode)
-	if !ok {
-		d.add(f.e.valueToken(), "CONTRACT-003", "write "+f.name+" as a list, e.g. [a, b] or one `- item` per line",
-			"%s must be a list, got %s", f.name, kindOf(d, f.e.value))
+	seq := resolve(f.e.value)
+	if seq.Kind != yaml.SequenceNode || unsupportedTag(seq) {
+		d.add(f.e.valuePos(), "CONTRACT-003", "write "+f.name+" as a list, e.g. [a, b] or one `- item` per line",
+			"%s must be a list, got %s", f.name, kindOf(f.e.value))
 		return false
 	}
-	for i, v := range seq.Values {
-		s, isStr := d.str(v)
-		tok := v.GetToken()
-		if d.isNull(v) && tok != nil && tok.Type == token.ImplicitNullType {
-			tok = f.e.ktok
+	for i, v := range seq.Content {
+		at := location(v)
+		if implicitNull(v) {
+			at = f.e.pos()
 		}
+		s, isStr := str(v)
 		if !isStr {
-			d.add(tok, "CONTRACT-003", "", "%s[%d] must be a string, got %s", f.name, i, kindOf(d, v))
+			d.add(at, "CONTRACT-003", "", "%s[%d] must be a string, got %s", f.name, i, kindOf(v))
 			continue
 		}
-		item(i, s, tok)
+		item(i, s, at)
 	}
 	return true
 }
 
 func (d *decoder) wantMapping(f field, keys []string) ([]entry, bool) {
-	if d.isNull(f.e.value) {
+	if isNull(f.e.value) {
 		if f.required {
-			d.add(f.e.ktok, "CONTRACT-002", "", "%s is empty: required are %s", f.name, strings.Join(keys, ", "))
+			d.add(f.e.pos(), "CONTRACT-002", "", "%s is empty: required are %s", f.name, strings.Join(keys, ", "))
 		} else {
-			d.add(f.e.valueToken(), "CONTRACT-003", "remove the key to leave "+f.name+" out, or give it a mapping",
+			d.add(f.e.valuePos(), "CONTRACT-003", "remove the key to leave "+f.name+" out, or give it a mapping",
 				"%s must be a mapping, got null", f.name)
 		}
 		return nil, false
 	}
 	es, ok := d.mapping(f.e.value)
 	if !ok {
-		d.add(f.e.valueToken(), "CONTRACT-003", "write "+f.name+" as a mapping of "+strings.Join(keys, ", "),
-			"%s must be a mapping, got %s", f.name, kindOf(d, f.e.value))
+		d.add(f.e.valuePos(), "CONTRACT-003", "write "+f.name+" as a mapping of "+strings.Join(keys, ", "),
+			"%s must be a mapping, got %s", f.name, kindOf(f.e.value))
 		return nil, false
 	}
 	return d.known(f.name, es, keys, nil), true
@@ -617,7 +591,7 @@ func (d *decoder) known(parent string, es []entry, keys, forbidden []string) []e
 		case slices.Contains(keys, e.key):
 			out = append(out, e)
 		case slices.Contains(forbidden, e.key):
-			d.add(e.ktok, "CONTRACT-005", "", "%s is a forbidden declaration: a contract declares what a handler is, never how work flows", e.key)
+			d.add(e.pos(), "CONTRACT-005", "", "%s is a forbidden declaration: a contract declares what a handler is, never how work flows", e.key)
 		default:
 			where := "the contract"
 			if parent != "" {
@@ -629,7 +603,7 @@ func (d *decoder) known(parent string, es []entry, keys, forbidden []string) []e
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 				hint = "rename " + strconv.Quote(e.key) + " to " + strconv.Quote(s) + ", or remove it"
 			}
-			ve := d.add(e.ktok, "CONTRACT-004", hint, "%s", msg)
+			ve := d.add(e.pos(), "CONTRACT-004", hint, "%s", msg)
 			ve.Details = map[string]any{"field": joinPath(parent, e.key), "valid": slices.Clone(keys)}
 		}
 	}
@@ -657,7 +631,7 @@ func vocab[T any](d *decoder, f field, parse func(string) (T, error), valid []st
 		if c, ok := suggest.Closest(s, valid); ok {
 			msg += fmt.Sprintf(" (did you mean %q?)", c)
 		}
-		d.add(f.e.valueToken(), "CONTRACT-003", hint, "%s", msg)
+		d.add(f.e.valuePos(), "CONTRACT-003", hint, "%s", msg)
 		return zero, false
 	}
 	return v, true
@@ -671,46 +645,28 @@ func names[T ~string](vs []T) []string {
 	return out
 }
 
-// startToken is the first token of a document body: its first key for a
-// mapping.
-func startToken(body ast.Node) *token.Token {
-	switch x := body.(type) {
-	case *ast.MappingNode:
-		if len(x.Values) > 0 && x.Values[0].Key != nil {
-			return x.Values[0].Key.GetToken()
-		}
-	case *ast.MappingValueNode:
-		if x.Key != nil {
-			return x.Key.GetToken()
-		}
-	}
-	return body.GetToken()
-}
-
-func (d *decoder) decodeTop(body ast.Node) *Contract {
+func (d *decoder) decodeTop(body *yaml.Node) *Contract {
 	c := &Contract{Path: d.path, Locations: d.locs}
-	start := startToken(body)
-	d.locs[""] = location(start)
+	start := startLocation(body)
+	d.locs[""] = start
 	top, ok := d.mapping(body)
 	if !ok {
 		d.add(start, "CONTRACT-003", "start from `onex contract init`, which writes a complete contract",
-			"a contract must be a mapping of fields, got %s", kindOf(d, body))
+			"a contract must be a mapping of fields, got %s", kindOf(body))
 		return nil
 	}
 	top = d.known("", top, topKeys, forbiddenKeys)
-	have := map[string]bool{}
 	var impl *entry
-	for _, e := range top {
-		have[e.key] = true
+	for i, e := range top {
 		f := field{e: e, name: e.key}
 		switch e.key {
 		case "contract_version":
 			f.required = true
 			if s, ok := d.wantString(f); ok {
 				if major, valid := handler.VersionMajor(s); !valid {
-					d.add(e.valueToken(), "CONTRACT-006", "", "contract_version %q is not a semantic version (MAJOR.MINOR.PATCH)", s)
+					d.add(e.valuePos(), "CONTRACT-006", "", "contract_version %q is not a semantic version (MAJOR.MINOR.PATCH)", s)
 				} else if major != SupportedMajor {
-					d.add(e.valueToken(), "CONTRACT-006", fmt.Sprintf("write contract_version with major %d, e.g. \"1.0.0\"; this onex reads contract format %d.x", SupportedMajor, SupportedMajor),
+					d.add(e.valuePos(), "CONTRACT-006", fmt.Sprintf("write contract_version with major %d, e.g. \"1.0.0\"; this onex reads contract format %d.x", SupportedMajor, SupportedMajor),
 						"contract_version %q has major %d: this onex reads major %d", s, major, SupportedMajor)
 				}
 				c.ContractVersion = s
@@ -731,24 +687,24 @@ func (d *decoder) decodeTop(body ast.Node) *Contract {
 			c.Category, _ = vocab(d, f, handler.ParseCategory, categoryNames)
 		case "is_adapter":
 			d.locs["is_adapter"] = e.pos()
-			b, isBool := d.resolve(e.value).(*ast.BoolNode)
+			b, isBool := boolValue(e.value)
 			if !isBool {
-				d.add(e.valueToken(), "CONTRACT-003", "write is_adapter: true or is_adapter: false", "is_adapter must be a boolean, got %s", kindOf(d, e.value))
+				d.add(e.valuePos(), "CONTRACT-003", "write is_adapter: true or is_adapter: false", "is_adapter must be a boolean, got %s", kindOf(e.value))
 			} else {
-				c.IsAdapter = b.Value
+				c.IsAdapter = b
 			}
 		case "capabilities":
 			d.locs["capabilities"] = e.pos()
 			c.Capabilities = []handler.Capability{}
-			d.wantList(f, func(i int, s string, tok *token.Token) {
-				d.locs[index("capabilities", i)] = location(tok)
+			d.wantList(f, func(i int, s string, at handler.Location) {
+				d.locs[index("capabilities", i)] = at
 				capability, err := handler.ParseCapability(s)
 				if err != nil {
 					msg := fmt.Sprintf("capabilities[%d]: %v", i, err)
 					if x, ok := suggest.Closest(s, capabilityNames); ok {
 						msg += fmt.Sprintf(" (did you mean %q?)", x)
 					}
-					d.add(tok, "CONTRACT-003", "use transform, validate, cache, retry, batch, stream, async, idempotent, or an extension x.<vendor>.<name>", "%s", msg)
+					d.add(at, "CONTRACT-003", "use transform, validate, cache, retry, batch, stream, async, idempotent, or an extension x.<vendor>.<name>", "%s", msg)
 					return
 				}
 				c.Capabilities = append(c.Capabilities, capability)
@@ -757,7 +713,7 @@ func (d *decoder) decodeTop(body ast.Node) *Contract {
 			f.required = true
 			d.decodeCommands(c, f)
 		case "implementation":
-			impl = &e
+			impl = &top[i]
 		case "config":
 			d.locs["config"] = e.pos()
 			c.Config = d.decodeConfig(f)
@@ -768,12 +724,27 @@ func (d *decoder) decodeTop(body ast.Node) *Contract {
 		}
 	}
 	d.decodeImplementation(c, impl, start)
-	for _, k := range []string{"contract_version", "handler_identity", "handler_type", "handler_type_category", "commands_accepted"} {
-		if !have[k] {
+	for _, k := range requiredKeys {
+		if !slices.ContainsFunc(top, func(e entry) bool { return e.key == k }) {
 			d.add(start, "CONTRACT-002", missingHint(k), "required field %s is missing", k)
 		}
 	}
 	return c
+}
+
+// boolValue returns the value of a boolean node.
+func boolValue(n *yaml.Node) (value, ok bool) {
+	r := resolve(n)
+	if r == nil || r.Kind != yaml.ScalarNode || r.Tag != "!!bool" {
+		return false, false
+	}
+	if !explicitTag(r) { // resolved by YAML: true, True, TRUE, false, False, FALSE
+		return r.Value[0] == 't' || r.Value[0] == 'T', true
+	}
+	if err := r.Decode(&value); err != nil {
+		return false, false
+	}
+	return value, true
 }
 
 func missingHint(key string) string {
@@ -812,7 +783,7 @@ func (d *decoder) decodeIdentity(c *Contract, f field) {
 				d.name = s
 			}
 			if !handler.ValidName(s) {
-				d.add(e.valueToken(), "CONTRACT-003", "write the name in lowercase letters and digits, separated by single . _ or -, e.g. partner-api",
+				d.add(e.valuePos(), "CONTRACT-003", "write the name in lowercase letters and digits, separated by single . _ or -, e.g. partner-api",
 					"handler_identity.name %q does not match %s", s, handler.NamePattern)
 				continue
 			}
@@ -825,48 +796,48 @@ func (d *decoder) decodeIdentity(c *Contract, f field) {
 				continue
 			}
 			if !handler.ValidVersion(s) {
-				d.add(e.valueToken(), "CONTRACT-006", "", "handler_identity.version %q is not a semantic version (MAJOR.MINOR.PATCH)", s)
+				d.add(e.valuePos(), "CONTRACT-006", "", "handler_identity.version %q is not a semantic version (MAJOR.MINOR.PATCH)", s)
 				continue
 			}
 			c.Version = s
 		}
 	}
 	if !hasName {
-		d.add(f.e.ktok, "CONTRACT-002", "add handler_identity.name, e.g. partner-api", "required field handler_identity.name is missing")
+		d.add(f.e.pos(), "CONTRACT-002", "add handler_identity.name, e.g. partner-api", "required field handler_identity.name is missing")
 	}
 	if !hasVersion {
-		d.add(f.e.ktok, "CONTRACT-002", `add handler_identity.version, e.g. "1.0.0"`, "required field handler_identity.version is missing")
+		d.add(f.e.pos(), "CONTRACT-002", `add handler_identity.version, e.g. "1.0.0"`, "required field handler_identity.version is missing")
 	}
 }
 
 func (d *decoder) decodeCommands(c *Contract, f field) {
 	d.locs["commands_accepted"] = f.e.pos()
-	seen := map[string]int{}
 	n := 0
-	present := d.wantList(f, func(i int, s string, tok *token.Token) {
+	var listedAt []int // the index in the list of each command of c.Commands
+	present := d.wantList(f, func(i int, s string, at handler.Location) {
 		n++
-		d.locs[index("commands_accepted", i)] = location(tok)
+		d.locs[index("commands_accepted", i)] = at
 		cmd, err := handler.ParseCommand(s)
 		if err != nil {
-			d.add(tok, "CONTRACT-003", "write each command as <namespace>.<verb> in lowercase, e.g. orders.query", "commands_accepted[%d]: %v", i, err)
+			d.add(at, "CONTRACT-003", "write each command as <namespace>.<verb> in lowercase, e.g. orders.query", "commands_accepted[%d]: %v", i, err)
 			return
 		}
-		if first, dup := seen[s]; dup {
-			d.add(tok, "CONTRACT-003", "list each operation once in commands_accepted",
-				"commands_accepted[%d]: command %q is already listed at commands_accepted[%d]", i, s, first)
+		if first := slices.Index(c.Commands, cmd); first >= 0 {
+			d.add(at, "CONTRACT-003", "list each operation once in commands_accepted",
+				"commands_accepted[%d]: command %q is already listed at commands_accepted[%d]", i, s, listedAt[first])
 			return
 		}
-		seen[s] = i
 		c.Commands = append(c.Commands, cmd)
+		listedAt = append(listedAt, i)
 	})
 	if present && n == 0 {
-		if seq, ok := d.resolve(f.e.value).(*ast.SequenceNode); ok && len(seq.Values) == 0 {
-			d.add(f.e.valueToken(), "CONTRACT-002", "list at least one operation, e.g. [orders.query]", "commands_accepted is empty: the handler would never be invoked")
+		if seq := resolve(f.e.value); seq.Kind == yaml.SequenceNode && len(seq.Content) == 0 {
+			d.add(f.e.valuePos(), "CONTRACT-002", "list at least one operation, e.g. [orders.query]", "commands_accepted is empty: the handler would never be invoked")
 		}
 	}
 }
 
-func (d *decoder) decodeImplementation(c *Contract, impl *entry, start *token.Token) {
+func (d *decoder) decodeImplementation(c *Contract, impl *entry, start handler.Location) {
 	const hint = "set exactly one of implementation.import_path (a factory compiled into this binary) or implementation.artifact_ref {uri, digest}"
 	if impl == nil {
 		d.add(start, "CONTRACT-013", hint, "implementation is missing: neither import_path nor artifact_ref is set")
@@ -875,8 +846,8 @@ func (d *decoder) decodeImplementation(c *Contract, impl *entry, start *token.To
 	f := field{e: *impl, name: "implementation", required: true}
 	d.locs["import_path"] = impl.pos()
 	d.locs["artifact_ref"] = impl.pos()
-	if d.isNull(impl.value) {
-		d.add(impl.ktok, "CONTRACT-013", hint, "implementation is empty: neither import_path nor artifact_ref is set")
+	if isNull(impl.value) {
+		d.add(impl.pos(), "CONTRACT-013", hint, "implementation is empty: neither import_path nor artifact_ref is set")
 		return
 	}
 	es, ok := d.wantMapping(f, implementationKeys)
@@ -894,15 +865,15 @@ func (d *decoder) decodeImplementation(c *Contract, impl *entry, start *token.To
 	}
 	switch {
 	case imp != nil && art != nil:
-		d.add(art.ktok, "CONTRACT-013", hint, "implementation sets both import_path and artifact_ref")
+		d.add(art.pos(), "CONTRACT-013", hint, "implementation sets both import_path and artifact_ref")
 	case imp == nil && art == nil:
-		d.add(impl.ktok, "CONTRACT-013", hint, "implementation sets neither import_path nor artifact_ref")
+		d.add(impl.pos(), "CONTRACT-013", hint, "implementation sets neither import_path nor artifact_ref")
 	}
 	if imp != nil {
 		d.locs["import_path"] = imp.pos()
 		if s, ok := d.wantString(field{e: *imp, name: "implementation.import_path", required: true}); ok {
 			if !handler.ValidImportPath(s) {
-				d.add(imp.valueToken(), "CONTRACT-003", "write import_path as a Go import path, e.g. github.com/onexhost/onex/handlers/httpout",
+				d.add(imp.valuePos(), "CONTRACT-003", "write import_path as a Go import path, e.g. github.com/onexhost/onex/handlers/httpout",
 					"implementation.import_path %q is not an import path", s)
 			} else {
 				c.ImportPath = s
@@ -911,47 +882,51 @@ func (d *decoder) decodeImplementation(c *Contract, impl *entry, start *token.To
 	}
 	if art != nil {
 		d.locs["artifact_ref"] = art.pos()
-		aes, ok := d.wantMapping(field{e: *art, name: "implementation.artifact_ref", required: true}, artifactKeys)
-		if !ok {
-			return
-		}
-		ref := &handler.ArtifactRef{}
-		var hasURI, hasDigest, good = false, false, true
-		for _, e := range aes {
-			sub := field{e: e, name: "implementation.artifact_ref." + e.key, required: true}
-			switch e.key {
-			case "uri":
-				hasURI = true
-				d.locs["artifact_ref.uri"] = e.pos()
-				s, ok := d.wantString(sub)
-				if ok && strings.TrimSpace(s) == "" {
-					d.add(e.valueToken(), "CONTRACT-002", "", "implementation.artifact_ref.uri is empty")
-					ok = false
-				}
-				good = good && ok
-				ref.URI = s
-			case "digest":
-				hasDigest = true
-				d.locs["artifact_ref.digest"] = e.pos()
-				s, ok := d.wantString(sub)
-				if ok && !handler.ValidDigest(s) {
-					d.add(e.valueToken(), "CONTRACT-003", "pin the artifact by digest: sha256:<64 lowercase hex digits>",
-						"implementation.artifact_ref.digest %q is not sha256:<64 lowercase hex>", s)
-					ok = false
-				}
-				good = good && ok
-				ref.Digest = s
+		d.decodeArtifact(c, *art)
+	}
+}
+
+func (d *decoder) decodeArtifact(c *Contract, art entry) {
+	aes, ok := d.wantMapping(field{e: art, name: "implementation.artifact_ref", required: true}, artifactKeys)
+	if !ok {
+		return
+	}
+	ref := &handler.ArtifactRef{}
+	var hasURI, hasDigest, good = false, false, true
+	for _, e := range aes {
+		sub := field{e: e, name: "implementation.artifact_ref." + e.key, required: true}
+		switch e.key {
+		case "uri":
+			hasURI = true
+			d.locs["artifact_ref.uri"] = e.pos()
+			s, ok := d.wantString(sub)
+			if ok && strings.TrimSpace(s) == "" {
+				d.add(e.valuePos(), "CONTRACT-002", "", "implementation.artifact_ref.uri is empty")
+				ok = false
 			}
+			good = good && ok
+			ref.URI = s
+		case "digest":
+			hasDigest = true
+			d.locs["artifact_ref.digest"] = e.pos()
+			s, ok := d.wantString(sub)
+			if ok && !handler.ValidDigest(s) {
+				d.add(e.valuePos(), "CONTRACT-003", "pin the artifact by digest: sha256:<64 lowercase hex digits>",
+					"implementation.artifact_ref.digest %q is not sha256:<64 lowercase hex>", s)
+				ok = false
+			}
+			good = good && ok
+			ref.Digest = s
 		}
-		if !hasURI {
-			d.add(art.ktok, "CONTRACT-002", "add artifact_ref.uri", "required field implementation.artifact_ref.uri is missing")
-		}
-		if !hasDigest {
-			d.add(art.ktok, "CONTRACT-002", "add artifact_ref.digest: sha256:<64 hex>", "required field implementation.artifact_ref.digest is missing")
-		}
-		if good && hasURI && hasDigest {
-			c.Artifact = ref
-		}
+	}
+	if !hasURI {
+		d.add(art.pos(), "CONTRACT-002", "add artifact_ref.uri", "required field implementation.artifact_ref.uri is missing")
+	}
+	if !hasDigest {
+		d.add(art.pos(), "CONTRACT-002", "add artifact_ref.digest: sha256:<64 hex>", "required field implementation.artifact_ref.digest is missing")
+	}
+	if good && hasURI && hasDigest {
+		c.Artifact = ref
 	}
 }
 
@@ -962,14 +937,14 @@ func (d *decoder) decodeSecurity(c *Contract, f field) {
 		return
 	}
 	for _, e := range es {
-		sub := field{e: e, name: "security." + e.key}
 		path := "security." + e.key
+		sub := field{e: e, name: path}
 		d.locs[path] = e.pos()
 		switch e.key {
 		case "secret_scopes", "allowed_domains":
 			list := []string{}
-			d.wantList(sub, func(i int, s string, tok *token.Token) {
-				d.locs[index(path, i)] = location(tok)
+			d.wantList(sub, func(i int, s string, at handler.Location) {
+				d.locs[index(path, i)] = at
 				list = append(list, s)
 			})
 			if e.key == "secret_scopes" {
@@ -1028,12 +1003,12 @@ func (d *decoder) decodePackaging(c *Contract, f field) {
 // decodeConfig converts the config mapping to a JSON object, keeping key order
 // and recording the position of every key and item.
 func (d *decoder) decodeConfig(f field) json.RawMessage {
-	if d.isNull(f.e.value) {
-		d.add(f.e.valueToken(), "CONTRACT-003", "remove the key to leave config out, or write config: {}", "config must be a mapping, got null")
+	if isNull(f.e.value) {
+		d.add(f.e.valuePos(), "CONTRACT-003", "remove the key to leave config out, or write config: {}", "config must be a mapping, got null")
 		return nil
 	}
-	if _, ok := d.mapping(f.e.value); !ok {
-		d.add(f.e.valueToken(), "CONTRACT-003", "write config as a mapping of the handler's keys", "config must be a mapping, got %s", kindOf(d, f.e.value))
+	if m := resolve(f.e.value); m.Kind != yaml.MappingNode || unsupportedTag(m) {
+		d.add(f.e.valuePos(), "CONTRACT-003", "write config as a mapping of the handler's keys", "config must be a mapping, got %s", kindOf(f.e.value))
 		return nil
 	}
 	var buf bytes.Buffer
@@ -1045,69 +1020,37 @@ func (d *decoder) decodeConfig(f field) json.RawMessage {
 
 // jsonValue appends the JSON form of a YAML value. Values JSON cannot hold
 // (.inf, .nan, unknown tags, non-scalar keys) are CONTRACT-003 at their position.
-func (d *decoder) jsonValue(buf *bytes.Buffer, n ast.Node, path string, depth int) bool {
+func (d *decoder) jsonValue(buf *bytes.Buffer, n *yaml.Node, path string, depth int) bool {
 	if depth > MaxNesting {
-		d.add(n.GetToken(), "CONTRACT-003", "flatten the config", "%s nests deeper than %d levels", path, MaxNesting)
+		d.add(location(n), "CONTRACT-003", "flatten the config", "%s nests deeper than %d levels", path, MaxNesting)
 		return false
 	}
-	switch x := d.resolve(n).(type) {
-	case nil, *ast.NullNode:
+	x := resolve(n)
+	if x == nil {
 		buf.WriteString("null")
-	case *ast.StringNode, *ast.LiteralNode:
-		s, _ := d.str(x)
-		writeJSONString(buf, s)
-	case *ast.IntegerNode:
-		switch v := x.Value.(type) {
-		case int64:
-			buf.WriteString(strconv.FormatInt(v, 10))
-		case uint64:
-			buf.WriteString(strconv.FormatUint(v, 10))
-		default:
-			d.add(x.GetToken(), "CONTRACT-003", "quote the value to keep it as a string", "%s: integer %s cannot be represented", path, x.GetToken().Value)
-			return false
-		}
-	case *ast.FloatNode:
-		b, err := json.Marshal(x.Value)
-		if err != nil {
-			d.add(x.GetToken(), "CONTRACT-003", "quote the value to keep it as a string", "%s: number %s cannot be represented in JSON", path, x.GetToken().Value)
-			return false
-		}
-		buf.Write(b)
-	case *ast.InfinityNode, *ast.NanNode:
-		d.add(x.GetToken(), "CONTRACT-003", "quote the value to keep it as a string", "%s: %s cannot be represented in JSON", path, x.GetToken().Value)
+		return true
+	}
+	if unsupportedTag(x) {
+		d.add(location(x), "CONTRACT-003", "remove the tag; config holds plain YAML values", "%s: unsupported YAML tag %s", path, x.Tag)
 		return false
-	case *ast.BoolNode:
-		buf.WriteString(strconv.FormatBool(x.Value))
-	case *ast.TagNode:
-		if isStrTag(x) {
-			s, _ := d.str(x)
-			writeJSONString(buf, s)
-			return true
-		}
-		if tag := x.Start; tag != nil && slices.Contains([]string{"!!map", "!!seq", "!!int", "!!float", "!!bool", "!!null"}, tag.Value) {
-			return d.jsonValue(buf, x.Value, path, depth+1)
-		}
-		tag := ""
-		if x.Start != nil {
-			tag = x.Start.Value
-		}
-		d.add(x.GetToken(), "CONTRACT-003", "remove the tag; config holds plain YAML values", "%s: unsupported YAML tag %s", path, tag)
-		return false
-	case *ast.SequenceNode:
+	}
+	switch x.Kind {
+	case yaml.ScalarNode:
+		return d.jsonScalar(buf, x, path)
+	case yaml.SequenceNode:
 		buf.WriteByte('[')
 		ok := true
-		for i, v := range x.Values {
+		for i, v := range x.Content {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
 			p := index(path, i)
-			tok := v.GetToken()
-			d.locs[p] = location(tok)
+			d.locs[p] = location(v)
 			ok = d.jsonValue(buf, v, p, depth+1) && ok
 		}
 		buf.WriteByte(']')
 		return ok
-	case *ast.MappingNode, *ast.MappingValueNode:
+	case yaml.MappingNode:
 		es, _ := d.mapping(x)
 		if ref, isRef := secretRef(es); isRef {
 			return d.secretValue(buf, ref, path)
@@ -1126,10 +1069,41 @@ func (d *decoder) jsonValue(buf *bytes.Buffer, n ast.Node, path string, depth in
 		}
 		buf.WriteByte('}')
 		return ok
-	default:
-		d.add(n.GetToken(), "CONTRACT-003", "write config as plain YAML mappings, lists and scalars", "%s: unsupported YAML value", path)
+	}
+	d.add(location(x), "CONTRACT-003", "write config as plain YAML mappings, lists and scalars", "%s: unsupported YAML value", path)
+	return false
+}
+
+// jsonScalar appends the JSON form of a scalar: strings as they are, numbers
+// and booleans as YAML reads them.
+func (d *decoder) jsonScalar(buf *bytes.Buffer, x *yaml.Node, path string) bool {
+	switch x.Tag {
+	case "!!null":
+		buf.WriteString("null")
+		return true
+	case "!!str", "!!timestamp":
+		writeJSONString(buf, x.Value)
+		return true
+	case "!!bool":
+		b, ok := boolValue(x)
+		if !ok {
+			d.add(location(x), "CONTRACT-003", "quote the value to keep it as a string", "%s: %s is not a boolean", path, x.Value)
+			return false
+		}
+		buf.WriteString(strconv.FormatBool(b))
+		return true
+	}
+	var v any
+	err := x.Decode(&v)
+	var b []byte
+	if err == nil {
+		b, err = json.Marshal(v)
+	}
+	if err != nil {
+		d.add(location(x), "CONTRACT-003", "quote the value to keep it as a string", "%s: %s %s cannot be represented in JSON", path, strings.TrimPrefix(x.Tag, "!!"), x.Value)
 		return false
 	}
+	buf.Write(b)
 	return true
 }
 
@@ -1144,13 +1118,13 @@ func secretRef(es []entry) (entry, bool) {
 
 func (d *decoder) secretValue(buf *bytes.Buffer, e entry, path string) bool {
 	const hint = `write a secret reference as {secret: "scope/key"}, with a scope declared in security.secret_scopes`
-	s, ok := d.str(e.value)
+	s, ok := str(e.value)
 	if !ok {
-		d.add(e.valueToken(), "CONTRACT-003", hint, "%s: secret reference must be a \"scope/key\" string, got %s", path, kindOf(d, e.value))
+		d.add(e.valuePos(), "CONTRACT-003", hint, "%s: secret reference must be a \"scope/key\" string, got %s", path, kindOf(e.value))
 		return false
 	}
 	if _, err := handler.ParseSecretRef(s); err != nil {
-		d.add(e.valueToken(), "CONTRACT-003", hint, "%s: %v", path, err)
+		d.add(e.valuePos(), "CONTRACT-003", hint, "%s: %v", path, err)
 		return false
 	}
 	d.locs[path+".secret"] = e.pos()
