@@ -128,3 +128,36 @@ func Text(s string) string {
 	s = userinfoPassword.ReplaceAllString(s, "${1}redacted@")
 	return keyValueSecret.ReplaceAllString(s, "${1}${2}"+handler.Redacted)
 }
+
+// Value returns a copy of v (a decoded JSON value, or a diagnostic's details)
+// with credentials removed: values under sensitive keys become [redacted],
+// strings go through Text.
+func Value(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if IsSensitiveKey(k) {
+				out[k] = handler.Redacted
+				continue
+			}
+			out[k] = Value(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = Value(e)
+		}
+		return out
+	case []string:
+		out := make([]string, len(x))
+		for i, e := range x {
+			out[i] = Text(e)
+		}
+		return out
+	case string:
+		return Text(x)
+	}
+	return v
+}

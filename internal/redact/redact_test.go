@@ -65,3 +65,23 @@ func TestText(t *testing.T) {
 		}
 	}
 }
+
+func TestValue(t *testing.T) {
+	in := map[string]any{
+		"cause":    "dial postgres://u:hunter2@db/x failed",
+		"password": "hunter2",
+		"nested":   map[string]any{"list": []any{"token=hunter2", 3}, "urls": []string{"mysql://root:hunter2@h/db"}},
+		"count":    2,
+	}
+	out, err := json.Marshal(Value(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"cause":"dial postgres://u:redacted@db/x failed","count":2,"nested":{"list":["token=[redacted]",3],"urls":["mysql://root:redacted@h/db"]},"password":"[redacted]"}`
+	if string(out) != want {
+		t.Errorf("Value = %s\nwant    %s", out, want)
+	}
+	if in["password"] != "hunter2" {
+		t.Error("Value modified its input")
+	}
+}
