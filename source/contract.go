@@ -314,7 +314,11 @@ func (s *Contract) load(ctx context.Context, files []string) ([]loaded, error) {
 	results := make([]loaded, len(files))
 	workers := min(s.opts.Workers, len(files))
 	last := time.Now()
+	report, _ := ctx.Value(progressKey{}).(Progress)
 	progress := func(done int) {
+		if report != nil {
+			report(max(done, 0), len(files))
+		}
 		if s.opts.ProgressInterval > 0 && time.Since(last) >= s.opts.ProgressInterval {
 			last = time.Now()
 			s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "contract discovery progress",
@@ -355,6 +359,9 @@ feed:
 	wg.Wait()
 	if err != nil {
 		return nil, err
+	}
+	if report != nil {
+		report(len(files), len(files))
 	}
 	return results, nil
 }

@@ -30,3 +30,27 @@ type Stats map[string]any
 type StatsReporter interface {
 	Stats() Stats
 }
+
+// Progress receives the progress of a long discovery: done of total items
+// (contract files, registry documents); total is 0 while unknown. Sources call
+// it from their discovering goroutine, as often as every item: it must be
+// quick and safe for concurrent use.
+type Progress func(done, total int)
+
+type progressKey struct{}
+
+// WithProgress returns a context under which a Discover reports its progress
+// to p (in the manner of net/http/httptrace): the caller that shows progress,
+// such as an interactive terminal, installs it; sources that can measure
+// their progress report it through ReportProgress.
+func WithProgress(ctx context.Context, p Progress) context.Context {
+	return context.WithValue(ctx, progressKey{}, p)
+}
+
+// ReportProgress reports done of total to the Progress installed in ctx, if
+// any.
+func ReportProgress(ctx context.Context, done, total int) {
+	if p, _ := ctx.Value(progressKey{}).(Progress); p != nil {
+		p(done, total)
+	}
+}
