@@ -1,0 +1,294 @@
+// Package rawjson validates, reads and writes JSON text without reflection, for
+// the hot paths of onex: the envelope codec and the built-in handlers that
+// render their results as JSON bytes and read their fixed payload shapes.
+//
+// Every function gives the answer encoding/json gives, byte for byte, and is
+// fuzzed against it: Valid agrees with json.Valid (the nesting limit of 10 000
+// included), AppendString and AppendCompact write what json.Marshal writes for
+// a string and a json.RawMessage (HTML-safe escapes, U+2028/U+2029 escaped,
+// invalid UTF-8 as U+FFFD), and Value.Unquote decodes a string as
+// json.Unmarshal does. They differ in cost: a byte loop with no scanner state
+// machine, no reflection and no allocation on the common paths, several times
+// faster than encoding/json on the small documents of an envelope.
+package rawjson
+
+import "encoding/binary"
+
+// maxDepth is encoding/json's nesting limit: a document nested deeper is
+// invalid.
+const maxDepth = 10000
+
+// Valid reports whether data is exactly one JSON value, optionally surrounded
+// by whitespace: the answer of encoding/json.Valid.
+func Valid(data []byte) bool {
+	_, ok := validValue(data)
+	return ok
+}
+
+// validValue validates data and returns its one value without the
+// surrounding whitespace.
+func validValue(data []byte) ([]byte, bool) {
+	start := skipWS(data, 0)
+	end, ok := scanValue(data, start)
+	if !ok || skipWS(data, end) != len(data) {
+		return nil, false
+	}
+	return data[start:end:end], true
+}
+
+// scanValue validates the value starting at data[i] (no leading whitespace)
+// and returns the offset just after it. Containers are tracked on an explicit
+// stack, so hostile nesting costs one byte per level and no recursion.
+func scanValue(data []byte, i int) (int, bool) {
+	var stackBuf [64]bool // true: inside an object
+	stack := stackBuf[:0]
+	var ok bool
+	for {
+		// A value starts at data[i].
+		if i >= len(data) {
+			return 0, false
+		}
+		switch data[i] {
+		case '{', '[':
+			if len(stack) == maxDepth {
+				return 0, false
+			}
+			obj := data[i] == '{'
+			i = skipWS(data, i+1)
+			if i < len(data) && (obj && data[i] == '}' || !obj && data[i] == ']') {
+				i++
+				break
+			}
+			stack = append(stack, obj)
+			if obj {
+				if i, ok = scanKey(data, i); !ok {
+					return 0, false
+				}
+			}
+			continue
+		case '"':
+			if i, ok = scanString(data, i); !ok {
+				return 0, false
+			}
+		case 't':
+			if i, ok = literal(data, i, "true"); !ok {
+				return 0, false
+			}
+		case 'f':
+			if i, ok = literal(data, i, "false"); !ok {
+				return 0, false
+			}
+		case 'n':
+			if i, ok = literal(data, i, "null"); !ok {
+				return 0, false
+			}
+		default:
+			if i, ok = scanNumber(data, i); !ok {
+				return 0, false
+			}
+		}
+		// A value ended at data[i]: close containers until one goes on.
+		for {
+			if len(stack) == 0 {
+				return i, true
+			}
+			i = skipWS(data, i)
+			if i >= len(data) {
+				return 0, false
+			}
+			obj := stack[len(stack)-1]
+			c := data[i]
+			if c == ',' {
+				i = skipWS(data, i+1)
+				if obj {
+					if i, ok = scanKey(data, i); !ok {
+						return 0, false
+					}
+				}
+				break
+			}
+			if obj && c == '}' || !obj && c == ']' {
+				stack = stack[:len(stack)-1]
+				i++
+				continue
+			}
+			return 0, false
+		}
+	}
+}
+
+// scanKey validates `"key" :` at data[i] and returns the offset of the value
+// that follows, whitespace skipped.
+func scanKey(data []byte, i int) (int, bool) {
+	if i >= len(data) || data[i] != '"' {
+		return 0, false
+	}
+	i, ok := scanString(data, i)
+	if !ok {
+		return 0, false
+	}
+	i = skipWS(data, i)
+	if i >= len(data) || data[i] != ':' {
+		return 0, false
+	}
+	return skipWS(data, i+1), true
+}
+
+func literal(data []byte, i int, lit string) (int, bool) {
+	if len(data)-i < len(lit) || string(data[i:i+len(lit)]) != lit {
+		return 0, false
+	}
+	return i + len(lit), true
+}
+
+// scanString validates the string starting at data[i] == '"' and returns the
+// offset after its closing quote. Like encoding/json it accepts any byte of
+// 0x20 and above (invalid UTF-8 included) and the escapes of RFC 8259.
+func scanString(data []byte, i int) (int, bool) {
+	j := i + 1
+	for {
+		// Byte by byte through the first bytes (keys and most values are
+		// short), then a word at a time.
+		for n := 0; n < 16 && j < len(data) && !special[data[j]]; n++ {
+			j++
+		}
+		for j+8 <= len(data) && !hasSpecial(binary.LittleEndian.Uint64(data[j:])) {
+			j += 8
+		}
+		if j >= len(data) {
+			return 0, false
+		}
+		c := data[j]
+		switch {
+		case c == '"':
+			return j + 1, true
+		case c == '\\':
+			if j+1 >= len(data) {
+				return 0, false
+			}
+			switch data[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if len(data)-j < 6 || !isHex(data[j+2]) || !isHex(data[j+3]) || !isHex(data[j+4]) || !isHex(data[j+5]) {
+					return 0, false
+				}
+				j += 6
+			default:
+				return 0, false
+			}
+		case c < 0x20:
+			return 0, false
+		default:
+			j++
+		}
+	}
+}
+
+// stringEnd returns the offset after the string starting at data[i] == '"'
+// of a document already validated, and whether it holds escapes.
+func stringEnd(data []byte, i int) (int, bool) {
+	j := i + 1
+	escaped := false
+	for {
+		for n := 0; n < 16 && !special[data[j]]; n++ {
+			j++
+		}
+		for j+8 <= len(data) && !hasSpecial(binary.LittleEndian.Uint64(data[j:])) {
+			j += 8
+		}
+		switch data[j] {
+		case '"':
+			return j + 1, escaped
+		case '\\':
+			escaped = true
+			j += 2
+		default:
+			j++
+		}
+	}
+}
+
+// scanNumber validates the number at data[i]:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func scanNumber(data []byte, i int) (int, bool) {
+	if data[i] == '-' {
+		i++
+		if i >= len(data) {
+			return 0, false
+		}
+	}
+	switch c := data[i]; {
+	case c == '0':
+		i++
+	case c >= '1' && c <= '9':
+		i = digits(data, i+1)
+	default:
+		return 0, false
+	}
+	if i < len(data) && data[i] == '.' {
+		j := digits(data, i+1)
+		if j == i+1 {
+			return 0, false
+		}
+		i = j
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		j := digits(data, i)
+		if j == i {
+			return 0, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func digits(data []byte, i int) int {
+	for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func skipWS(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// special marks the bytes that end, escape or invalidate a JSON string.
+var special = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+// Word-at-a-time byte tests (the classic "has zero byte" bit trick): exact for
+// every byte value.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+func hasZero(w uint64) bool { return (w-ones)&^w&highs != 0 }
+
+// hasSpecial reports whether any byte of w is '"', '\\' or below 0x20.
+func hasSpecial(w uint64) bool {
+	return hasZero(w^(ones*'"')) || hasZero(w^(ones*'\\')) || (w-ones*0x20)&^w&highs != 0
+}
