@@ -4,12 +4,13 @@
 // Decoding a request (Parse) is a single pass over the top-level object that
 // takes every field as a slice of the input, without copying or allocating;
 // nested values (payload, metadata) are delimited here and validated by
-// encoding/json, and the rare escaped top-level string is unescaped by
-// encoding/json too. Encoding a response (AppendResponse) appends to a
-// caller-owned buffer; strings that need escaping and results that are not raw
-// JSON go through encoding/json. The generic encoding/json path costs several
-// microseconds and allocations per envelope, which is most of the runtime's
-// budget for a whole dispatch — hence this codec.
+// rawjson.Valid, and the rare escaped top-level string is unescaped by
+// encoding/json. Encoding a response (AppendResponse) appends to a
+// caller-owned buffer without allocating; a result that is a json.RawMessage
+// is checked by rawjson.Valid and copied, any other result goes through
+// encoding/json. The generic encoding/json path costs several microseconds
+// and allocations per envelope, which is most of the runtime's budget for a
+// whole dispatch — hence this codec.
 //
 // Decode, Encode and DecodeResponse are the convenient, allocating forms for
 // clients and tests.

@@ -215,6 +215,11 @@ func TestAppendResult(t *testing.T) {
 		{"raw multiline is compacted", json.RawMessage("{\n  \"a\": 1\n}"), `{"a":1}`, false},
 		{"raw empty", json.RawMessage(""), "null", false},
 		{"raw invalid", json.RawMessage(`{"a"`), "", true},
+		{"raw padded", json.RawMessage(" [1, \"<b>\"]\t"), `[1, "<b>"]`, false},
+		{"raw blank", json.RawMessage(" \n\t"), "null", false},
+		{"raw two values", json.RawMessage(`{} {}`), "", true},
+		{"raw bad number", json.RawMessage(`[01]`), "", true},
+		{"raw control character", json.RawMessage("\"a\u0001b\""), "", true},
 		{"struct", point{1, 2}, `{"X":1,"Y":2}`, false},
 		{"map", map[string]any{"s": "a\nb"}, `{"s":"a\nb"}`, false},
 		{"unencodable", make(chan int), "", true},
@@ -371,6 +376,20 @@ func BenchmarkAppendResponse(b *testing.B) {
 	buf := make([]byte, 0, 512)
 	for b.Loop() {
 		buf = AppendResponse(buf[:0], r)
+	}
+}
+
+func BenchmarkAppendResult(b *testing.B) {
+	row := `{"id":12,"name":"item 12","price":15.00,"updated":"2024-01-01T12:00:00Z"}`
+	raw := json.RawMessage(`{"columns":["id","name","price","updated"],"rows":[` + strings.Repeat(row+",", 9) + row + `],"row_count":10}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	buf := make([]byte, 0, 2048)
+	for b.Loop() {
+		var err error
+		if buf, err = AppendResult(buf[:0], raw); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/onexhost/onex/envelope/rawjson"
 	"github.com/onexhost/onex/internal/suggest"
 )
 
@@ -165,7 +166,7 @@ func parseField(raw []byte, i int, id fieldID, name string, v *View) (int, error
 			return 0, err
 		}
 		val := raw[i:end:end]
-		if !json.Valid(val) {
+		if !rawjson.Valid(val) {
 			return 0, syntaxErr(name, i, "%s is not valid JSON", name)
 		}
 		if id == fMetadata {
@@ -272,7 +273,7 @@ var stringSpecial = func() (t [256]bool) {
 
 // valueEnd returns the offset just after the JSON value starting at raw[i]. It
 // only delimits the value (strings and bracket depth); the caller validates the
-// delimited bytes with encoding/json.
+// delimited bytes (rawjson.Valid).
 func valueEnd(raw []byte, i int, field string) (int, error) {
 	switch raw[i] {
 	case '"':
