@@ -10,10 +10,8 @@ package contract
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os"
+	"maps"
 	"slices"
 	"syscall"
 
@@ -70,78 +68,118 @@ type Contract struct {
 
 // Descriptor transforms the contract into the canonical runtime object: one way,
 // nothing is lost that the runtime needs. SourceType is contract and Origin the
-// file path; a source of another kind (registry) overwrites both.
+// file path; a source of another kind (registry) overwrites both. The
+// descriptor shares no memory with the contract.
 func (c *Contract) Descriptor() *handler.Descriptor {
-	d := &handler.Descriptor{
+	d := c.descriptor()
+	d.Capabilities = slices.Clone(d.Capabilities)
+	d.Commands = slices.Clone(d.Commands)
+	d.Security.SecretScopes = slices.Clone(d.Security.SecretScopes)
+	d.Security.AllowedDomains = slices.Clone(d.Security.AllowedDomains)
+	if d.Artifact != nil {
+		a := *d.Artifact
+		d.Artifact = &a
+	}
+	if d.Packaging != nil {
+		p := *d.Packaging
+		d.Packaging = &p
+	}
+	if d.Config != nil {
+		d.Config = slices.Clone(d.Config)
+	}
+	if d.Locations != nil {
+		d.Locations = maps.Clone(d.Locations)
+	}
+	return d
+}
+
+// descriptor is the transform without copies: the descriptor takes over the
+// contract's slices, maps and pointers.
+func (c *Contract) descriptor() *handler.Descriptor {
+	return &handler.Descriptor{
 		Name:         c.Name,
 		Version:      c.Version,
 		Description:  c.Description,
 		Type:         c.Type,
 		Category:     c.Category,
 		IsAdapter:    c.IsAdapter,
-		Capabilities: slices.Clone(c.Capabilities),
-		Commands:     slices.Clone(c.Commands),
+		Capabilities: c.Capabilities,
+		Commands:     c.Commands,
 		ImportPath:   c.ImportPath,
-		Security: handler.Security{
-			SecretScopes:       slices.Clone(c.Security.SecretScopes),
-			AllowedDomains:     slices.Clone(c.Security.AllowedDomains),
-			DataClassification: c.Security.DataClassification,
-			ObservabilityLevel: c.Security.ObservabilityLevel,
-		},
-		SourceType: handler.SourceContract,
-		Origin:     c.Path,
+		Artifact:     c.Artifact,
+		Security:     c.Security,
+		Packaging:    c.Packaging,
+		Config:       c.Config,
+		SourceType:   handler.SourceContract,
+		Origin:       c.Path,
+		Locations:    c.Locations,
 	}
-	if c.Artifact != nil {
-		a := *c.Artifact
-		d.Artifact = &a
+}
+
+// DecodeDescriptor is Decode then Descriptor, for sources that keep only the
+// descriptor: the contract is never seen, so nothing is copied.
+func DecodeDescriptor(path string, data []byte) (*handler.Descriptor, []*diag.ValidationError) {
+	c, errs := Decode(path, data)
+	if len(errs) > 0 {
+		return nil, errs
 	}
-	if c.Packaging != nil {
-		p := *c.Packaging
-		d.Packaging = &p
+	return c.descriptor(), nil
+}
+
+// LoadDescriptor is Load then Descriptor, for sources that keep only the
+// descriptor: the contract is never seen, so nothing is copied.
+func LoadDescriptor(path string) (*handler.Descriptor, []*diag.ValidationError) {
+	data, verr := ReadFile(path)
+	if verr != nil {
+		return nil, []*diag.ValidationError{verr}
 	}
-	if c.Config != nil {
-		d.Config = slices.Clone(c.Config)
-	}
-	if c.Locations != nil {
-		d.Locations = make(map[string]handler.Location, len(c.Locations))
-		for k, v := range c.Locations {
-			d.Locations[k] = v
-		}
-	}
-	return d
+	return DecodeDescriptor(path, data)
 }
 
 // ReadFile reads a contract file, refusing (CONTRACT-007) anything that is not a
 // readable regular file of at most MaxFileBytes. Symbolic links are followed:
 // whether a link may be followed is discovery's decision.
+//
+// It costs four system calls for a contract (open, fstat, read, close): it
+// runs once per file of a discovery, where os.Open and os.File.Stat would
+// add a second fstat and the read to end of file a second read.
 func ReadFile(path string) ([]byte, *diag.ValidationError) {
 	// O_NONBLOCK: opening a named pipe must not wait for a writer; the file
 	// is checked with fstat before anything is read.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	var fd int
+	err := retryEINTR(func() (err error) {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+		return err
+	})
 	if err != nil {
-		return nil, fileError(path, "cannot read contract: %v", trimPathErr(err))
+		return nil, fileError(path, "cannot read contract: %v", err)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fileError(path, "cannot read contract: %v", trimPathErr(err))
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := retryEINTR(func() error { return syscall.Fstat(fd, &st) }); err != nil {
+		return nil, fileError(path, "cannot read contract: %v", err)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fileError(path, "not a regular file (%s)", fileKind(fi.Mode()))
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, fileError(path, "not a regular file (%s)", fileKind(uint32(st.Mode)))
 	}
-	if fi.Size() > MaxFileBytes {
-		return nil, fileError(path, "contract is %d bytes, over the %d byte limit", fi.Size(), MaxFileBytes)
+	if st.Size > MaxFileBytes {
+		return nil, fileError(path, "contract is %d bytes, over the %d byte limit", st.Size, MaxFileBytes)
 	}
-	// Read one byte past the size: a file that grew since fstat is caught.
-	buf := make([]byte, 0, fi.Size()+1)
+	// Ask for one byte past the size: a file that grew since fstat is caught.
+	// Reading exactly the size fstat gave is the whole file.
+	buf := make([]byte, 0, st.Size+1)
 	for {
-		n, err := f.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if errors.Is(err, io.EOF) {
-			break
-		}
+		var n int
+		err := retryEINTR(func() (err error) {
+			n, err = syscall.Read(fd, buf[len(buf):cap(buf)])
+			return err
+		})
 		if err != nil {
-			return nil, fileError(path, "cannot read contract: %v", trimPathErr(err))
+			return nil, fileError(path, "cannot read contract: %v", err)
+		}
+		buf = buf[:len(buf)+n]
+		if n == 0 || (len(buf) == int(st.Size) && len(buf) < cap(buf)) {
+			break
 		}
 		if len(buf) > MaxFileBytes {
 			return nil, fileError(path, "contract is over the %d byte limit", MaxFileBytes)
@@ -151,6 +189,14 @@ func ReadFile(path string) ([]byte, *diag.ValidationError) {
 		}
 	}
 	return buf, nil
+}
+
+func retryEINTR(call func() error) error {
+	for {
+		if err := call(); err != syscall.EINTR {
+			return err
+		}
+	}
 }
 
 // Load reads and decodes a contract file.
@@ -170,26 +216,19 @@ func fileError(path, format string, args ...any) *diag.ValidationError {
 	return e
 }
 
-func fileKind(m os.FileMode) string {
-	switch {
-	case m.IsDir():
+// fileKind names the file type of an fstat mode.
+func fileKind(mode uint32) string {
+	switch mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
 		return "a directory"
-	case m&os.ModeNamedPipe != 0:
+	case syscall.S_IFIFO:
 		return "a named pipe"
-	case m&os.ModeSocket != 0:
+	case syscall.S_IFSOCK:
 		return "a socket"
-	case m&os.ModeDevice != 0:
+	case syscall.S_IFBLK, syscall.S_IFCHR:
 		return "a device"
-	case m&os.ModeSymlink != 0:
+	case syscall.S_IFLNK:
 		return "a symbolic link"
 	}
-	return fmt.Sprintf("mode %s", m.Type())
-}
-
-func trimPathErr(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
+	return fmt.Sprintf("mode %#o", mode&syscall.S_IFMT)
 }

@@ -34,6 +34,21 @@ var (
 	// forbiddenKeys declare how work flows, which a contract never does.
 	forbiddenKeys = []string{"execution_graph", "dispatch_rules", "publish_declarations", "publishes", "topics"}
 
+	// keyPaths are the dotted paths of the nested keys, by prefix, in the
+	// order of their keys: subPath looks them up instead of building them.
+	keyPaths = func() map[string][]string {
+		out := map[string][]string{}
+		for prefix, keys := range map[string][]string{
+			"handler_identity.": identityKeys, "implementation.artifact_ref.": artifactKeys,
+			"security.": securityKeys, "packaging.": packagingKeys,
+		} {
+			for _, k := range keys {
+				out[prefix] = append(out[prefix], prefix+k)
+			}
+		}
+		return out
+	}()
+
 	// requiredKeys are the top-level keys every contract sets (implementation
 	// too, reported as CONTRACT-013).
 	requiredKeys = []string{"contract_version", "handler_identity", "handler_type", "handler_type_category", "commands_accepted"}
@@ -60,6 +75,7 @@ var loadOptions = yaml.WithPlugin(loaderlimits.New(loaderlimits.DepthFunc(
 // a remediation hint. Decode never panics on any input.
 func Decode(path string, data []byte) (*Contract, []*diag.ValidationError) {
 	d := &decoder{path: path, locs: make(map[string]handler.Location, 32)}
+	d.entries = d.buf[:0]
 	c := d.decode(data)
 	if errs := d.finish(d.errs...); len(errs) > 0 {
 		return nil, errs
@@ -75,6 +91,12 @@ type decoder struct {
 	name string // handler_identity.name once known, for HandlerIdentity
 	errs []*diag.ValidationError
 	locs map[string]handler.Location
+
+	// entries holds the entries of the mappings decoded so far: each mapping
+	// takes the next stretch, so a typical contract needs no other allocation
+	// for them.
+	entries []entry
+	buf     [48]entry
 }
 
 // finish sets the handler identity and source type of errs.
@@ -418,12 +440,12 @@ func (d *decoder) mapping(n *yaml.Node) (entries []entry, ok bool) {
 	if m == nil || m.Kind != yaml.MappingNode || unsupportedTag(m) {
 		return nil, false
 	}
-	entries = make([]entry, 0, len(m.Content)/2)
-	var merged [][]entry
+	var merges []*yaml.Node
+	start := len(d.entries)
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
-			merged = append(merged, d.mergeSources(v)...)
+			merges = append(merges, v)
 			continue
 		}
 		if k.Kind != yaml.ScalarNode || k.Tag == "!!null" {
@@ -431,7 +453,17 @@ func (d *decoder) mapping(n *yaml.Node) (entries []entry, ok bool) {
 				"mapping key must be a scalar, got %s", kindOf(k))
 			continue
 		}
-		entries = append(entries, entry{key: k.Value, k: k, value: v})
+		d.entries = append(d.entries, entry{key: k.Value, k: k, value: v})
+	}
+	// The stretch of this mapping ends here: the capacity limit keeps appends
+	// to it (merged keys below) from overwriting the next mapping's.
+	entries = d.entries[start:len(d.entries):len(d.entries)]
+	if len(merges) == 0 {
+		return entries, true
+	}
+	var merged [][]entry
+	for _, v := range merges {
+		merged = append(merged, d.mergeSources(v)...)
 	}
 	for _, m := range merged {
 		for _, e := range m {
@@ -583,9 +615,9 @@ func (d *decoder) wantMapping(f field, keys []string) ([]entry, bool) {
 
 // known keeps the entries whose keys are in keys and reports the others:
 // forbidden ones as CONTRACT-005, unknown ones as CONTRACT-004 with a
-// did-you-mean among keys.
+// did-you-mean among keys. It filters es in place.
 func (d *decoder) known(parent string, es []entry, keys, forbidden []string) []entry {
-	out := es[:0:0]
+	out := es[:0]
 	for _, e := range es {
 		switch {
 		case slices.Contains(keys, e.key):
@@ -770,7 +802,7 @@ func (d *decoder) decodeIdentity(c *Contract, f field) {
 	}
 	var hasName, hasVersion bool
 	for _, e := range es {
-		sub := field{e: e, name: "handler_identity." + e.key, required: true}
+		sub := field{e: e, name: subPath("handler_identity.", identityKeys, e.key), required: true}
 		switch e.key {
 		case "name":
 			hasName = true
@@ -894,7 +926,7 @@ func (d *decoder) decodeArtifact(c *Contract, art entry) {
 	ref := &handler.ArtifactRef{}
 	var hasURI, hasDigest, good = false, false, true
 	for _, e := range aes {
-		sub := field{e: e, name: "implementation.artifact_ref." + e.key, required: true}
+		sub := field{e: e, name: subPath("implementation.artifact_ref.", artifactKeys, e.key), required: true}
 		switch e.key {
 		case "uri":
 			hasURI = true
@@ -937,7 +969,7 @@ func (d *decoder) decodeSecurity(c *Contract, f field) {
 		return
 	}
 	for _, e := range es {
-		path := "security." + e.key
+		path := subPath("security.", securityKeys, e.key)
 		sub := field{e: e, name: path}
 		d.locs[path] = e.pos()
 		switch e.key {
@@ -975,8 +1007,45 @@ var (
 	}()
 )
 
+// subPath renders prefix+key for a key of keys, the known keys under prefix.
+func subPath(prefix string, keys []string, key string) string {
+	if i := slices.Index(keys, key); i >= 0 {
+		return keyPaths[prefix][i]
+	}
+	return prefix + key
+}
+
 // index renders path[i].
-func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+func index(path string, i int) string {
+	if i < len(listPaths[0].items) {
+		for _, l := range listPaths {
+			if l.path == path {
+				return l.items[i]
+			}
+		}
+	}
+	return path + "[" + strconv.Itoa(i) + "]"
+}
+
+// listPaths are the rendered first items of the lists of the format, so that
+// locating them allocates nothing.
+var listPaths = func() []struct {
+	path  string
+	items [8]string
+} {
+	paths := []string{"capabilities", "commands_accepted", "security.secret_scopes", "security.allowed_domains"}
+	out := make([]struct {
+		path  string
+		items [8]string
+	}, len(paths))
+	for i, p := range paths {
+		out[i].path = p
+		for j := range out[i].items {
+			out[i].items[j] = p + "[" + strconv.Itoa(j) + "]"
+		}
+	}
+	return out
+}()
 
 func (d *decoder) decodePackaging(c *Contract, f field) {
 	d.locs["packaging"] = f.e.pos()
@@ -986,8 +1055,9 @@ func (d *decoder) decodePackaging(c *Contract, f field) {
 	}
 	p := &handler.Packaging{}
 	for _, e := range es {
-		d.locs["packaging."+e.key] = e.pos()
-		s, _ := d.wantString(field{e: e, name: "packaging." + e.key})
+		path := subPath("packaging.", packagingKeys, e.key)
+		d.locs[path] = e.pos()
+		s, _ := d.wantString(field{e: e, name: path})
 		switch e.key {
 		case "module":
 			p.Module = s
@@ -1134,7 +1204,17 @@ func (d *decoder) secretValue(buf *bytes.Buffer, e entry, path string) bool {
 	return true
 }
 
+// writeJSONString appends s as a JSON string, exactly as encoding/json writes
+// it. Most strings of a config need no escaping and are copied as they are.
 func writeJSONString(buf *bytes.Buffer, s string) {
-	b, _ := json.Marshal(s) // a string always marshals
-	buf.Write(b)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // a string always marshals
+			buf.Write(b)
+			return
+		}
+	}
+	buf.WriteByte('"')
+	buf.WriteString(s)
+	buf.WriteByte('"')
 }

@@ -1,8 +1,10 @@
 package contract
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -402,6 +404,20 @@ func TestReadFile(t *testing.T) {
 	}
 }
 
+// TestReadFileContents checks that ReadFile returns a file's bytes whatever
+// its size under the limit, an empty file included.
+func TestReadFileContents(t *testing.T) {
+	dir := t.TempDir()
+	for _, content := range []string{"", minimal, minimal + "description: " + strings.Repeat("y", 1<<20) + "\n"} {
+		p := filepath.Join(dir, fmt.Sprintf("f%d.yaml", len(content)))
+		write(t, p, content)
+		data, e := ReadFile(p)
+		if e != nil || string(data) != content {
+			t.Errorf("%d bytes: got %d bytes, %v", len(content), len(data), e)
+		}
+	}
+}
+
 func TestReadFileUnreadable(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("permission bits do not stop root; unreadable files are covered by the dangling-link case of TestReadFile")
@@ -423,5 +439,55 @@ func write(t testing.TB, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDecodeDescriptor checks that the one-step transform of the sources gives
+// the descriptor of Decode then Descriptor, and the same errors.
+func TestDecodeDescriptor(t *testing.T) {
+	for _, tc := range decodeCases {
+		c, errs := Decode("dir/handler_contract.yaml", []byte(tc.doc))
+		d, derrs := DecodeDescriptor("dir/handler_contract.yaml", []byte(tc.doc))
+		if len(errs) != len(derrs) || (c == nil) != (d == nil) {
+			t.Fatalf("%s: Decode gave %d errors, DecodeDescriptor %d", tc.name, len(errs), len(derrs))
+		}
+		for i := range errs {
+			if errs[i].Error() != derrs[i].Error() {
+				t.Errorf("%s: error %d: %v, want %v", tc.name, i, derrs[i], errs[i])
+			}
+		}
+		if c == nil {
+			continue
+		}
+		want, _ := json.Marshal(c.Descriptor())
+		got, _ := json.Marshal(d)
+		if string(got) != string(want) || !maps.Equal(d.Locations, c.Locations) {
+			t.Errorf("%s: descriptor\n got %s\nwant %s", tc.name, got, want)
+		}
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, FileName)
+	write(t, p, specExample)
+	d, errs := LoadDescriptor(p)
+	if len(errs) > 0 || d.Name != "partner-api" || d.Origin != p || d.Locations["handler_name"] != loc(3, 3) {
+		t.Fatalf("LoadDescriptor: %+v %v", d, errs)
+	}
+	if d, errs := LoadDescriptor(filepath.Join(dir, "absent", FileName)); d != nil || len(errs) != 1 || errs[0].RuleID != "CONTRACT-007" {
+		t.Fatalf("LoadDescriptor of a missing file: %v %v", d, errs)
+	}
+}
+
+// TestWriteJSONString checks the config's strings against encoding/json.
+func TestWriteJSONString(t *testing.T) {
+	for _, s := range []string{
+		"", "plain", "https://api.partner.example/v1?a=b", `quote"d`, `back\slash`, "tab\there", "new\nline",
+		"<html> & more", "caf\u00e9", "\u2028", "\x00\x1f\x7f", "invalid \xff utf-8", strings.Repeat("x", 300),
+	} {
+		var buf bytes.Buffer
+		writeJSONString(&buf, s)
+		want, _ := json.Marshal(s)
+		if buf.String() != string(want) {
+			t.Errorf("%q: got %s, want %s", s, buf.String(), want)
+		}
 	}
 }

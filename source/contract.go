@@ -195,37 +195,45 @@ func (w *walker) walkDir(shown, real string) {
 		return
 	}
 	w.visitedDirs[real] = true
-	err := filepath.WalkDir(real, func(p string, de fs.DirEntry, err error) error {
-		if cerr := w.ctx.Err(); cerr != nil {
-			return cerr
-		}
-		rel, _ := filepath.Rel(real, p)
-		display := filepath.Join(shown, rel)
-		if err != nil {
-			w.errs = append(w.errs, discoveryError("CONTRACT-007", display, "cannot read %s: %v", display, trimPathErr(err)))
-			if de != nil && de.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if de.IsDir() {
-			if p != real {
-				w.visitedDirs[p] = true
-			}
-			return nil
-		}
-		if de.Type()&fs.ModeSymlink != 0 {
-			w.symlink(display, p, de.Name())
-			return nil
-		}
-		if de.Name() == contract.FileName {
-			w.addFile(display, p)
-		}
-		return nil
-	})
-	if err != nil && w.ctx.Err() == nil {
-		w.errs = append(w.errs, discoveryError("CONTRACT-007", shown, "cannot walk %s: %v", shown, err))
+	w.walk(filepath.Clean(shown), real)
+}
+
+// walk reads the directory real (shown as display) and everything under it.
+// The entry types come from the directory itself: only symbolic links cost a
+// stat. Paths are joined by hand: both sides are clean already.
+func (w *walker) walk(display, real string) {
+	if w.ctx.Err() != nil {
+		return
 	}
+	entries, err := os.ReadDir(real)
+	if err != nil {
+		w.errs = append(w.errs, discoveryError("CONTRACT-007", display, "cannot read %s: %v", display, trimPathErr(err)))
+		return
+	}
+	for _, de := range entries {
+		name := de.Name()
+		switch t := de.Type(); {
+		case t.IsDir():
+			sub := joinClean(real, name)
+			w.visitedDirs[sub] = true
+			w.walk(joinClean(display, name), sub)
+		case t&fs.ModeSymlink != 0:
+			w.symlink(joinClean(display, name), joinClean(real, name), name)
+		case name == contract.FileName:
+			w.addFile(joinClean(display, name), joinClean(real, name))
+		}
+	}
+}
+
+// joinClean is filepath.Join for a clean dir and a name read from it.
+func joinClean(dir, name string) string {
+	switch {
+	case dir == ".":
+		return name
+	case strings.HasSuffix(dir, string(filepath.Separator)):
+		return dir + name
+	}
+	return dir + string(filepath.Separator) + name
 }
 
 // symlink follows a link found while walking, when its target stays inside a
@@ -368,11 +376,10 @@ feed:
 
 // loadOne reads, decodes, transforms and validates one contract file.
 func loadOne(path string) loaded {
-	c, errs := contract.Load(path)
+	d, errs := contract.LoadDescriptor(path)
 	if len(errs) > 0 {
 		return loaded{path: path, errs: errs}
 	}
-	d := c.Descriptor()
 	return loaded{path: path, desc: d, errs: validate.Descriptor(d)}
 }
 
