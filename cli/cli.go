@@ -24,6 +24,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/onexhost/onex/internal/progress"
 )
 
 // Exit codes.
@@ -42,6 +44,9 @@ type Env struct {
 	Logger *slog.Logger
 	// LogLevel is the level of Logger, settable with --log-level.
 	LogLevel *slog.LevelVar
+	// status is Stderr with a status line for progress on an interactive
+	// terminal; Logger writes through it.
+	status *progress.Terminal
 }
 
 // commandFactories builds the subcommands; each command file adds its own at init.
@@ -81,9 +86,10 @@ func Main() int {
 // code. It is what tests call.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	level := new(slog.LevelVar)
+	status := progress.NewTerminal(stderr)
 	env := &Env{
-		Stdin: stdin, Stdout: stdout, Stderr: stderr, LogLevel: level,
-		Logger: slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})),
+		Stdin: stdin, Stdout: stdout, Stderr: stderr, LogLevel: level, status: status,
+		Logger: slog.New(slog.NewJSONHandler(status, &slog.HandlerOptions{Level: level})),
 	}
 	root := NewRoot(env)
 	root.SetArgs(args)

@@ -44,6 +44,8 @@ type hostSetup struct {
 	bus        busSection
 	policy     policy.Config
 	validators []validate.Validator
+	observe    observability   // admin, ingress and tracing sections
+	tel        *telemetrySetup // set by startTelemetry (onex run)
 }
 
 // loadSetup reads and checks every section a host needs. A usage error (a bad
@@ -97,6 +99,7 @@ func loadSetup(flags *hostFlags) (*hostSetup, *diag.Report, error) {
 		s.policy.Environment = policy.DefaultEnvironment(handler.EnvDevelopment)
 	}
 	s.validators = registrationValidators(f, s.policy.Environment, report)
+	s.loadObservability(f, report)
 	return s, report, nil
 }
 
@@ -123,13 +126,17 @@ func (s *hostSetup) newHost(env *Env) (*runtime.Host, *diag.ValidationError) {
 	if err != nil {
 		return nil, diag.New("RUNTIME-002", "%v", err)
 	}
-	enforcer := policy.New(policy.Options{Environment: s.policy.Environment, Secrets: s.policy.Secrets, Logger: env.Logger})
+	if s.tel != nil {
+		s.tel.bus = b
+	}
+	enforcer := policy.New(policy.Options{Environment: s.policy.Environment, Secrets: s.policy.Secrets, Logger: env.Logger, OnDenial: s.tel.onDenial()})
 	return runtime.New(src, s.validators, enforcer, b, env.Logger, runtime.Options{
 		Config:      s.runtime,
 		Environment: s.policy.Environment.Name,
 		Source:      s.source,
 		Guard:       runtime.Breakers(s.runtime.CircuitBreaker),
 		Redelivery:  redelivery,
+		Observer:    s.tel.observer(),
 	}), nil
 }
 

@@ -33,7 +33,13 @@ error and exits 1; nothing is started.
 While it runs, SIGHUP, a change under the contract paths, or a changed registry
 index (handler_source.registry.poll_interval) reloads the handlers: the new set
 is resolved, validated and initialised aside and replaces the serving one only
-when clean; requests in progress finish on the handlers they started with.`,
+when clean; requests in progress finish on the handlers they started with.
+
+With admin.listen set, an admin listener serves /healthz, /readyz, /metrics
+(Prometheus) and /v1/handlers; with ingress.http.listen set, an HTTP gateway
+answers POST /v1/envelopes synchronously; with tracing.enabled, every envelope
+gets an OpenTelemetry span, exported as the OTEL_* environment variables say.
+On an interactive terminal a long discovery shows its progress.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -45,15 +51,32 @@ when clean; requests in progress finish on the handlers they started with.`,
 				printReport(env.Stderr, report)
 				return Exit(ExitFailure)
 			}
+			tel, verr := setup.startTelemetry(ctx, env)
+			if verr != nil {
+				report.Add(verr)
+				printReport(env.Stderr, report)
+				return Exit(ExitFailure)
+			}
 			host, verr := setup.newHost(env)
 			if verr != nil {
+				tel.stop()
+				report.Add(verr)
+				printReport(env.Stderr, report)
+				return Exit(ExitFailure)
+			}
+			if verr := tel.serveAdmin(host); verr != nil {
+				if err := tel.bus.Close(); err != nil { // the host never started: its bus is ours to close
+					env.Logger.Warn("closing the bus", "error", err.Error())
+				}
+				tel.stop()
 				report.Add(verr)
 				printReport(env.Stderr, report)
 				return Exit(ExitFailure)
 			}
 			// Start is not bound to the signal context: a handler's Init gets
 			// its own timeout (runtime.init_timeout).
-			if err := host.Start(context.WithoutCancel(ctx)); err != nil {
+			if err := startWithProgress(context.WithoutCancel(ctx), env, host); err != nil {
+				tel.stop()
 				var re *diag.ReportError
 				if errors.As(err, &re) {
 					report.Merge(re.Report)
@@ -61,6 +84,15 @@ when clean; requests in progress finish on the handlers they started with.`,
 				} else {
 					env.Logger.Error("host did not start", "error", err.Error())
 				}
+				return Exit(ExitFailure)
+			}
+			if verr := tel.serveGateway(host); verr != nil {
+				if err := host.Stop(context.Background()); err != nil {
+					env.Logger.Error("host stopped with errors", "error", err.Error())
+				}
+				tel.stop()
+				report.Add(verr)
+				printReport(env.Stderr, report)
 				return Exit(ExitFailure)
 			}
 			stopReloads := startReloads(ctx, env, host, setup)
@@ -74,9 +106,11 @@ when clean; requests in progress finish on the handlers they started with.`,
 				<-ctx.Done()
 			}
 			stopReloads()
+			tel.stopIntake(setup.runtime.DrainTimeout)
 			if err := host.Stop(context.Background()); err != nil {
 				env.Logger.Error("host stopped with errors", "error", err.Error())
 			}
+			tel.stop()
 			if serveErr != nil {
 				env.Logger.Error("stdin bridge failed", "error", serveErr.Error())
 				return Exit(ExitFailure)
