@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -85,11 +84,9 @@ func (s *Contract) Paths() []string { return slices.Clone(s.paths) }
 // ends.
 func (s *Contract) Discover(ctx context.Context) ([]*handler.Descriptor, []*diag.ValidationError, error) {
 	start := time.Now()
-	files, errs := s.find(ctx)
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
-	}
-	results, err := s.load(ctx, files)
+	l := s.newLoader(ctx)
+	errs := s.find(ctx, l.add, l.poll)
+	results, err := l.finish()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -109,13 +106,13 @@ func (s *Contract) Discover(ctx context.Context) ([]*handler.Descriptor, []*diag
 	elapsed := time.Since(start)
 	s.mu.Lock()
 	s.stats = Stats{
-		"discovered_contract_count": len(files),
+		"discovered_contract_count": len(results),
 		"validation_failure_count":  failed,
 		"duration_ms":               elapsed.Milliseconds(),
 	}
 	s.mu.Unlock()
 	s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "contracts discovered",
-		slog.Int("discovered_contract_count", len(files)),
+		slog.Int("discovered_contract_count", len(results)),
 		slog.Int("validation_failure_count", failed),
 		slog.Int64("duration_ms", elapsed.Milliseconds()))
 	return descs, errs, nil
@@ -136,10 +133,10 @@ type root struct {
 	real  string // absolute, symlinks resolved
 }
 
-// find walks the configured paths and returns the contract files, sorted by the
-// path shown to users and without duplicates (the same file reached twice),
-// and the discovery errors.
-func (s *Contract) find(ctx context.Context) ([]string, []*diag.ValidationError) {
+// find walks the configured paths, hands every contract file to found (once,
+// by the path shown to users, even when reached twice) and calls tick at every
+// directory; it returns the discovery errors.
+func (s *Contract) find(ctx context.Context, found func(path string), tick func()) []*diag.ValidationError {
 	var (
 		roots []root
 		errs  []*diag.ValidationError
@@ -152,7 +149,7 @@ func (s *Contract) find(ctx context.Context) ([]string, []*diag.ValidationError)
 		}
 		roots = append(roots, root{shown: p, real: real})
 	}
-	w := &walker{ctx: ctx, roots: roots, seen: map[string]bool{}, visitedDirs: map[string]bool{}}
+	w := &walker{ctx: ctx, roots: roots, found: found, tick: tick, seen: map[string]bool{}, visitedDirs: map[string]bool{}}
 	for _, r := range roots {
 		fi, err := os.Stat(r.real)
 		if err != nil {
@@ -167,15 +164,14 @@ func (s *Contract) find(ctx context.Context) ([]string, []*diag.ValidationError)
 		}
 		w.walkDir(r.shown, r.real)
 	}
-	errs = append(errs, w.errs...)
-	sort.Slice(w.files, func(i, j int) bool { return w.files[i] < w.files[j] })
-	return w.files, errs
+	return append(errs, w.errs...)
 }
 
 type walker struct {
 	ctx         context.Context
 	roots       []root
-	files       []string
+	found       func(path string)
+	tick        func()
 	errs        []*diag.ValidationError
 	seen        map[string]bool // real paths of files already taken
 	visitedDirs map[string]bool // real paths of directories walked (symlink loops)
@@ -186,7 +182,7 @@ func (w *walker) addFile(shown, real string) {
 		return
 	}
 	w.seen[real] = true
-	w.files = append(w.files, shown)
+	w.found(shown)
 }
 
 // walkDir walks the directory real, showing paths under shown.
@@ -205,6 +201,7 @@ func (w *walker) walk(display, real string) {
 	if w.ctx.Err() != nil {
 		return
 	}
+	w.tick()
 	entries, err := os.ReadDir(real)
 	if err != nil {
 		w.errs = append(w.errs, discoveryError("CONTRACT-007", display, "cannot read %s: %v", display, trimPathErr(err)))
@@ -317,61 +314,130 @@ type loaded struct {
 	duplicate bool // another contract declares the same handler_name
 }
 
-// load decodes and validates files on the worker pool, keeping the input order.
-func (s *Contract) load(ctx context.Context, files []string) ([]loaded, error) {
-	results := make([]loaded, len(files))
-	workers := min(s.opts.Workers, len(files))
+// loader decodes and validates the contract files on the worker pool while
+// the walk that finds them goes on in the goroutine of Discover: the walk is
+// sequential, and with the workers beside it every core has work from the
+// first file found.
+type loader struct {
+	ctx      context.Context
+	workers  int
+	jobs     chan string
+	out      chan loaded
+	wg       sync.WaitGroup
+	pending  []string // the files found, in the order found
+	next     int      // pending[:next] are handed to the workers
+	results  []loaded
+	progress func(done, total int)
+}
+
+func (s *Contract) newLoader(ctx context.Context) *loader {
+	l := &loader{ctx: ctx, workers: s.opts.Workers}
 	last := time.Now()
 	report, _ := ctx.Value(progressKey{}).(Progress)
-	progress := func(done int) {
+	l.progress = func(done, total int) {
 		if report != nil {
-			report(max(done, 0), len(files))
+			report(done, total)
 		}
 		if s.opts.ProgressInterval > 0 && time.Since(last) >= s.opts.ProgressInterval {
 			last = time.Now()
 			s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "contract discovery progress",
-				slog.Int("done", max(done, 0)), slog.Int("total", len(files)))
+				slog.Int("done", done), slog.Int("total", total))
 		}
 	}
-	if workers <= 1 {
-		for i, f := range files {
-			if err := ctx.Err(); err != nil {
+	if l.workers > 1 {
+		// Buffers of one item per worker: a worker rarely waits for the
+		// walk to take its result or to hand it the next file.
+		l.jobs = make(chan string, l.workers)
+		l.out = make(chan loaded, l.workers)
+		for range l.workers {
+			l.wg.Go(func() {
+				for path := range l.jobs {
+					l.out <- loadOne(path)
+				}
+			})
+		}
+	}
+	return l
+}
+
+// add takes a file found by the walk.
+func (l *loader) add(path string) {
+	l.pending = append(l.pending, path)
+	l.poll()
+}
+
+// poll hands files to the workers that can take one and collects the results
+// ready, without waiting: the walk calls it between directories.
+func (l *loader) poll() {
+	if l.jobs == nil {
+		return
+	}
+	for {
+		var jobs chan<- string
+		var path string
+		if l.next < len(l.pending) {
+			jobs, path = l.jobs, l.pending[l.next]
+		}
+		select {
+		case jobs <- path:
+			l.next++
+		case r := <-l.out:
+			l.results = append(l.results, r)
+		default:
+			return
+		}
+	}
+}
+
+// finish loads the files not loaded yet, reporting the progress now that the
+// total is known, and returns every result sorted by path. It stops handing
+// out files when ctx ends, and returns once the workers are done.
+func (l *loader) finish() ([]loaded, error) {
+	total := len(l.pending)
+	if l.jobs == nil {
+		slices.Sort(l.pending)
+		for i, path := range l.pending {
+			if err := l.ctx.Err(); err != nil {
 				return nil, err
 			}
-			results[i] = loadOne(f)
-			progress(i + 1)
+			l.results = append(l.results, loadOne(path))
+			l.progress(i+1, total)
 		}
-		return results, nil
+		if err := l.ctx.Err(); err != nil {
+			return nil, err
+		}
+		return l.results, nil
 	}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				results[i] = loadOne(files[i])
-			}
-		})
+	if total > 0 {
+		l.progress(len(l.results), total)
 	}
-	var err error
-feed:
-	for i := range files {
+	done, stopped := l.ctx.Done(), false
+	for {
+		var jobs chan<- string
+		var path string
+		if l.next < total && !stopped {
+			jobs, path = l.jobs, l.pending[l.next]
+		} else if len(l.results) == l.next {
+			break
+		}
 		select {
-		case next <- i:
-		case <-ctx.Done():
-			err = ctx.Err()
-			break feed
+		case jobs <- path:
+			l.next++
+		case r := <-l.out:
+			l.results = append(l.results, r)
+			l.progress(len(l.results), total)
+		case <-done:
+			// Hand out nothing more; take the results in flight.
+			done, stopped = nil, true
 		}
-		progress(i + 1 - workers) // dispatched, less those still in flight
 	}
-	close(next)
-	wg.Wait()
-	if err != nil {
+	close(l.jobs)
+	l.wg.Wait()
+	if err := l.ctx.Err(); err != nil {
 		return nil, err
 	}
-	if report != nil {
-		report(len(files), len(files))
-	}
-	return results, nil
+	slices.SortStableFunc(l.results, func(a, b loaded) int { return strings.Compare(a.path, b.path) })
+	return l.results, nil
 }
 
 // loadOne reads, decodes, transforms and validates one contract file.

@@ -3,6 +3,7 @@ package source_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -266,6 +267,32 @@ func TestContractDiscoverCanceled(t *testing.T) {
 	cancel()
 	for _, workers := range []int{1, 4} {
 		if _, _, err := source.NewContract([]string{root}, source.ContractOptions{Workers: workers}).Discover(ctx); !errors.Is(err, context.Canceled) {
+			t.Errorf("workers=%d: err %v, want context.Canceled", workers, err)
+		}
+	}
+}
+
+// TestContractDiscoverCanceledMidway cancels a discovery from its progress
+// report, while contracts may still be in flight: Discover returns the
+// context's error once they are done, and leaves no worker behind (goleak in
+// TestMain).
+func TestContractDiscoverCanceledMidway(t *testing.T) {
+	root := t.TempDir()
+	const n = 60
+	for i := range n {
+		name := fmt.Sprintf("h%02d", i)
+		write(t, filepath.Join(root, name, contract.FileName), contractYAML(name))
+	}
+	for _, workers := range []int{1, 2, 8} {
+		ctx, cancel := context.WithCancel(context.Background())
+		ctx = source.WithProgress(ctx, func(done, total int) {
+			if done >= 3 {
+				cancel()
+			}
+		})
+		_, _, err := source.NewContract([]string{root}, source.ContractOptions{Workers: workers}).Discover(ctx)
+		cancel()
+		if !errors.Is(err, context.Canceled) {
 			t.Errorf("workers=%d: err %v, want context.Canceled", workers, err)
 		}
 	}
