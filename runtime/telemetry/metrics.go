@@ -53,7 +53,7 @@ type HostView interface {
 }
 
 // LagReporter is a bus that knows how many messages wait per "topic/group"
-// (bus/memory does; Kafka lag lives in the broker's consumer-group offsets).
+// (bus/memory and bus/kafka, for the partitions this host owns).
 type LagReporter interface {
 	Lag() map[string]int
 }
