@@ -302,36 +302,18 @@ type TransactionPayload struct {
 	ReadOnly  bool   `json:"read_only,omitempty"`
 }
 
-// QueryResult is the result of query, and of each row-returning statement of
-// a transaction.
-type QueryResult struct {
-	Columns   []string `json:"columns"`
-	Rows      []Row    `json:"rows"`
-	RowCount  int      `json:"row_count"`
-	Truncated bool     `json:"truncated,omitempty"`
-
-	affected int64 // the command tag's count: rows affected by a statement without columns
-}
-
-// ExecResult is the result of execute.
-type ExecResult struct {
-	RowCount int64 `json:"row_count"`
-}
-
-// StatementResult is the result of one statement of a transaction: the rows
-// when it returns rows (INSERT … RETURNING included), else the affected count.
-type StatementResult struct {
-	Columns   []string `json:"columns,omitempty"`
-	Rows      []Row    `json:"rows,omitempty"`
-	RowCount  int64    `json:"row_count"`
-	Truncated bool     `json:"truncated,omitempty"`
-}
-
-// TransactionResult is the result of transaction.
-type TransactionResult struct {
-	Results  []StatementResult `json:"results"`
-	RowCount int64             `json:"row_count"`
-}
+// The results are rendered straight into JSON bytes (a json.RawMessage the
+// runtime copies into the response after checking it), row by row while pgx
+// reads them, in these shapes:
+//
+//	query        {"columns":[…],"rows":[{col:val,…},…],"row_count":N,"truncated":true}
+//	execute      {"row_count":N}
+//	transaction  {"results":[…],"row_count":N}
+//
+// truncated appears only when the row cap was hit. Each result of a
+// transaction is the query shape for a statement that returns rows (INSERT …
+// RETURNING included; rows omitted when there are none), else {"row_count":N}
+// with the affected count; the transaction's row_count is their sum.
 
 // Handle runs one verb.
 func (h *DB) Handle(ctx context.Context, inv *handler.Invocation) (handler.Output, error) {
@@ -340,22 +322,22 @@ func (h *DB) Handle(ctx context.Context, inv *handler.Invocation) (handler.Outpu
 	}
 	switch inv.Verb() {
 	case "query":
-		var p Statement
-		if err := inv.Decode(&p); err != nil {
+		p, err := decodeStatement(inv.Payload())
+		if err != nil {
 			return handler.Output{}, err
 		}
 		st, err := prepare(p, "")
 		if err != nil {
 			return handler.Output{}, err
 		}
-		res, err := h.query(ctx, h.pool, st, "")
+		res, _, err := h.appendQuery(ctx, h.pool, st, "", false, make([]byte, 0, resultBufferSize))
 		if err != nil {
 			return handler.Output{}, err
 		}
-		return handler.Output{Result: res}, nil
+		return handler.Output{Result: json.RawMessage(res)}, nil
 	case "execute":
-		var p Statement
-		if err := inv.Decode(&p); err != nil {
+		p, err := decodeStatement(inv.Payload())
+		if err != nil {
 			return handler.Output{}, err
 		}
 		st, err := prepare(p, "")
@@ -366,19 +348,30 @@ func (h *DB) Handle(ctx context.Context, inv *handler.Invocation) (handler.Outpu
 		if err != nil {
 			return handler.Output{}, mapError(err, "")
 		}
-		return handler.Output{Result: ExecResult{RowCount: tag.RowsAffected()}}, nil
+		return handler.Output{Result: json.RawMessage(appendRowCount(nil, tag.RowsAffected()))}, nil
 	case "transaction":
-		var p TransactionPayload
-		if err := inv.Decode(&p); err != nil {
+		p, err := decodeTransaction(inv.Payload())
+		if err != nil {
 			return handler.Output{}, err
 		}
 		res, err := h.transaction(ctx, p)
 		if err != nil {
 			return handler.Output{}, err
 		}
-		return handler.Output{Result: res}, nil
+		return handler.Output{Result: json.RawMessage(res)}, nil
 	}
 	return handler.Output{}, handler.Failed(nil, "verb %q is not implemented by the database handler", inv.Verb())
+}
+
+// resultBufferSize is the first size of a result buffer: a few rows fit
+// without growing it.
+const resultBufferSize = 1024
+
+// appendRowCount appends {"row_count":n}.
+func appendRowCount(dst []byte, n int64) []byte {
+	dst = append(dst, `{"row_count":`...)
+	dst = strconv.AppendInt(dst, n, 10)
+	return append(dst, '}')
 }
 
 // querier is what a pool and a transaction share.
@@ -410,40 +403,63 @@ func prepare(p Statement, prefix string) (statement, error) {
 	return statement{sql: p.SQL, args: args}, nil
 }
 
-func (h *DB) query(ctx context.Context, q querier, st statement, prefix string) (*QueryResult, error) {
+// appendQuery runs st and appends its result to dst (the shapes above; inTx
+// selects a transaction's statement shape). It returns the statement's
+// row_count. On error dst comes back as it was.
+func (h *DB) appendQuery(ctx context.Context, q querier, st statement, prefix string, inTx bool, dst []byte) ([]byte, int64, error) {
 	rows, err := q.Query(ctx, st.sql, st.args...)
 	if err != nil {
-		return nil, mapError(err, prefix)
+		return dst, 0, mapError(err, prefix)
 	}
 	defer rows.Close()
 	m := rows.Conn().TypeMap()
 	cols, err := newColumns(m, rows.FieldDescriptions())
 	if err != nil {
-		return nil, handler.InvalidPayload(prefix+"sql", "%v", err)
+		return dst, 0, handler.InvalidPayload(prefix+"sql", "%v", err)
 	}
-	res := &QueryResult{Columns: cols.names, Rows: []Row{}}
+	start := len(dst)
+	withColumns := !inTx || len(cols.names) > 0
+	if withColumns {
+		dst = cols.appendNames(append(dst, `{"columns":`...))
+		dst = append(dst, `,"rows":[`...)
+	}
+	n, truncated := 0, false
 	for rows.Next() {
-		if len(res.Rows) == h.cfg.maxRows {
-			res.Truncated = true
+		if n == h.cfg.maxRows {
+			truncated = true
 			break
 		}
 		vals, err := rows.Values()
 		if err != nil {
-			return nil, mapError(err, prefix)
+			return dst[:start], 0, mapError(err, prefix)
 		}
-		row, err := cols.row(m, vals, rows.RawValues())
-		if err != nil {
-			return nil, handler.Failed(err, "cannot render the result: %v", err)
+		if n > 0 {
+			dst = append(dst, ',')
 		}
-		res.Rows = append(res.Rows, row)
+		if dst, err = cols.appendRow(dst, m, vals, rows.RawValues()); err != nil {
+			return dst[:start], 0, handler.Failed(err, "cannot render the result: %v", err)
+		}
+		n++
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, mapError(err, prefix)
+		return dst[:start], 0, mapError(err, prefix)
 	}
-	res.RowCount = len(res.Rows)
-	res.affected = rows.CommandTag().RowsAffected()
-	return res, nil
+	if !withColumns {
+		affected := rows.CommandTag().RowsAffected()
+		return appendRowCount(dst, affected), affected, nil
+	}
+	if inTx && n == 0 {
+		dst = dst[:len(dst)-len(`,"rows":[`)] // a transaction's result omits empty rows
+	} else {
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `,"row_count":`...)
+	dst = strconv.AppendInt(dst, int64(n), 10)
+	if truncated {
+		dst = append(dst, `,"truncated":true`...)
+	}
+	return append(dst, '}'), int64(n), nil
 }
 
 var isolationLevels = map[string]pgx.TxIsoLevel{
@@ -453,7 +469,7 @@ var isolationLevels = map[string]pgx.TxIsoLevel{
 	"serializable":    pgx.Serializable,
 }
 
-func (h *DB) transaction(ctx context.Context, p TransactionPayload) (*TransactionResult, error) {
+func (h *DB) transaction(ctx context.Context, p TransactionPayload) ([]byte, error) {
 	if len(p.Statements) == 0 {
 		return nil, handler.InvalidPayload("statements", "at least one statement is required")
 	}
@@ -483,27 +499,24 @@ func (h *DB) transaction(ctx context.Context, p TransactionPayload) (*Transactio
 	}
 	// Rolled back on every early return; a no-op after Commit.
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	out := &TransactionResult{Results: make([]StatementResult, 0, len(sts))}
+	out := append(make([]byte, 0, resultBufferSize), `{"results":[`...)
+	var total int64
 	for i, st := range sts {
-		prefix := fmt.Sprintf("statements[%d].", i)
-		r, err := h.query(ctx, tx, st, prefix)
-		if err != nil {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		var n int64
+		if out, n, err = h.appendQuery(ctx, tx, st, fmt.Sprintf("statements[%d].", i), true, out); err != nil {
 			return nil, rolledBack(err, i)
 		}
-		sr := StatementResult{RowCount: r.affected}
-		if len(r.Columns) > 0 {
-			sr.Columns, sr.Rows, sr.Truncated = r.Columns, r.Rows, r.Truncated
-			sr.RowCount = int64(r.RowCount)
-		}
-		out.Results = append(out.Results, sr)
+		total += n
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, rolledBack(mapError(err, ""), len(sts))
 	}
-	for i := range out.Results {
-		out.RowCount += out.Results[i].RowCount
-	}
-	return out, nil
+	out = append(out, `],"row_count":`...)
+	out = strconv.AppendInt(out, total, 10)
+	return append(out, '}'), nil
 }
 
 // rolledBack marks a handler error as having rolled the transaction back.

@@ -71,7 +71,32 @@ func call(t *testing.T, h *DB, verb string, payload any) (any, error) {
 		HandlerName: "db", Operation: handler.Command("db." + verb), Payload: raw,
 	})
 	out, err := h.Handle(context.Background(), inv)
+	if err == nil {
+		raw, ok := out.Result.(json.RawMessage)
+		if !ok || !json.Valid(raw) || bytes.ContainsAny(raw, "\n\r") {
+			t.Fatalf("%s result %T %q is not one line of JSON", verb, out.Result, out.Result)
+		}
+	}
 	return out.Result, err
+}
+
+// queryResult is a query result decoded for tests, values kept as their JSON.
+type queryResult struct {
+	Columns   []string                     `json:"columns"`
+	Rows      []map[string]json.RawMessage `json:"rows"`
+	RowCount  int                          `json:"row_count"`
+	Truncated bool                         `json:"truncated"`
+}
+
+func decodeQuery(t *testing.T, res any) queryResult {
+	t.Helper()
+	var q queryResult
+	dec := json.NewDecoder(bytes.NewReader(res.(json.RawMessage)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&q); err != nil {
+		t.Fatalf("query result %s: %v", res, err)
+	}
+	return q
 }
 
 // mustCall runs a verb and returns its result as generic JSON.
@@ -284,6 +309,32 @@ func TestRendering(t *testing.T) {
 		{"'1 day 02:00:00'::interval", `"1 day 02:00:00"`},
 		{"'192.168.0.1'::inet", `"192.168.0.1/32"`},
 		{"'12:34:56.5'::time", `"12:34:56.500000"`},
+		{"0::numeric", `0`},
+		{"-0.005::numeric", `-0.005`},
+		{"0.000::numeric", `0`}, // pgx decodes every zero without its scale
+		{"-12345.678::numeric", `-12345.678`},
+		{"1e20::numeric", `100000000000000000000`},
+		{"-98765432109876543210987654321.5::numeric", `-98765432109876543210987654321.5`},
+		{"'Infinity'::numeric", `"Infinity"`},
+		{"'-Infinity'::numeric", `"-Infinity"`},
+		{"1.1::float4", `1.100000023841858`},
+		{"1e-7::float8", `1e-7`},
+		{"1e21::float8", `1e+21`},
+		{"'NaN'::float4", `"NaN"`},
+		{"E'<a href=\"x\">\\n\t&</a>'::text", `"\u003ca href=\"x\"\u003e\n\t\u0026\u003c/a\u003e"`},
+		{"E'line\u2028sep'::text", `"line\u2028sep"`},
+		{"''::bytea", `""`},
+		{"'{}'::int[]", `[]`},
+		{"NULL::int[]", `null`},
+		{"'{{{1,2},{3,4}},{{5,6},{7,8}}}'::int[]", `[[[1,2],[3,4]],[[5,6],[7,8]]]`},
+		{"ARRAY['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid, NULL]", `["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",null]`},
+		{"ARRAY['1 day'::interval]", `["1 day 00:00:00"]`},
+		{"ARRAY[1.5::float8, 'NaN']", `[1.5,"NaN"]`},
+		{"'infinity'::date", `"infinity"`},
+		{"'{\"s\": \"<&>\",\n \"n\": [1, 2.50]}'::json", `{"s":"\u003c\u0026\u003e","n":[1,2.50]}`},
+		{"'\"x\"'::jsonb", `"x"`},
+		{"'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid::text", `"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"`},
+		{"42::oid", `"42"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
@@ -291,12 +342,7 @@ func TestRendering(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			row := res.(*QueryResult).Rows[0]
-			v, _ := row.Get("v")
-			b, err := json.Marshal(v)
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := decodeQuery(t, res).Rows[0]["v"]
 			if string(b) != tt.want {
 				t.Errorf("SELECT %s → %s, want %s", tt.expr, b, tt.want)
 			}
@@ -330,8 +376,7 @@ func TestParameters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, _ := res.(*QueryResult).Rows[0].Get("v")
-			b, _ := json.Marshal(v)
+			b := decodeQuery(t, res).Rows[0]["v"]
 			if string(b) != tt.want {
 				t.Errorf("%s with %s → %s, want %s", tt.sql, tt.params, b, tt.want)
 			}
@@ -391,7 +436,7 @@ func TestRowCap(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			q := res.(*QueryResult)
+			q := decodeQuery(t, res)
 			if len(q.Rows) != tt.wantRows || q.RowCount != tt.wantRows || q.Truncated != tt.truncated {
 				t.Fatalf("rows=%d row_count=%d truncated=%v, want %d, %v", len(q.Rows), q.RowCount, q.Truncated, tt.wantRows, tt.truncated)
 			}

@@ -1,10 +1,11 @@
 package db
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
+	"github.com/onexhost/onex/envelope/rawjson"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -33,67 +34,48 @@ func invalidParameter(prefix string, i int, err error) error {
 	return handler.InvalidPayload(fmt.Sprintf("%sparameters[%d]", prefix, i), "%v", err)
 }
 
-// convertParameter converts one JSON value; top is false inside arrays, where
-// pgx encodes elements in the binary format and needs typed Go values.
+// convertParameter converts one JSON value (valid: it comes from a validated
+// payload); top is false inside arrays, where pgx encodes elements in the
+// binary format and needs typed Go values.
 func convertParameter(raw json.RawMessage, top bool) (any, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return nil, fmt.Errorf("empty value")
-	}
-	switch raw[0] {
-	case 'n':
+	v := rawjson.Value(raw)
+	switch v.Kind() {
+	case rawjson.Null:
 		return nil, nil
-	case 't', 'f':
-		var b bool
-		if err := json.Unmarshal(raw, &b); err != nil {
-			return nil, err
-		}
+	case rawjson.Bool:
 		if top {
-			return fmt.Sprint(b), nil
+			return strconv.FormatBool(v.Bool()), nil
 		}
-		return b, nil
-	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, err
-		}
-		return s, nil
-	case '{':
-		if !json.Valid(raw) {
-			return nil, fmt.Errorf("invalid JSON object")
-		}
-		return string(raw), nil
-	case '[':
-		var elems []json.RawMessage
-		if err := json.Unmarshal(raw, &elems); err != nil {
-			return nil, err
-		}
-		out := make([]any, len(elems))
-		for i, e := range elems {
-			v, err := convertParameter(e, false)
+		return v.Bool(), nil
+	case rawjson.String:
+		return v.Unquote(), nil
+	case rawjson.Object:
+		return string(v), nil
+	case rawjson.Array:
+		var out []any
+		for i, e := range v.Elements() {
+			c, err := convertParameter(json.RawMessage(e), false)
 			if err != nil {
 				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}
-			out[i] = v
+			out = append(out, c)
+		}
+		if out == nil {
+			out = []any{}
 		}
 		return out, nil
-	default:
-		var n json.Number
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		if err := dec.Decode(&n); err != nil {
-			return nil, err
-		}
+	case rawjson.Number:
 		if top {
-			return n.String(), nil
+			return string(v), nil
 		}
-		if i, err := n.Int64(); err == nil {
+		if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
 			return i, nil
 		}
-		f, err := n.Float64()
+		f, err := strconv.ParseFloat(string(v), 64)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("number %s is out of range", v)
 		}
 		return f, nil
 	}
+	return nil, fmt.Errorf("not a JSON value")
 }

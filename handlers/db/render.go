@@ -3,14 +3,19 @@ package db
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/onexhost/onex/envelope/rawjson"
 )
 
 // How values become JSON, faithfully:
@@ -39,13 +44,21 @@ const (
 // columns describes a result's columns.
 type columns struct {
 	names   []string
+	keys    [][]byte // each name as a JSON object key: "name":
 	oids    []uint32
 	formats []int16
-	arrays  bool // some column is an array
+	elems   []uint32 // the element type of an array column, else 0
 }
 
 func newColumns(m *pgtype.Map, fds []pgconn.FieldDescription) (*columns, error) {
-	c := &columns{names: make([]string, len(fds)), oids: make([]uint32, len(fds)), formats: make([]int16, len(fds))}
+	n := len(fds)
+	c := &columns{names: make([]string, n), keys: make([][]byte, n), oids: make([]uint32, n),
+		formats: make([]int16, n), elems: make([]uint32, n)}
+	size := 0
+	for _, fd := range fds {
+		size += len(fd.Name) + 3
+	}
+	keys := make([]byte, 0, size) // usually enough; a sliced key stays valid if it is not
 	for i, fd := range fds {
 		// Quadratic, allocation-free: results rarely have more than a few
 		// dozen columns.
@@ -55,152 +68,228 @@ func newColumns(m *pgtype.Map, fds []pgconn.FieldDescription) (*columns, error) 
 			}
 		}
 		c.names[i], c.oids[i], c.formats[i] = fd.Name, fd.DataTypeOID, fd.Format
-		if elementOID(m, fd.DataTypeOID) != fd.DataTypeOID {
-			c.arrays = true
+		if elem := elementOID(m, fd.DataTypeOID); elem != fd.DataTypeOID {
+			c.elems[i] = elem
 		}
+		start := len(keys)
+		keys = append(rawjson.AppendString(keys, fd.Name), ':')
+		c.keys[i] = keys[start:len(keys):len(keys)]
 	}
 	return c, nil
 }
 
-// row renders one row's values in place. raws are the undecoded values, read
-// again for arrays: pgx flattens multi-dimensional arrays in vals.
-func (c *columns) row(m *pgtype.Map, vals []any, raws [][]byte) (Row, error) {
-	for i, v := range vals {
-		if c.arrays && v != nil {
-			if elem := elementOID(m, c.oids[i]); elem != c.oids[i] {
-				var arr pgtype.Array[any]
-				if err := m.PlanScan(c.oids[i], c.formats[i], &arr).Scan(raws[i], &arr); err != nil {
-					return Row{}, fmt.Errorf("column %q: %w", c.names[i], err)
-				}
-				vals[i] = nestArray(m, elem, arr)
-				continue
-			}
+// appendNames appends the column names as a JSON array.
+func (c *columns) appendNames(dst []byte) []byte {
+	dst = append(dst, '[')
+	for i, k := range c.keys {
+		if i > 0 {
+			dst = append(dst, ',')
 		}
-		vals[i] = render(m, c.oids[i], v)
+		dst = append(dst, k[:len(k)-1]...) // without the ':'
 	}
-	return Row{names: c.names, values: vals}, nil
+	return append(dst, ']')
 }
 
-// nestArray renders a (possibly multi-dimensional) array as nested JSON arrays.
-func nestArray(m *pgtype.Map, elem uint32, arr pgtype.Array[any]) any {
+// appendRow appends one row as a JSON object whose keys follow the column
+// order of the query. raws are the undecoded values, read again for arrays:
+// pgx flattens multi-dimensional arrays in vals.
+func (c *columns) appendRow(dst []byte, m *pgtype.Map, vals []any, raws [][]byte) ([]byte, error) {
+	dst = append(dst, '{')
+	for i, v := range vals {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, c.keys[i]...)
+		if elem := c.elems[i]; elem != 0 && v != nil {
+			var arr pgtype.Array[any]
+			if err := m.PlanScan(c.oids[i], c.formats[i], &arr).Scan(raws[i], &arr); err != nil {
+				return dst, fmt.Errorf("column %q: %w", c.names[i], err)
+			}
+			dst = appendArray(dst, m, elem, arr)
+			continue
+		}
+		dst = appendValue(dst, m, c.oids[i], v)
+	}
+	return append(dst, '}'), nil
+}
+
+// appendArray appends a (possibly multi-dimensional) array as nested JSON
+// arrays.
+func appendArray(dst []byte, m *pgtype.Map, elem uint32, arr pgtype.Array[any]) []byte {
 	if !arr.Valid {
-		return nil
+		return append(dst, "null"...)
 	}
 	if len(arr.Dims) == 0 {
-		return []any{}
+		return append(dst, "[]"...)
 	}
 	pos := 0
-	var build func(d int) []any
-	build = func(d int) []any {
-		n := int(arr.Dims[d].Length)
-		out := make([]any, n)
-		for i := range out {
+	var build func(dst []byte, d int) []byte
+	build = func(dst []byte, d int) []byte {
+		dst = append(dst, '[')
+		for i := range int(arr.Dims[d].Length) {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
 			if d == len(arr.Dims)-1 {
-				out[i] = render(m, elem, arr.Elements[pos])
+				dst = appendValue(dst, m, elem, arr.Elements[pos])
 				pos++
 			} else {
-				out[i] = build(d + 1)
+				dst = build(dst, d+1)
 			}
 		}
-		return out
+		return append(dst, ']')
 	}
-	return build(0)
+	return build(dst, 0)
 }
 
-// Row is one result row. It encodes as a JSON object whose keys follow the
-// column order of the query.
-type Row struct {
-	names  []string
-	values []any
-}
-
-// Get returns the value of column name.
-func (r Row) Get(name string) (any, bool) {
-	for i, n := range r.names {
-		if n == name {
-			return r.values[i], true
-		}
-	}
-	return nil, false
-}
-
-// MarshalJSON encodes the row as an object in column order.
-func (r Row) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, n := range r.names {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, err := json.Marshal(n)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(k)
-		b.WriteByte(':')
-		v, err := json.Marshal(r.values[i])
-		if err != nil {
-			return nil, fmt.Errorf("column %q: %w", n, err)
-		}
-		b.Write(v)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
-
-// render turns the value pgx decoded for a column (or array element) of type
-// oid into a value encoding/json renders faithfully.
-func render(m *pgtype.Map, oid uint32, v any) any {
+// appendValue appends the JSON form of the value pgx decoded for a column
+// (or array element) of type oid.
+func appendValue(dst []byte, m *pgtype.Map, oid uint32, v any) []byte {
 	switch x := v.(type) {
-	case nil, bool, string, int16, int32, int64, json.RawMessage, []byte:
-		return v
+	case nil:
+		return append(dst, "null"...)
+	case bool:
+		return strconv.AppendBool(dst, x)
+	case string:
+		return rawjson.AppendString(dst, x)
+	case int16:
+		return strconv.AppendInt(dst, int64(x), 10)
+	case int32:
+		return strconv.AppendInt(dst, int64(x), 10)
+	case int64:
+		return strconv.AppendInt(dst, x, 10)
+	case json.RawMessage:
+		// Checked by unmarshalRaw; json and jsonb keep every digit.
+		return rawjson.AppendCompact(dst, x)
+	case []byte:
+		dst = append(dst, '"')
+		dst = base64.StdEncoding.AppendEncode(dst, x)
+		return append(dst, '"')
 	case float32:
-		return renderFloat(float64(x))
+		return appendFloat(dst, float64(x))
 	case float64:
-		return renderFloat(x)
+		return appendFloat(dst, x)
 	case pgtype.Numeric:
-		b, err := x.MarshalJSON()
-		if err != nil {
-			return textOf(m, oid, v)
-		}
-		return json.RawMessage(b)
+		return appendNumeric(dst, x)
 	case time.Time:
+		layout := ""
 		switch oid {
 		case pgtype.TimestamptzOID:
-			return x.UTC().Format(layoutTimestamptz)
+			x, layout = x.UTC(), layoutTimestamptz
 		case pgtype.DateOID:
-			return x.Format(layoutDate)
+			layout = layoutDate
 		case pgtype.TimestampOID:
-			return x.Format(layoutTimestamp)
+			layout = layoutTimestamp
+		default:
+			return appendText(dst, m, oid, v)
 		}
-		return textOf(m, oid, v)
+		dst = append(dst, '"')
+		dst = x.AppendFormat(dst, layout) // digits and separators: nothing to escape
+		return append(dst, '"')
 	case pgtype.InfinityModifier:
-		return x.String()
+		return rawjson.AppendString(dst, x.String())
 	case [16]byte:
 		if oid == pgtype.UUIDOID {
-			return pgtype.UUID{Bytes: x, Valid: true}.String()
+			return appendUUID(dst, x)
 		}
 	case []any:
 		elem := elementOID(m, oid)
-		out := make([]any, len(x))
+		dst = append(dst, '[')
 		for i, e := range x {
-			out[i] = render(m, elem, e)
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendValue(dst, m, elem, e)
 		}
-		return out
+		return append(dst, ']')
 	}
-	return textOf(m, oid, v)
+	return appendText(dst, m, oid, v)
 }
 
-func renderFloat(f float64) any {
+// appendFloat appends a float as a JSON number; NaN and the infinities, which
+// JSON has no number for, as strings.
+func appendFloat(dst []byte, f float64) []byte {
 	switch {
 	case math.IsNaN(f):
-		return "NaN"
+		return append(dst, `"NaN"`...)
 	case math.IsInf(f, 1):
-		return "Infinity"
+		return append(dst, `"Infinity"`...)
 	case math.IsInf(f, -1):
-		return "-Infinity"
+		return append(dst, `"-Infinity"`...)
 	}
-	return f
+	return rawjson.AppendFloat(dst, f)
+}
+
+// appendNumeric appends a numeric with every digit, as pgtype.Numeric's JSON
+// form: NaN and the infinities as strings.
+func appendNumeric(dst []byte, n pgtype.Numeric) []byte {
+	switch {
+	case !n.Valid:
+		return append(dst, "null"...)
+	case n.NaN:
+		return append(dst, `"NaN"`...)
+	case n.InfinityModifier == pgtype.Infinity:
+		return append(dst, `"Infinity"`...)
+	case n.InfinityModifier == pgtype.NegativeInfinity:
+		return append(dst, `"-Infinity"`...)
+	case n.Int == nil:
+		return append(dst, '0')
+	}
+	start := len(dst)
+	if n.Int.IsInt64() {
+		dst = strconv.AppendInt(dst, n.Int.Int64(), 10)
+	} else {
+		dst = n.Int.Append(dst, 10)
+	}
+	if dst[start] == '-' {
+		start++
+	}
+	exp := int(n.Exp)
+	if exp > 0 {
+		for range exp {
+			dst = append(dst, '0')
+		}
+		return dst
+	}
+	if exp == 0 {
+		return dst
+	}
+	frac, digits := -exp, len(dst)-start
+	if digits > frac {
+		// 12345, -2 → 123.45: open a gap for the point.
+		point := len(dst) - frac
+		dst = append(dst, 0)
+		copy(dst[point+1:], dst[point:])
+		dst[point] = '.'
+		return dst
+	}
+	// 5, -3 → 0.005: "0." and zeros before the digits.
+	pad := 2 + frac - digits
+	for range pad {
+		dst = append(dst, 0)
+	}
+	copy(dst[start+pad:], dst[start:start+digits])
+	dst[start], dst[start+1] = '0', '.'
+	for i := start + 2; i < start+pad; i++ {
+		dst[i] = '0'
+	}
+	return dst
+}
+
+// appendUUID appends a uuid in its canonical form.
+func appendUUID(dst []byte, u [16]byte) []byte {
+	var buf [38]byte
+	buf[0], buf[37] = '"', '"'
+	hex.Encode(buf[1:9], u[0:4])
+	buf[9] = '-'
+	hex.Encode(buf[10:14], u[4:6])
+	buf[14] = '-'
+	hex.Encode(buf[15:19], u[6:8])
+	buf[19] = '-'
+	hex.Encode(buf[20:24], u[8:10])
+	buf[24] = '-'
+	hex.Encode(buf[25:37], u[10:])
+	return append(dst, buf[:]...)
 }
 
 // elementOID is the element type of an array type, or oid itself for the
@@ -214,19 +303,19 @@ func elementOID(m *pgtype.Map, oid uint32) uint32 {
 	return oid
 }
 
-// textOf is PostgreSQL's text representation of v, the fallback for types
-// without a natural JSON form.
-func textOf(m *pgtype.Map, oid uint32, v any) any {
+// appendText appends PostgreSQL's text representation of v as a JSON
+// string, the fallback for types without a natural JSON form.
+func appendText(dst []byte, m *pgtype.Map, oid uint32, v any) []byte {
 	if b, err := m.Encode(oid, pgtype.TextFormatCode, v, nil); err == nil {
 		if b == nil {
-			return nil
+			return append(dst, "null"...)
 		}
-		return string(b)
+		return rawjson.AppendString(dst, b)
 	}
 	if s, ok := v.(fmt.Stringer); ok {
-		return s.String()
+		return rawjson.AppendString(dst, s.String())
 	}
-	return fmt.Sprint(v)
+	return rawjson.AppendString(dst, fmt.Sprint(v))
 }
 
 // registerJSONCodecs makes json and jsonb decode to json.RawMessage, so a
@@ -247,7 +336,7 @@ func registerJSONCodecs(_ context.Context, conn *pgx.Conn) error {
 // interface (what Rows.Values does); other targets decode as usual.
 func unmarshalRaw(data []byte, v any) error {
 	if p, ok := v.(*any); ok {
-		if !json.Valid(data) {
+		if !rawjson.Valid(data) {
 			return fmt.Errorf("invalid JSON document from the server")
 		}
 		*p = json.RawMessage(bytes.Clone(data))
