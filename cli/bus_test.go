@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/onexhost/onex/bus/kafka"
+	"github.com/onexhost/onex/bus/memory"
 	"github.com/onexhost/onex/config"
 	"github.com/onexhost/onex/runtime"
 )
@@ -31,6 +32,7 @@ func TestBusSection(t *testing.T) {
 			keys: []string{"bus.kafka.brokers[0]", "bus.kafka.max_attempts"}},
 		{name: "unknown key", yaml: "bus:\n  kind: kafka\n  kafka:\n    broker: [\"k1:9092\"]\n", keys: []string{"bus.kafka.broker"}},
 		{name: "unknown kind", yaml: "bus:\n  kind: kafak\n", keys: []string{"bus.kind"}},
+		{name: "memory values checked", yaml: "bus:\n  memory: {partitions: 0}\n", keys: []string{"bus.memory.partitions"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, errs := config.Parse("onex.yaml", []byte(tc.yaml))
@@ -86,5 +88,31 @@ func TestKafkaExampleIsValid(t *testing.T) {
 	}
 	if s.Kind != runtime.BusKafka || s.Kafka.CreateTopics.Partitions != 6 || rt.ConsumerGroup != "onex" {
 		t.Errorf("example resolved to %+v", s)
+	}
+}
+
+// TestMemoryBusOpens: the default and an explicit memory section open a
+// memory bus without a redelivery policy (one attempt per request).
+func TestMemoryBusOpens(t *testing.T) {
+	for _, yaml := range []string{"", "bus:\n  kind: memory\n  memory: {partitions: 2, buffer: 10}\n"} {
+		f, errs := config.Parse("onex.yaml", []byte(yaml))
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		rt := runtime.DefaultConfig()
+		s, errs := loadBusSection(f, &rt)
+		if len(errs) > 0 {
+			t.Fatalf("%q: %v", yaml, errs)
+		}
+		b, rd, err := s.open(nil)
+		if err != nil {
+			t.Fatalf("%q: %v", yaml, err)
+		}
+		if _, ok := b.(*memory.Bus); !ok || rd != nil {
+			t.Errorf("%q: bus %T, redelivery %v; want the memory bus and none", yaml, b, rd)
+		}
+		if err := b.Close(); err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/onexhost/onex/bus"
-	"github.com/onexhost/onex/bus/memory"
 	"github.com/onexhost/onex/config"
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/handler"
@@ -205,46 +204,9 @@ func (c *Config) checkNames(descs []*handler.Descriptor) []*diag.ValidationError
 	return errs
 }
 
-// BusConfig is the bus section of onex.yaml.
-type BusConfig struct {
-	// Kind selects the implementation: memory (embedded, the default) or kafka.
-	Kind   string        `yaml:"kind"`
-	Memory memory.Config `yaml:"memory"`
-}
-
-// Bus kinds.
+// Bus kinds: the values of bus.kind in onex.yaml. The switch between them
+// lives in the CLI wiring, so runtime links no broker client.
 const (
 	BusMemory = "memory"
 	BusKafka  = "kafka"
 )
-
-// DefaultBusConfig returns the defaults: the memory bus.
-func DefaultBusConfig() BusConfig { return BusConfig{Kind: BusMemory, Memory: memory.DefaultConfig()} }
-
-// LoadBusConfig decodes the bus section of f over the defaults and checks it.
-func LoadBusConfig(f *config.File) (BusConfig, []*diag.ValidationError) {
-	c := DefaultBusConfig()
-	if errs := f.Decode("bus", &c); len(errs) > 0 {
-		return c, errs
-	}
-	return c, c.Validate(f)
-}
-
-// Validate checks the values (RUNTIME-002 with the key); f may be nil.
-func (c BusConfig) Validate(f *config.File) []*diag.ValidationError {
-	switch c.Kind {
-	case BusMemory:
-		return c.Memory.Validate(f, "bus.memory")
-	case BusKafka:
-		return []*diag.ValidationError{f.Errorf("bus.kind", "the kafka bus is not available in this build yet; use kind: memory")}
-	}
-	return []*diag.ValidationError{f.Errorf("bus.kind", "unknown bus kind %q%s (valid: memory, kafka)", c.Kind, hint(c.Kind, []string{BusMemory, BusKafka}))}
-}
-
-// Open makes the configured bus.
-func (c BusConfig) Open() (bus.Bus, error) {
-	if c.Kind == BusMemory {
-		return memory.New(c.Memory), nil
-	}
-	return nil, fmt.Errorf("runtime: bus kind %q is not available", c.Kind)
-}

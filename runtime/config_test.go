@@ -63,34 +63,3 @@ func TestLoadConfig(t *testing.T) {
 		})
 	}
 }
-
-func TestLoadBusConfig(t *testing.T) {
-	for _, tc := range []struct {
-		yaml string
-		err  string
-	}{
-		{"", ""},
-		{"bus:\n  kind: memory\n  memory: {partitions: 2, buffer: 10}\n", ""},
-		{"bus:\n  kind: kafka\n", "not available"},
-		{"bus:\n  kind: memroy\n", `did you mean "memory"`},
-		{"bus:\n  memory: {partitions: 0}\n", "bus.memory.partitions"},
-	} {
-		f, _ := config.Parse("onex.yaml", []byte(tc.yaml))
-		c, errs := LoadBusConfig(f)
-		if tc.err == "" {
-			if len(errs) > 0 {
-				t.Errorf("%q: %v", tc.yaml, errs)
-				continue
-			}
-			b, err := c.Open()
-			if err != nil {
-				t.Fatal(err)
-			}
-			b.Close()
-			continue
-		}
-		if len(errs) != 1 || errs[0].RuleID != "RUNTIME-002" || !strings.Contains(errs[0].Error(), tc.err) || errs[0].Line != 2 {
-			t.Errorf("%q: %v, want one located RUNTIME-002 containing %q", tc.yaml, errs, tc.err)
-		}
-	}
-}
