@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"go.uber.org/goleak"
 
 	"github.com/onexhost/onex/bus"
@@ -106,6 +107,11 @@ func (behave) Handle(ctx context.Context, inv *handler.Invocation) (handler.Outp
 	}
 	return handler.Output{}, fmt.Errorf("unexpected verb %s", inv.Verb())
 }
+
+// unique returns base with a suffix of its own: names of the process-wide
+// test registries (releases, lifeLogs, factory import paths) are made unique
+// to each run, so every test holds under go test -count=N.
+func unique(base string) string { return base + "-" + uuid.NewString()[:8] }
 
 // releases are channels that blocking test handlers wait on, by name; started
 // channels close when a handler begins to wait.

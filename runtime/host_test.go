@@ -207,7 +207,7 @@ func TestInvocationHasNoPublisher(t *testing.T) {
 func TestSmuggledBusPublishIsRefused(t *testing.T) {
 	b := memory.New(memory.DefaultConfig())
 	var publishErr atomic.Value
-	path := "example.com/test/smuggler"
+	path := unique("example.com/test/smuggler")
 	handler.Register(handler.Factory{ImportPath: path, Verbs: []string{"run"},
 		New: func(json.RawMessage) (handler.Handler, error) {
 			return handlerFunc(func(ctx context.Context, inv *handler.Invocation) (handler.Output, error) {
@@ -455,9 +455,10 @@ func TestSecretReferencesResolvedAtInit(t *testing.T) {
 
 func TestStopClosesHandlersInReverseOrder(t *testing.T) {
 	var ds []*handler.Descriptor
+	order := unique("order")
 	for _, name := range []string{"a", "b", "c"} {
 		d := desc(name, lifePath, name+".get")
-		d.Config = json.RawMessage(`{"log":"order"}`)
+		d.Config = json.RawMessage(`{"log":"` + order + `"}`)
 		ds = append(ds, d)
 	}
 	h := New(&fakeSource{descs: ds}, nil, nil, nil, nil, Options{Config: testConfig()})
@@ -468,21 +469,22 @@ func TestStopClosesHandlersInReverseOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"init a", "init b", "init c", "close", "close", "close"}
-	if got := lifeLogs.get("order"); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := lifeLogs.get(order); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("events %v, want %v", got, want)
 	}
 }
 
 func TestFailedStartClosesInitialisedHandlers(t *testing.T) {
 	a := desc("a", lifePath, "a.get")
-	a.Config = json.RawMessage(`{"log":"failed-start"}`)
+	log := unique("failed-start")
+	a.Config = json.RawMessage(`{"log":"` + log + `"}`)
 	z := desc("z", lifePath, "z.get")
 	z.Config = json.RawMessage(`{"fail_init":true}`)
 	h := New(&fakeSource{descs: []*handler.Descriptor{a, z}}, nil, nil, nil, nil, Options{Config: testConfig()})
 	if err := h.Start(context.Background()); err == nil {
 		t.Fatal("Start succeeded with a failing required handler")
 	}
-	if got := lifeLogs.get("failed-start"); fmt.Sprint(got) != "[init a close]" {
+	if got := lifeLogs.get(log); fmt.Sprint(got) != "[init a close]" {
 		t.Errorf("events %v: the initialised handler was not closed", got)
 	}
 }
@@ -516,22 +518,23 @@ func TestDrainAnswersEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs := collectResponses(t, b, 3)
-	for _, raw := range []string{`{"operation":"b.block","payload":{"release":"drain-1"}}`, `{"operation":"b.block","payload":{"release":"drain-stuck"}}`, `{"operation":"b.ok"}`} {
+	done, stuck := unique("drain-done"), unique("drain-stuck")
+	for _, raw := range []string{`{"operation":"b.block","payload":{"release":"` + done + `"}}`, `{"operation":"b.block","payload":{"release":"` + stuck + `"}}`, `{"operation":"b.ok"}`} {
 		if err := b.Publish(context.Background(), bus.Message{Topic: bus.DefaultRequestTopic, Value: []byte(raw)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ok := rs.take(t, 1)[0] // b.ok answers at once
-	<-releases.started("drain-1")
-	<-releases.started("drain-stuck")
+	<-releases.started(done)
+	<-releases.started(stuck)
 	stopped := make(chan error, 1)
 	go func() { stopped <- h.Stop(context.Background()) }()
-	close(releases.get("drain-1")) // finishes within the drain timeout
+	close(releases.get(done)) // finishes within the drain timeout
 	got := rs.take(t, 2)
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
 	}
-	close(releases.get("drain-stuck"))
+	close(releases.get(stuck))
 	rules := map[string]int{}
 	for _, r := range append(got, ok) {
 		if r.Success {
@@ -558,14 +561,15 @@ func TestWatchdogAnswersAtDeadline(t *testing.T) {
 	}
 	got := make(chan *envelope.Response, 2)
 	reply := func(resp []byte, _ *Outcome) { got <- mustDecode(t, resp) }
-	if err := h.Submit(context.Background(), []byte(`{"operation":"b.block","payload":{"release":"watchdog"}}`), reply); err != nil {
+	release := unique("watchdog")
+	if err := h.Submit(context.Background(), []byte(`{"operation":"b.block","payload":{"release":"`+release+`"}}`), reply); err != nil {
 		t.Fatal(err)
 	}
 	r := <-got
 	if r.Success || r.Error.RuleID != "HANDLER-002" || !r.Error.Retryable {
 		t.Fatalf("%+v", r.Error)
 	}
-	close(releases.get("watchdog"))
+	close(releases.get(release))
 	// Stop waits for the worker: the late result has been dropped by then.
 	if err := h.Stop(context.Background()); err != nil {
 		t.Fatal(err)
@@ -642,7 +646,7 @@ func TestRedeliverySeam(t *testing.T) {
 	b := memory.New(memory.DefaultConfig())
 	rd := &countingRedelivery{max: 3}
 	var calls atomic.Int32
-	path := "example.com/test/flaky"
+	path := unique("example.com/test/flaky")
 	handler.Register(handler.Factory{ImportPath: path, Verbs: []string{"run", "down"},
 		New: func(json.RawMessage) (handler.Handler, error) {
 			return handlerFunc(func(_ context.Context, inv *handler.Invocation) (handler.Output, error) {

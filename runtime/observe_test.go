@@ -132,12 +132,13 @@ func TestObserverWatchdogOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := make(chan struct{}, 2)
-	if err := h.Submit(context.Background(), []byte(`{"operation":"b.block","payload":{"release":"observe-watchdog"}}`),
+	release := unique("observe-watchdog")
+	if err := h.Submit(context.Background(), []byte(`{"operation":"b.block","payload":{"release":"`+release+`"}}`),
 		func([]byte, *Outcome) { got <- struct{}{} }); err != nil {
 		t.Fatal(err)
 	}
 	<-got
-	close(releases.get("observe-watchdog"))
+	close(releases.get(release))
 	if err := h.Stop(context.Background()); err != nil { // waits for the late result
 		t.Fatal(err)
 	}

@@ -79,12 +79,13 @@ func TestServeNDJSONCancel(t *testing.T) {
 	var out bytes.Buffer
 	done := make(chan error, 1)
 	go func() { done <- ServeNDJSON(ctx, h, pr, &out) }()
-	if _, err := io.WriteString(pw, `{"operation":"b.block","payload":{"release":"bridge"}}`+"\n"); err != nil {
+	release := unique("bridge")
+	if _, err := io.WriteString(pw, `{"operation":"b.block","payload":{"release":"`+release+`"}}`+"\n"); err != nil {
 		t.Fatal(err)
 	}
-	<-releases.started("bridge")
+	<-releases.started(release)
 	cancel()
-	close(releases.get("bridge"))
+	close(releases.get(release))
 	select {
 	case err := <-done:
 		if !errors.Is(err, context.Canceled) {
