@@ -96,7 +96,7 @@ type decoder struct {
 	// takes the next stretch, so a typical contract needs no other allocation
 	// for them.
 	entries []entry
-	buf     [48]entry
+	buf     [32]entry
 }
 
 // finish sets the handler identity and source type of errs.
@@ -131,52 +131,51 @@ func location(n *yaml.Node) handler.Location {
 	return handler.Location{Line: n.Line, Column: n.Column}
 }
 
-// load reads every document of data; a document the loader refuses is a
-// CONTRACT-001. A panic in the loader is a syntax error of this file, not a
-// crash of the host.
-func (d *decoder) load(data []byte) (docs []*yaml.Node, ok bool) {
+// load reads every document of data and returns the bodies of the first two
+// that are not empty (a contract has one); a document the loader refuses is a
+// CONTRACT-001, wherever it is in the file. A panic in the loader is a syntax
+// error of this file, not a crash of the host.
+func (d *decoder) load(data []byte) (body, second *yaml.Node, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			docs, ok = nil, false
+			body, second, ok = nil, nil, false
 			d.add(handler.Location{Line: 1, Column: 1}, "CONTRACT-001", "", "the YAML parser failed on this file: %v", r)
 		}
 	}()
 	l, err := yaml.NewLoader(bytes.NewReader(data), loadOptions)
 	if err != nil {
 		d.add(handler.Location{Line: 1, Column: 1}, "CONTRACT-001", "", "YAML loader: %v", err)
-		return nil, false
+		return nil, nil, false
 	}
 	for {
-		doc := new(yaml.Node)
-		err := l.Load(doc)
+		var doc yaml.Node
+		err := l.Load(&doc)
 		if errors.Is(err, io.EOF) {
-			return docs, true
+			return body, second, true
 		}
 		if err != nil {
 			d.syntaxError(data, err)
-			return nil, false
+			return nil, nil, false
 		}
-		docs = append(docs, doc)
+		switch b := docBody(&doc); {
+		case b == nil:
+		case body == nil:
+			body = b
+		case second == nil:
+			second = b
+		}
 	}
 }
 
 func (d *decoder) decode(data []byte) *Contract {
-	docs, ok := d.load(data)
+	body, second, ok := d.load(data)
 	if !ok {
 		return nil
 	}
-	var body *yaml.Node
-	for _, doc := range docs {
-		b := docBody(doc)
-		if b == nil {
-			continue
-		}
-		if body != nil {
-			d.add(startLocation(b), "CONTRACT-003", "write one handler per handler_contract.yaml, in a single YAML document",
-				"the file holds more than one YAML document")
-			return nil
-		}
-		body = b
+	if second != nil {
+		d.add(startLocation(second), "CONTRACT-003", "write one handler per handler_contract.yaml, in a single YAML document",
+			"the file holds more than one YAML document")
+		return nil
 	}
 	if body == nil {
 		d.add(handler.Location{Line: 1, Column: 1}, "CONTRACT-002", "",
@@ -262,7 +261,7 @@ func (d *decoder) check(root *yaml.Node) bool {
 	walk(root)
 	if dup != nil {
 		d.add(location(dup), "CONTRACT-001", "remove or rename one of the two keys: a mapping sets each key once",
-			"YAML syntax error: mapping key %q is already defined at line %d, column %d", dup.Value, first.Line, first.Column)
+			"YAML syntax error: mapping key %q is already defined at line %d, column %d", resolve(dup).Value, first.Line, first.Column)
 		return false
 	}
 	if len(aliases) == 0 {
@@ -318,8 +317,9 @@ func (d *decoder) check(root *yaml.Node) bool {
 	return true
 }
 
-// duplicateKey returns the first scalar key of mapping m that an earlier key
-// of m already sets, and that earlier key.
+// duplicateKey returns the first key of mapping m that an earlier key of m
+// already sets, and that earlier key. Keys that are not scalars are left to
+// the decoding, which refuses them.
 func duplicateKey(m *yaml.Node) (dup, first *yaml.Node) {
 	n := len(m.Content) / 2
 	if n < 2 {
@@ -327,13 +327,13 @@ func duplicateKey(m *yaml.Node) (dup, first *yaml.Node) {
 	}
 	if n <= 16 { // small mappings, the common case: no map to allocate
 		for i := 2; i < 2*n; i += 2 {
-			k := m.Content[i]
-			if k.Kind != yaml.ScalarNode {
+			key, ok := keyText(m.Content[i])
+			if !ok {
 				continue
 			}
 			for j := 0; j < i; j += 2 {
-				if p := m.Content[j]; p.Kind == yaml.ScalarNode && p.Value == k.Value {
-					return k, p
+				if prev, ok := keyText(m.Content[j]); ok && prev == key {
+					return m.Content[i], m.Content[j]
 				}
 			}
 		}
@@ -341,16 +341,26 @@ func duplicateKey(m *yaml.Node) (dup, first *yaml.Node) {
 	}
 	seen := make(map[string]*yaml.Node, n)
 	for i := 0; i < 2*n; i += 2 {
-		k := m.Content[i]
-		if k.Kind != yaml.ScalarNode {
+		key, ok := keyText(m.Content[i])
+		if !ok {
 			continue
 		}
-		if p, ok := seen[k.Value]; ok {
-			return k, p
+		if p, ok := seen[key]; ok {
+			return m.Content[i], p
 		}
-		seen[k.Value] = k
+		seen[key] = m.Content[i]
 	}
 	return nil, nil
+}
+
+// keyText is the text of a mapping key: a scalar other than null, written or
+// reached through an alias. The merge key << is a key like the others here.
+func keyText(k *yaml.Node) (string, bool) {
+	r := resolve(k)
+	if r == nil || r.Kind != yaml.ScalarNode || r.Tag == "!!null" {
+		return "", false
+	}
+	return r.Value, true
 }
 
 // resolve follows aliases to the node that holds the value.
@@ -448,12 +458,13 @@ func (d *decoder) mapping(n *yaml.Node) (entries []entry, ok bool) {
 			merges = append(merges, v)
 			continue
 		}
-		if k.Kind != yaml.ScalarNode || k.Tag == "!!null" {
+		key, ok := keyText(k)
+		if !ok {
 			d.add(location(k), "CONTRACT-003", "write mapping keys as plain or quoted strings",
 				"mapping key must be a scalar, got %s", kindOf(k))
 			continue
 		}
-		d.entries = append(d.entries, entry{key: k.Value, k: k, value: v})
+		d.entries = append(d.entries, entry{key: key, k: k, value: v})
 	}
 	// The stretch of this mapping ends here: the capacity limit keeps appends
 	// to it (merged keys below) from overwriting the next mapping's.
@@ -1164,13 +1175,13 @@ func (d *decoder) jsonScalar(buf *bytes.Buffer, x *yaml.Node, path string) bool 
 		return true
 	}
 	var v any
-	err := x.Decode(&v)
-	var b []byte
-	if err == nil {
-		b, err = json.Marshal(v)
+	if err := x.Decode(&v); err != nil {
+		d.add(location(x), "CONTRACT-003", "quote the value to keep it as a string", "%s: %q is not a valid %s", path, x.Value, x.Tag)
+		return false
 	}
+	b, err := json.Marshal(v)
 	if err != nil {
-		d.add(location(x), "CONTRACT-003", "quote the value to keep it as a string", "%s: %s %s cannot be represented in JSON", path, strings.TrimPrefix(x.Tag, "!!"), x.Value)
+		d.add(location(x), "CONTRACT-003", "quote the value to keep it as a string", "%s: %s cannot be represented in JSON", path, x.Value)
 		return false
 	}
 	buf.Write(b)

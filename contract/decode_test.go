@@ -94,6 +94,19 @@ var decodeCases = []struct {
 	{"bounded aliases", minimal + "config:\n  a: &x {k: v}\n  b: *x\n", nil},
 	{"merge keys", minimal + "config:\n  base: &b {timeout: 5s, retries: 2}\n  call:\n    <<: *b\n    retries: 3\n", nil},
 	{"config not a mapping", minimal + "config: [a]\n", []at{{"CONTRACT-003", 10, 9}}},
+	{"duplicate nested key", minimal + "config:\n  a: 1\n  a: 2\n", []at{{"CONTRACT-001", 12, 3}}},
+	{"duplicate key in a large mapping", minimal + "config:\n" + largeMapping + "  k03: again\n", []at{{"CONTRACT-001", 31, 3}}},
+	{"directive the loader refuses", "%FOO bar\n---\n" + minimal, []at{{"CONTRACT-001", 1, 5}}},
+	{"deep block nesting", minimal + "config:\n" + deepBlocks(MaxNesting+5), []at{{"CONTRACT-001", 10 + MaxNesting, 2*MaxNesting + 4}}},
+	{"empty documents around the contract", "---\n---\n" + minimal + "---\n", nil},
+	{"unknown tag on a string field", minimal + "description: !custom x\n", []at{{"CONTRACT-003", 10, 14}}},
+	{"plain timestamps are strings", minimal + "description: 2001-12-14\nconfig: {since: 2001-12-14}\n", nil},
+	{"config number tag on a word", minimal + "config: {a: !!int x}\n", []at{{"CONTRACT-003", 10, 13}}},
+	{"config nan", minimal + "config: {a: .nan}\n", []at{{"CONTRACT-003", 10, 13}}},
+	{"config alias key", minimal + "config:\n  a: &k x\n  *k : y\n", nil},
+	{"config alias key set twice", minimal + "config:\n  a: &k x\n  *k : y\n  x: z\n", []at{{"CONTRACT-001", 13, 3}}},
+	{"config null key", minimal + "config:\n  ~: y\n", []at{{"CONTRACT-003", 11, 3}}},
+	{"merge of a scalar", minimal + "config:\n  <<: x\n", []at{{"CONTRACT-003", 11, 7}}},
 	{"config infinity", minimal + "config: {limit: .inf}\n", []at{{"CONTRACT-003", 10, 17}}},
 	{"config unknown tag", minimal + "config: {a: !custom x}\n", []at{{"CONTRACT-003", 10, 13}}},
 	{"config bad secret reference", minimal + "config: {token: {secret: nokey}}\n", []at{{"CONTRACT-003", 10, 26}}},
@@ -106,6 +119,26 @@ var decodeCases = []struct {
 	{"many errors at once", "contract_version: \"3.0.0\"\nhandler_identity: {name: \"A\", version: \"x\"}\nhandler_type: infra_handler\nhandler_type_category: effect\ncommands_accepted: [a.b]\nimplementation: {import_path: x/y}\npublishes: [t]\nfoo: 1\n", []at{
 		{"CONTRACT-006", 1, 19}, {"CONTRACT-003", 2, 26}, {"CONTRACT-006", 2, 40}, {"CONTRACT-005", 7, 1}, {"CONTRACT-004", 8, 1},
 	}},
+}
+
+// largeMapping has 20 keys, k00 to k19, one a line: more than the decoder
+// compares pairwise.
+var largeMapping = func() string {
+	var b strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&b, "  k%02d: %d\n", i, i)
+	}
+	return b.String()
+}()
+
+// deepBlocks nests n block mappings, one a line.
+func deepBlocks(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "%sk%d:\n", strings.Repeat("  ", i+1), i)
+	}
+	fmt.Fprintf(&b, "%sx: 1\n", strings.Repeat("  ", n+1))
+	return b.String()
 }
 
 const billionLaughs = `config:
@@ -340,6 +373,25 @@ func TestDecodeConfigValues(t *testing.T) {
 	}
 	if !json.Valid(c.Config) {
 		t.Fatal("config is not valid JSON")
+	}
+}
+
+// TestDecodeConfigNumbers checks that config numbers are read the YAML way
+// and written as JSON numbers.
+func TestDecodeConfigNumbers(t *testing.T) {
+	for _, tc := range []struct{ yaml, json string }{
+		{"42", "42"}, {"-7", "-7"}, {"+5", "5"}, {"0x1F", "31"}, {"0o17", "15"}, {"1_000", "1000"},
+		{"1.5", "1.5"}, {"1e3", "1000"}, {"-.5", "-0.5"}, {"18446744073709551615", "18446744073709551615"},
+		{"!!float 1", "1"}, {"!!str 1", `"1"`}, {"!!int \"12\"", "12"}, {"!!bool true", "true"}, {"TRUE", "true"},
+	} {
+		c, errs := Decode("f.yaml", []byte(minimal+"config: {n: "+tc.yaml+"}\n"))
+		if len(errs) > 0 {
+			t.Errorf("%s: %v", tc.yaml, errs)
+			continue
+		}
+		if want := `{"n":` + tc.json + `}`; string(c.Config) != want {
+			t.Errorf("%s: config %s, want %s", tc.yaml, c.Config, want)
+		}
 	}
 }
 

@@ -13,10 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/lexer"
-	"github.com/goccy/go-yaml/token"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/handler"
@@ -31,25 +29,51 @@ func compiled(t *testing.T) *jsonschema.Schema {
 	return s
 }
 
-// schemaVerdict converts a YAML document to a JSON value the way an editor's
-// YAML language server does (goccy/go-yaml here, independently of the decoder's
-// AST walk) and validates it against the embedded schema. A stream of more than
-// one document, or one JSON cannot hold (.inf, .nan, application-specific
-// tags such as !vault), is not a contract instance.
+// schemaVerdict converts a YAML document to a JSON value the way a tool that
+// turns YAML into JSON does (go.yaml.in/yaml decoding into Go values,
+// independently of the decoder's node walk) and validates it against the
+// embedded schema. A stream of more than one document that is not empty, or a
+// document JSON cannot hold (.inf, .nan, application-specific tags such as
+// !vault, null mapping keys), is not a contract instance.
 func schemaVerdict(s *jsonschema.Schema, doc []byte) error {
-	for _, tk := range lexer.Tokenize(string(doc)) {
-		if tk.Type == token.TagType && !slices.Contains(coreTags, tk.Value) {
-			return fmt.Errorf("tag %s has no JSON meaning", tk.Value)
-		}
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(doc))
-	var v any
-	if err := dec.Decode(&v); err != nil && !errors.Is(err, io.EOF) {
+	l, err := yaml.NewLoader(bytes.NewReader(doc))
+	if err != nil {
 		return err
 	}
-	var extra any
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return errors.New("more than one YAML document")
+	var body *yaml.Node
+	for {
+		var n yaml.Node
+		err := l.Load(&n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if len(n.Content) == 0 || (n.Content[0].Kind == yaml.ScalarNode && n.Content[0].Tag == "!!null" && n.Content[0].Value == "" && n.Content[0].Style == 0) {
+			continue // an empty document
+		}
+		if body != nil {
+			return errors.New("more than one YAML document")
+		}
+		body = &n
+	}
+	if body == nil {
+		return errors.New("no YAML document")
+	}
+	if tag := foreignTag(body); tag != "" {
+		return fmt.Errorf("tag %s has no JSON meaning", tag)
+	}
+	if key := keySetTwice(body); key != "" {
+		return fmt.Errorf("mapping key %q set twice", key)
+	}
+	var v any
+	if err := body.Decode(&v); err != nil {
+		return err
+	}
+	v, err = jsonValue(v)
+	if err != nil {
+		return err
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -60,6 +84,84 @@ func schemaVerdict(s *jsonschema.Schema, doc []byte) error {
 		return err
 	}
 	return s.Validate(inst)
+}
+
+// foreignTag returns the first explicit tag outside the YAML core schema.
+func foreignTag(n *yaml.Node) string {
+	if n.Style&yaml.TaggedStyle != 0 && !slices.Contains(coreTags, n.Tag) {
+		return n.Tag
+	}
+	for _, c := range n.Content {
+		if tag := foreignTag(c); tag != "" {
+			return tag
+		}
+	}
+	return ""
+}
+
+// keySetTwice returns a key that a mapping sets twice, one of the two
+// through an alias: YAML forbids it, and decoding into Go values lets the
+// later one win.
+func keySetTwice(n *yaml.Node) string {
+	if n.Kind == yaml.MappingNode {
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind == yaml.AliasNode && k.Alias != nil {
+				k = k.Alias
+			}
+			if k.Kind != yaml.ScalarNode {
+				continue
+			}
+			if seen[k.Value] {
+				return k.Value
+			}
+			seen[k.Value] = true
+		}
+	}
+	for _, c := range n.Content {
+		if key := keySetTwice(c); key != "" {
+			return key
+		}
+	}
+	return ""
+}
+
+// jsonValue turns the maps YAML decodes with keys other than strings into
+// JSON objects, keys written as text; a null key has no JSON form.
+func jsonValue(v any) (any, error) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			j, err := jsonValue(e)
+			if err != nil {
+				return nil, err
+			}
+			x[k] = j
+		}
+	case map[any]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if k == nil {
+				return nil, errors.New("a null mapping key has no JSON form")
+			}
+			j, err := jsonValue(e)
+			if err != nil {
+				return nil, err
+			}
+			out[fmt.Sprint(k)] = j
+		}
+		return out, nil
+	case []any:
+		for i, e := range x {
+			j, err := jsonValue(e)
+			if err != nil {
+				return nil, err
+			}
+			x[i] = j
+		}
+	}
+	return v, nil
 }
 
 // coreTags are the tags of the YAML core schema, which map onto JSON values.
