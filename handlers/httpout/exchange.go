@@ -6,94 +6,23 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/onexhost/onex/envelope/rawjson"
 	"github.com/onexhost/onex/handler"
 )
 
-// Request is the payload of every verb.
-type Request struct {
-	// URL is absolute, or relative to the config's base_url.
-	URL string `json:"url,omitempty"`
-	// Path is relative to base_url (an alternative spelling of a relative URL).
-	Path    string            `json:"path,omitempty"`
-	Headers map[string]string `json:"headers,omitempty"`
-	// Query values are strings, numbers or booleans, or lists of them for a
-	// repeated parameter.
-	Query map[string]json.RawMessage `json:"query,omitempty"`
-	// Body is a JSON value: a string is sent as text, anything else as JSON.
-	Body json.RawMessage `json:"body,omitempty"`
-	// BodyBase64 is a binary body, standard base64.
-	BodyBase64 string `json:"body_base64,omitempty"`
-}
-
-// queryValues accepts a scalar or an array of scalars.
-func queryValues(b json.RawMessage) ([]string, error) {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '[' {
-		var items []json.RawMessage
-		if err := json.Unmarshal(b, &items); err != nil {
-			return nil, err
-		}
-		out := make([]string, len(items))
-		for i, it := range items {
-			s, err := scalarString(it)
-			if err != nil {
-				return nil, fmt.Errorf("[%d]: %w", i, err)
-			}
-			out[i] = s
-		}
-		return out, nil
-	}
-	s, err := scalarString(b)
-	if err != nil {
-		return nil, err
-	}
-	return []string{s}, nil
-}
-
-func scalarString(b []byte) (string, error) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return "", errors.New("empty value")
-	}
-	switch b[0] {
-	case '"':
-		var s string
-		err := json.Unmarshal(b, &s)
-		return s, err
-	case '{', '[', 'n':
-		return "", errors.New("a query value is a string, number or boolean")
-	}
-	if !json.Valid(b) {
-		return "", errors.New("invalid value")
-	}
-	return string(b), nil
-}
-
-// Response is the result of every verb.
-type Response struct {
-	StatusCode int `json:"status_code"`
-	// Headers hold each response header, repeated values joined with ", ".
-	Headers map[string]string `json:"headers"`
-	// Body is the JSON value (json), the text (text), or the base64 of the
-	// bytes (base64); absent when the response has no body (none).
-	Body         any    `json:"body,omitempty"`
-	BodyEncoding string `json:"body_encoding"`
-}
-
-// Body encodings of a Response.
+// Body encodings of a result (its body_encoding).
 const (
 	EncodingJSON   = "json"
 	EncodingText   = "text"
@@ -101,25 +30,25 @@ const (
 	EncodingNone   = "none"
 )
 
-func (h *HTTP) buildRequest(ctx context.Context, method string, p *Request) (*http.Request, error) {
+func (h *HTTP) buildRequest(ctx context.Context, method string, p *payload) (*http.Request, error) {
 	u, err := h.target(p)
 	if err != nil {
 		return nil, err
 	}
-	if len(p.Query) > 0 {
+	if len(p.query) > 0 {
 		// Appended to the URL's own query, encoded in sorted key order.
 		var q strings.Builder
 		q.WriteString(u.RawQuery)
-		for _, k := range sortedKeys(p.Query) {
-			vals, err := queryValues(p.Query[k])
+		for _, kv := range p.query {
+			vals, err := queryValues(kv.value)
 			if err != nil {
-				return nil, handler.InvalidPayload("query."+k, "%v", err)
+				return nil, handler.InvalidPayload("query."+kv.name, "%v", err)
 			}
 			for _, v := range vals {
 				if q.Len() > 0 {
 					q.WriteByte('&')
 				}
-				q.WriteString(url.QueryEscape(k))
+				q.WriteString(url.QueryEscape(kv.name))
 				q.WriteByte('=')
 				q.WriteString(url.QueryEscape(v))
 			}
@@ -128,33 +57,27 @@ func (h *HTTP) buildRequest(ctx context.Context, method string, p *Request) (*ht
 	}
 	var body []byte
 	contentType := ""
+	hasBody := len(p.body) > 0 && p.body.Kind() != rawjson.Null
 	switch {
-	case len(p.Body) > 0 && p.BodyBase64 != "":
+	case len(p.body) > 0 && p.bodyBase64 != "":
 		return nil, handler.InvalidPayload("body_base64", "set body or body_base64, not both")
-	case p.BodyBase64 != "":
-		if base64.StdEncoding.DecodedLen(len(p.BodyBase64)) > int(h.cfg.maxRequestBytes)+2 {
+	case p.bodyBase64 != "":
+		if base64.StdEncoding.DecodedLen(len(p.bodyBase64)) > int(h.cfg.maxRequestBytes)+2 {
 			return nil, tooLarge("body_base64", h.cfg.maxRequestBytes)
 		}
-		body, err = base64.StdEncoding.DecodeString(p.BodyBase64)
+		body, err = base64.StdEncoding.DecodeString(p.bodyBase64)
 		if err != nil {
 			return nil, handler.InvalidPayload("body_base64", "not standard base64: %v", err)
 		}
 		contentType = "application/octet-stream"
-	case len(p.Body) > 0 && !bytes.Equal(bytes.TrimSpace(p.Body), []byte("null")):
-		raw := bytes.TrimSpace(p.Body)
-		if raw[0] == '"' {
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
-				return nil, handler.InvalidPayload("body", "%v", err)
-			}
-			body, contentType = []byte(s), "text/plain; charset=utf-8"
-		} else {
-			body, contentType = raw, "application/json"
-		}
+	case hasBody && p.body.Kind() == rawjson.String:
+		body, contentType = []byte(p.body.Unquote()), "text/plain; charset=utf-8"
+	case hasBody:
+		body, contentType = p.body, "application/json"
 	}
 	if int64(len(body)) > h.cfg.maxRequestBytes {
 		field := "body"
-		if p.BodyBase64 != "" {
+		if p.bodyBase64 != "" {
 			field = "body_base64"
 		}
 		return nil, tooLarge(field, h.cfg.maxRequestBytes)
@@ -173,8 +96,8 @@ func (h *HTTP) buildRequest(ctx context.Context, method string, p *Request) (*ht
 		return nil, handler.InvalidPayload("url", "%v", err)
 	}
 	req.URL, req.Host = u, u.Host
-	for _, name := range sortedKeys(p.Headers) {
-		v := p.Headers[name]
+	for _, kv := range p.headers {
+		name, v := kv.name, kv.value
 		field := "headers." + name
 		switch {
 		case !httpguts.ValidHeaderFieldName(name):
@@ -204,14 +127,14 @@ func tooLarge(field string, limit int64) error {
 }
 
 // target resolves the payload's url or path.
-func (h *HTTP) target(p *Request) (*url.URL, error) {
-	field, raw := "url", p.URL
+func (h *HTTP) target(p *payload) (*url.URL, error) {
+	field, raw := "url", p.url
 	switch {
-	case p.URL != "" && p.Path != "":
+	case p.url != "" && p.path != "":
 		return nil, handler.InvalidPayload("path", "set url or path, not both")
-	case p.Path != "":
-		field, raw = "path", p.Path
-	case p.URL == "":
+	case p.path != "":
+		field, raw = "path", p.path
+	case p.url == "":
 		return nil, handler.InvalidPayload("url", "required (absolute, or relative to the config's base_url)")
 	}
 	ref, err := url.Parse(raw)
@@ -257,24 +180,93 @@ func (h *HTTP) target(p *Request) (*url.URL, error) {
 	return &u, nil
 }
 
-func (h *HTTP) readResponse(parent, ctx context.Context, req *http.Request, resp *http.Response) (*Response, error) {
+// readResponse reads the response and renders the result, as JSON:
+// {"status_code", "headers" (names sorted, repeated values joined with ", "),
+// "body" (absent when there is none), "body_encoding"}.
+func (h *HTTP) readResponse(parent, ctx context.Context, req *http.Request, resp *http.Response) ([]byte, error) {
 	max := h.cfg.maxResponseBytes
 	if resp.ContentLength > max {
 		return nil, responseTooLarge(req, resp.ContentLength, max)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	var body []byte
+	var err error
+	if n := resp.ContentLength; n >= 0 {
+		// The declared length, read in one piece; net/http stops the body
+		// there.
+		body = make([]byte, n)
+		_, err = io.ReadFull(resp.Body, body)
+	} else {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, max+1))
+	}
 	if err != nil {
 		return nil, h.transportError(parent, ctx, req, err)
 	}
 	if int64(len(body)) > max {
 		return nil, responseTooLarge(req, -1, max)
 	}
-	out := &Response{StatusCode: resp.StatusCode, Headers: make(map[string]string, len(resp.Header))}
-	for k, v := range resp.Header {
-		out.Headers[k] = strings.Join(v, ", ")
+	return appendResult(make([]byte, 0, resultSize(resp.Header, body)), resp, body), nil
+}
+
+// resultSize estimates the length of a result, so it is built in one buffer.
+func resultSize(hdr http.Header, body []byte) int {
+	n := 96 + len(body) + len(body)/3 // base64 is 4/3 of the bytes
+	for k, vs := range hdr {
+		n += len(k) + 6
+		for _, v := range vs {
+			n += len(v) + 2
+		}
 	}
-	out.Body, out.BodyEncoding = renderBody(resp.Header.Get("Content-Type"), body)
-	return out, nil
+	return n
+}
+
+func appendResult(dst []byte, resp *http.Response, body []byte) []byte {
+	dst = append(dst, `{"status_code":`...)
+	dst = strconv.AppendInt(dst, int64(resp.StatusCode), 10)
+	dst = append(dst, `,"headers":{`...)
+	names := make([]string, 0, len(resp.Header))
+	for k := range resp.Header {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for i, k := range names {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(rawjson.AppendString(dst, k), ':')
+		switch vs := resp.Header[k]; len(vs) {
+		case 1:
+			dst = rawjson.AppendString(dst, vs[0])
+		default:
+			dst = rawjson.AppendString(dst, strings.Join(vs, ", "))
+		}
+	}
+	dst = append(dst, '}')
+	if len(body) > 0 {
+		dst = append(dst, `,"body":`...)
+	}
+	return appendBody(dst, resp.Header.Get("Content-Type"), body)
+}
+
+// appendBody appends the body in the form its content allows, and the
+// body_encoding that says which: the JSON value itself (json) when the
+// response is JSON, a string (text) when it is valid UTF-8 text, else the
+// base64 of the bytes (base64); none without a body.
+func appendBody(dst []byte, contentType string, body []byte) []byte {
+	if len(body) == 0 {
+		return append(dst, `,"body_encoding":"none"}`...)
+	}
+	mt := mediaType(contentType)
+	if (mt == "application/json" || strings.HasSuffix(mt, "+json")) && rawjson.Valid(body) {
+		dst = rawjson.AppendCompact(dst, body)
+		return append(dst, `,"body_encoding":"json"}`...)
+	}
+	if isText(mt) && utf8.Valid(body) {
+		dst = rawjson.AppendString(dst, body)
+		return append(dst, `,"body_encoding":"text"}`...)
+	}
+	dst = append(dst, '"')
+	dst = base64.StdEncoding.AppendEncode(dst, body)
+	return append(dst, `","body_encoding":"base64"}`...)
 }
 
 func responseTooLarge(req *http.Request, length, max int64) error {
@@ -285,21 +277,6 @@ func responseTooLarge(req *http.Request, length, max int64) error {
 	}
 	e.Hint = "raise max_response_bytes in the handler's config, or ask for less data"
 	return e
-}
-
-// renderBody chooses how the body travels in the JSON response.
-func renderBody(contentType string, body []byte) (any, string) {
-	if len(body) == 0 {
-		return nil, EncodingNone
-	}
-	mt := mediaType(contentType)
-	if (mt == "application/json" || strings.HasSuffix(mt, "+json")) && json.Valid(body) {
-		return json.RawMessage(body), EncodingJSON
-	}
-	if isText(mt) && utf8.Valid(body) {
-		return string(body), EncodingText
-	}
-	return base64.StdEncoding.EncodeToString(body), EncodingBase64
 }
 
 // mediaType is the lower-cased type/subtype of a Content-Type value.

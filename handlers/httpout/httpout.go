@@ -272,8 +272,8 @@ func (h *HTTP) Handle(ctx context.Context, inv *handler.Invocation) (handler.Out
 		}
 		client = h.limitRedirects(granted)
 	}
-	var p Request
-	if err := inv.Decode(&p); err != nil {
+	p, err := decodePayload(inv.Payload())
+	if err != nil {
 		return handler.Output{}, err
 	}
 	tctx := ctx
@@ -295,5 +295,5 @@ func (h *HTTP) Handle(ctx context.Context, inv *handler.Invocation) (handler.Out
 	if err != nil {
 		return handler.Output{}, err
 	}
-	return handler.Output{Result: res}, nil
+	return handler.Output{Result: json.RawMessage(res)}, nil
 }
