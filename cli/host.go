@@ -44,8 +44,9 @@ type hostSetup struct {
 	bus        busSection
 	policy     policy.Config
 	validators []validate.Validator
-	observe    observability   // admin, ingress and tracing sections
-	tel        *telemetrySetup // set by startTelemetry (onex run)
+	observe    observability    // admin, ingress and tracing sections
+	tel        *telemetrySetup  // set by startTelemetry (onex run)
+	enforcer   *policy.Enforcer // set by newHost; closed by closePolicy
 }
 
 // loadSetup reads and checks every section a host needs. A usage error (a bad
@@ -116,7 +117,8 @@ func (s *hostSetup) handlerSource(env *Env) (source.HandlerSource, *diag.Validat
 	return src, nil
 }
 
-// newHost builds the host: source, policy enforcer, bus.
+// newHost builds the host: source, policy enforcer, bus. Once it succeeded,
+// closePolicy must run after the host stopped (or failed to start).
 func (s *hostSetup) newHost(env *Env) (*runtime.Host, *diag.ValidationError) {
 	src, verr := s.handlerSource(env)
 	if verr != nil {
@@ -130,6 +132,7 @@ func (s *hostSetup) newHost(env *Env) (*runtime.Host, *diag.ValidationError) {
 		s.tel.bus = b
 	}
 	enforcer := policy.New(policy.Options{Environment: s.policy.Environment, Secrets: s.policy.Secrets, Logger: env.Logger, OnDenial: s.tel.onDenial()})
+	s.enforcer = enforcer
 	return runtime.New(src, s.validators, enforcer, b, env.Logger, runtime.Options{
 		Config:      s.runtime,
 		Environment: s.policy.Environment.Name,
@@ -138,6 +141,19 @@ func (s *hostSetup) newHost(env *Env) (*runtime.Host, *diag.ValidationError) {
 		Redelivery:  redelivery,
 		Observer:    s.tel.observer(),
 	}), nil
+}
+
+// closePolicy releases what the policy enforcer holds (the granted HTTP
+// clients' idle connections, secret providers such as a Vault client) once
+// the host's handlers are closed: the host no longer uses them.
+func (s *hostSetup) closePolicy(env *Env) {
+	if s.enforcer == nil {
+		return
+	}
+	if err := s.enforcer.Close(); err != nil {
+		env.Logger.Warn("closing the policy enforcer", "error", err.Error())
+	}
+	s.enforcer = nil
 }
 
 // printReport renders a blocking report as text, then its one-line summary.

@@ -320,3 +320,104 @@ func TestRunHotReload(t *testing.T) {
 		t.Fatal("onex run did not exit after its input ended")
 	}
 }
+
+// TestRunSIGHUPDuringStartup: a SIGHUP that arrives while onex run is still
+// resolving its handlers (here: the registry index is slow to answer) neither
+// ends the process nor is lost: the host reloads once it is ready, and the
+// reload is counted in /metrics.
+func TestRunSIGHUPDuringStartup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a subprocess")
+	}
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	reg := newCLIRegistry(t)
+	reg.publish(map[string]string{"reg": transformContract("reg", 7)}, nil)
+	fetching, release := make(chan struct{}), make(chan struct{})
+	var first sync.Once
+	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/index.json" {
+			// The first index fetch, at startup, waits for the test.
+			first.Do(func() {
+				close(fetching)
+				<-release
+			})
+		}
+		reg.Config.Handler.ServeHTTP(w, req)
+	}))
+	t.Cleanup(gate.Close)
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseOnce) // runs before gate.Close
+	cfg := filepath.Join(t.TempDir(), "onex.yaml")
+	writeFile(t, cfg, `admin: {listen: "127.0.0.1:0"}`+"\n")
+
+	cmd := exec.Command(os.Args[0], "run", "--config", cfg, "--registry", gate.URL+"/index.json", "--stdin")
+	cmd.Env = append(os.Environ(), "ONEX_CLI_TEST_MAIN=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	logs := newLogStream(stderr)
+	adminAddr := logs.await(t, "admin listener ready", func(r map[string]any) bool { return r["msg"] == "admin listener ready" })["address"].(string)
+	select {
+	case <-fetching:
+	case <-time.After(time.Minute):
+		t.Fatalf("onex run never fetched the registry index:\n%s", logs.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	releaseOnce()
+	logs.await(t, "host ready", func(r map[string]any) bool { return r["msg"] == "host ready" })
+	logs.await(t, "the reload of the early SIGHUP", reloaded("signal", "applied"))
+
+	if _, err := io.WriteString(stdin, `{"operation":"reg.transform","payload":{}}`+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	responses := bufio.NewScanner(stdout)
+	if !responses.Scan() {
+		t.Fatalf("no response:\n%s", logs.String())
+	}
+	if r, err := envelope.DecodeResponse(responses.Bytes()); err != nil || !r.Success || string(r.Result) != `{"gen":7}` {
+		t.Errorf("response %s: %v", responses.Bytes(), err)
+	}
+
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	res, err := (&http.Client{Transport: tr}).Get("http://" + adminAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`onex_reloads_total{outcome="applied"} 1`, `onex_reloads_total{outcome="refused"} 0`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, body)
+		}
+	}
+
+	if err := stdin.Close(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("onex run exited with %v:\n%s", err, logs.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("onex run did not exit after its input ended")
+	}
+}

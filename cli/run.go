@@ -3,6 +3,9 @@ package cli
 import (
 	"context"
 	"errors"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -43,6 +46,13 @@ On an interactive terminal a long discovery shows its progress.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			// SIGHUP is caught from the start: one that arrives while the
+			// handlers are being resolved would otherwise end the process
+			// (its default action). It waits in hup and reloads once the
+			// host is ready, so a change it announces is not missed.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			setup, report, err := loadSetup(&flags)
 			if err != nil {
 				return err
@@ -64,6 +74,9 @@ On an interactive terminal a long discovery shows its progress.`,
 				printReport(env.Stderr, report)
 				return Exit(ExitFailure)
 			}
+			// Every path out from here has stopped the host (or never
+			// started it) before this runs.
+			defer setup.closePolicy(env)
 			if verr := tel.serveAdmin(host); verr != nil {
 				if err := tel.bus.Close(); err != nil { // the host never started: its bus is ours to close
 					env.Logger.Warn("closing the bus", "error", err.Error())
@@ -95,7 +108,7 @@ On an interactive terminal a long discovery shows its progress.`,
 				printReport(env.Stderr, report)
 				return Exit(ExitFailure)
 			}
-			stopReloads := startReloads(ctx, env, host, setup)
+			stopReloads := startReloads(ctx, env, host, setup, hup)
 			var serveErr error
 			if stdin {
 				serveErr = runtime.ServeNDJSON(ctx, host, env.Stdin, env.Stdout)

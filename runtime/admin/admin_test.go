@@ -166,8 +166,8 @@ func TestScrapeAndHandlers(t *testing.T) {
 	cfg := hosttest.Config()
 	cfg.OptionalHandlers = []string{"vaulty"}
 	mb := memory.New(memory.DefaultConfig())
-	h := runtime.New(&hosttest.Source{Descs: []*handler.Descriptor{probe, vaulty}}, nil, nil, mb, nil,
-		runtime.Options{Config: cfg, Observer: m})
+	src := &hosttest.Source{Descs: []*handler.Descriptor{probe, vaulty}}
+	h := runtime.New(src, nil, nil, mb, nil, runtime.Options{Config: cfg, Observer: m})
 	if err := h.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -188,6 +188,17 @@ func TestScrapeAndHandlers(t *testing.T) {
 	if code, _ := get(t, c, gw.URL()+gateway.Path); code != 405 {
 		t.Fatalf("GET on the gateway: %d", code)
 	}
+	// Reloads counted by outcome, as onex run wires them: the same set again
+	// (applied), a set with a route conflict (refused), a reload canceled
+	// before it could swap (failed).
+	m.Reloaded(h.Reload(context.Background(), "test"))
+	src.Descs = []*handler.Descriptor{probe, vaulty, hosttest.Desc("clash", "p.ok")}
+	m.Reloaded(h.Reload(context.Background(), "test"))
+	src.Descs = []*handler.Descriptor{probe, vaulty}
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	m.Reloaded(h.Reload(canceled, "test"))
+	m.Reloaded(h.Reload(context.Background(), "test"))
 
 	res, err := c.Get(adm.URL() + PathMetrics)
 	if err != nil {
@@ -215,6 +226,9 @@ func TestScrapeAndHandlers(t *testing.T) {
 		{"onex_handlers", map[string]string{"source_type": "contract", "status": "registered"}, 1},
 		{"onex_handlers", map[string]string{"source_type": "contract", "status": "failed"}, 1},
 		{"onex_bus_lag_messages", map[string]string{"topic": "onex.cmd.requests.v1", "group": "onex"}, 0},
+		{"onex_reloads_total", map[string]string{"outcome": "applied"}, 2},
+		{"onex_reloads_total", map[string]string{"outcome": "refused"}, 1},
+		{"onex_reloads_total", map[string]string{"outcome": "failed"}, 1},
 	} {
 		got, ok := value(families[tc.name], tc.labels)
 		if !ok || got != tc.want {

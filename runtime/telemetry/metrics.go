@@ -26,6 +26,7 @@ const (
 	MetricInFlight  = "onex_invocations_in_flight"
 	MetricHandlers  = "onex_handlers"
 	MetricBusLag    = "onex_bus_lag_messages"
+	MetricReloads   = "onex_reloads_total"
 )
 
 // Status label values of MetricEnvelopes and MetricDuration.
@@ -43,6 +44,10 @@ var durationBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .0
 // (Denied, wired to the policy's OnDenial), SECURITY-312 where the runtime
 // refuses the envelope (Done).
 var deniedRules = []handler.RuleID{"SECURITY-310", "SECURITY-311", "SECURITY-312"}
+
+// reloadOutcomes are the outcome label values of MetricReloads, present from
+// the first scrape so that a rate over them is defined before any reload.
+var reloadOutcomes = []runtime.ReloadOutcome{runtime.ReloadApplied, runtime.ReloadRefused, runtime.ReloadFailed}
 
 // HostView is what Metrics read from the host at scrape time. Reading at
 // scrape time, never once at start, keeps the metrics right across reloads
@@ -70,8 +75,8 @@ type Failure struct {
 // Metrics are the host's Prometheus metrics, on a registry of their own (never
 // the process-global default one): envelopes by operation, handler, status
 // and rule id; latency histograms; policy denials by rule; invocations in
-// flight; handlers by source and status; bus lag where the bus knows it; and
-// the Go runtime and process collectors. Metrics is a runtime.Observer; it
+// flight; handlers by source and status; bus lag where the bus knows it;
+// hot reloads by outcome; and the Go runtime and process collectors. Metrics is a runtime.Observer; it
 // also remembers the last failure of each handler for /v1/handlers.
 type Metrics struct {
 	reg       *prometheus.Registry
@@ -79,6 +84,7 @@ type Metrics struct {
 	duration  *prometheus.HistogramVec
 	denials   *prometheus.CounterVec
 	denied312 prometheus.Counter
+	reloads   *prometheus.CounterVec
 
 	// series caches the label children of each (operation, handler, status,
 	// rule) seen, so Done costs a map lookup under a read lock and no
@@ -127,6 +133,10 @@ func NewMetrics() *Metrics {
 			Name: MetricDenials,
 			Help: "Invocation-time policy denials by rule: SECURITY-310 egress, SECURITY-311 secret scope, SECURITY-312 classification.",
 		}, []string{"rule_id"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricReloads,
+			Help: "Hot reloads of the handler set by outcome: applied (the new set serves), refused (it had blocking problems; the old set serves on), failed (the reload could not run).",
+		}, []string{"outcome"}),
 		series: map[seriesKey]*series{},
 		last:   map[string]Failure{},
 	}
@@ -134,7 +144,10 @@ func NewMetrics() *Metrics {
 		m.denials.WithLabelValues(string(r))
 	}
 	m.denied312 = m.denials.WithLabelValues("SECURITY-312")
-	m.reg.MustRegister(m.envelopes, m.duration, m.denials, hostCollector{m},
+	for _, o := range reloadOutcomes {
+		m.reloads.WithLabelValues(string(o))
+	}
+	m.reg.MustRegister(m.envelopes, m.duration, m.denials, m.reloads, hostCollector{m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -162,6 +175,16 @@ func (m *Metrics) Watch(host HostView, b any) {
 // Denied counts one denial by a capability; wire it to the policy
 // enforcer's OnDenial (SECURITY-310, SECURITY-311).
 func (m *Metrics) Denied(rule handler.RuleID) { m.denials.WithLabelValues(string(rule)).Inc() }
+
+// Reloaded counts one reload by its outcome; it has the signature of
+// runtime.ReloadTriggers.Reloaded, where it is wired.
+func (m *Metrics) Reloaded(res runtime.ReloadResult, _ error) {
+	outcome := res.Outcome
+	if outcome == "" {
+		outcome = runtime.ReloadFailed
+	}
+	m.reloads.WithLabelValues(string(outcome)).Inc()
+}
 
 // Begin implements runtime.Observer; metrics need nothing at the start.
 func (m *Metrics) Begin(ctx context.Context, _ time.Time, _ []byte) context.Context { return ctx }

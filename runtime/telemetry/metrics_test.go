@@ -218,3 +218,25 @@ func (o *orderObs) Done(ctx context.Context, _ runtime.Result) {
 	v, _ := ctx.Value(orderKey{}).(string)
 	*o.order = append(*o.order, "done "+o.name+" ctx "+v)
 }
+
+// TestMetricsCountReloads: every outcome is exported from the first scrape
+// (at zero), and each reload counts under its own.
+func TestMetricsCountReloads(t *testing.T) {
+	m := NewMetrics()
+	for _, o := range []string{"applied", "refused", "failed"} {
+		if got, ok := sample(t, m.Registry(), MetricReloads, map[string]string{"outcome": o}); !ok || got != 0 {
+			t.Errorf("%s{outcome=%s} before any reload = %v (present %v), want 0", MetricReloads, o, got, ok)
+		}
+	}
+	for _, res := range []runtime.ReloadResult{
+		{Outcome: runtime.ReloadApplied}, {Outcome: runtime.ReloadApplied}, {Outcome: runtime.ReloadRefused},
+		{Outcome: runtime.ReloadFailed}, {}, // a result without an outcome did not run: failed
+	} {
+		m.Reloaded(res, nil)
+	}
+	for o, want := range map[string]float64{"applied": 2, "refused": 1, "failed": 2} {
+		if got, _ := sample(t, m.Registry(), MetricReloads, map[string]string{"outcome": o}); got != want {
+			t.Errorf("%s{outcome=%s} = %v, want %v", MetricReloads, o, got, want)
+		}
+	}
+}
