@@ -436,6 +436,9 @@ func (l *loader) finish() ([]loaded, error) {
 	if err := l.ctx.Err(); err != nil {
 		return nil, err
 	}
+	if total > 0 {
+		l.progress(total, total) // the last word, whether or not results came after the walk
+	}
 	slices.SortStableFunc(l.results, func(a, b loaded) int { return strings.Compare(a.path, b.path) })
 	return l.results, nil
 }
