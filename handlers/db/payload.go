@@ -23,21 +23,33 @@ var (
 
 // decodeStatement reads the payload of query and execute.
 func decodeStatement(payload []byte) (Statement, error) {
-	var p Statement
-	v, err := parsePayload(payload, &p)
-	if err != nil {
-		return p, err
+	read := func(v rawjson.Value) error {
+		var p Statement
+		return readStatement(v, "", &p)
 	}
-	return p, readStatement(v, "", &p)
+	v, err := parsePayload(payload, read)
+	if err != nil {
+		return Statement{}, err
+	}
+	var p Statement
+	err = readStatement(v, "", &p)
+	return p, err
 }
 
 // decodeTransaction reads the payload of transaction.
 func decodeTransaction(payload []byte) (TransactionPayload, error) {
-	var p TransactionPayload
-	v, err := parsePayload(payload, &p)
+	v, err := parsePayload(payload, func(v rawjson.Value) error {
+		_, err := readTransaction(v)
+		return err
+	})
 	if err != nil {
-		return p, err
+		return TransactionPayload{}, err
 	}
+	return readTransaction(v)
+}
+
+func readTransaction(v rawjson.Value) (TransactionPayload, error) {
+	var p TransactionPayload
 	if v.Kind() != rawjson.Object && v.Kind() != rawjson.Null {
 		return p, wrongType("", "object", v)
 	}
@@ -128,18 +140,27 @@ func readStatement(v rawjson.Value, prefix string, p *Statement) error {
 	return nil
 }
 
-// parsePayload validates a payload; an empty one reads as {}. An invalid one
-// gets the error handler.DecodeStrict gives it (into v), which locates the
-// fault.
-func parsePayload(payload []byte, v any) (rawjson.Value, error) {
-	val, ok := rawjson.Parse(payload)
-	if ok {
-		return val, nil
+// parsePayload validates a payload; an empty one reads as {}. For one that
+// is not a JSON value, read (the payload's reader) sees a first value
+// followed by more data first, so its faults come first as with
+// handler.DecodeStrict; else DecodeStrict locates the syntax error or the
+// trailing data.
+func parsePayload(payload []byte, read func(rawjson.Value) error) (rawjson.Value, error) {
+	if v, ok := rawjson.Parse(payload); ok {
+		return v, nil
 	}
 	if len(bytes.TrimSpace(payload)) == 0 {
 		return rawjson.Value("{}"), nil
 	}
-	if err := handler.DecodeStrict(payload, v); err != nil {
+	var first json.RawMessage
+	if json.NewDecoder(bytes.NewReader(payload)).Decode(&first) == nil {
+		if v, ok := rawjson.Parse(first); ok {
+			if err := read(v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := handler.DecodeStrict(payload, &first); err != nil {
 		return nil, err
 	}
 	return nil, handler.InvalidPayload("", "the payload is not valid JSON")

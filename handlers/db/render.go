@@ -35,6 +35,7 @@ import (
 //	arrays                   JSON arrays, element by element (multi-dimensional nested)
 //	anything else            PostgreSQL's text representation (interval, inet, time, …)
 
+// The layouts of the table above.
 const (
 	layoutTimestamptz = "2006-01-02T15:04:05.999999Z07:00"
 	layoutTimestamp   = "2006-01-02T15:04:05.999999"
@@ -172,19 +173,27 @@ func appendValue(dst []byte, m *pgtype.Map, oid uint32, v any) []byte {
 	case pgtype.Numeric:
 		return appendNumeric(dst, x)
 	case time.Time:
-		layout := ""
-		switch oid {
-		case pgtype.TimestamptzOID:
-			x, layout = x.UTC(), layoutTimestamptz
-		case pgtype.DateOID:
-			layout = layoutDate
-		case pgtype.TimestampOID:
-			layout = layoutTimestamp
-		default:
-			return appendText(dst, m, oid, v)
-		}
+		// Digits and separators only: nothing to escape. With whole
+		// microseconds (all PostgreSQL keeps), time.RFC3339Nano, which
+		// AppendFormat writes without parsing a layout, gives the same text
+		// as the layouts, Z included for UTC.
 		dst = append(dst, '"')
-		dst = x.AppendFormat(dst, layout) // digits and separators: nothing to escape
+		micro := x.Nanosecond()%1000 == 0
+		switch {
+		case oid == pgtype.TimestamptzOID && micro:
+			dst = x.UTC().AppendFormat(dst, time.RFC3339Nano)
+		case oid == pgtype.TimestamptzOID:
+			dst = x.UTC().AppendFormat(dst, layoutTimestamptz)
+		case oid == pgtype.TimestampOID && micro && x.Location() == time.UTC: // as pgx reads it
+			dst = x.AppendFormat(dst, time.RFC3339Nano)
+			dst = dst[:len(dst)-1] // no zone
+		case oid == pgtype.TimestampOID:
+			dst = x.AppendFormat(dst, layoutTimestamp)
+		case oid == pgtype.DateOID:
+			dst = x.AppendFormat(dst, layoutDate)
+		default:
+			return appendText(dst[:len(dst)-1], m, oid, v)
+		}
 		return append(dst, '"')
 	case pgtype.InfinityModifier:
 		return rawjson.AppendString(dst, x.String())
