@@ -418,7 +418,7 @@ func (h *DB) appendQuery(ctx context.Context, q querier, st statement, prefix st
 		return dst, 0, handler.InvalidPayload(prefix+"sql", "%v", err)
 	}
 	start := len(dst)
-	withColumns := !inTx || len(cols.names) > 0
+	withColumns := !inTx || len(cols) > 0
 	if withColumns {
 		dst = cols.appendNames(append(dst, `{"columns":`...))
 		dst = append(dst, `,"rows":[`...)

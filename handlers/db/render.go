@@ -42,19 +42,19 @@ const (
 	layoutDate        = "2006-01-02"
 )
 
-// columns describes a result's columns.
-type columns struct {
-	names   []string
-	keys    [][]byte // each name as a JSON object key: "name":
-	oids    []uint32
-	formats []int16
-	elems   []uint32 // the element type of an array column, else 0
+// columns describes a result's columns, in one allocation with their keys.
+type columns []column
+
+type column struct {
+	name   string
+	key    []byte // the name as a JSON object key: "name":
+	oid    uint32
+	format int16
+	elem   uint32 // the element type of an array column, else 0
 }
 
-func newColumns(m *pgtype.Map, fds []pgconn.FieldDescription) (*columns, error) {
-	n := len(fds)
-	c := &columns{names: make([]string, n), keys: make([][]byte, n), oids: make([]uint32, n),
-		formats: make([]int16, n), elems: make([]uint32, n)}
+func newColumns(m *pgtype.Map, fds []pgconn.FieldDescription) (columns, error) {
+	c := make(columns, len(fds))
 	size := 0
 	for _, fd := range fds {
 		size += len(fd.Name) + 3
@@ -68,25 +68,24 @@ func newColumns(m *pgtype.Map, fds []pgconn.FieldDescription) (*columns, error) 
 				return nil, fmt.Errorf("column name %q appears more than once: give the columns distinct aliases (AS …)", fd.Name)
 			}
 		}
-		c.names[i], c.oids[i], c.formats[i] = fd.Name, fd.DataTypeOID, fd.Format
-		if elem := elementOID(m, fd.DataTypeOID); elem != fd.DataTypeOID {
-			c.elems[i] = elem
-		}
 		start := len(keys)
 		keys = append(rawjson.AppendString(keys, fd.Name), ':')
-		c.keys[i] = keys[start:len(keys):len(keys)]
+		c[i] = column{name: fd.Name, key: keys[start:len(keys):len(keys)], oid: fd.DataTypeOID, format: fd.Format}
+		if elem := elementOID(m, fd.DataTypeOID); elem != fd.DataTypeOID {
+			c[i].elem = elem
+		}
 	}
 	return c, nil
 }
 
 // appendNames appends the column names as a JSON array.
-func (c *columns) appendNames(dst []byte) []byte {
+func (c columns) appendNames(dst []byte) []byte {
 	dst = append(dst, '[')
-	for i, k := range c.keys {
+	for i := range c {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = append(dst, k[:len(k)-1]...) // without the ':'
+		dst = append(dst, c[i].key[:len(c[i].key)-1]...) // without the ':'
 	}
 	return append(dst, ']')
 }
@@ -94,22 +93,23 @@ func (c *columns) appendNames(dst []byte) []byte {
 // appendRow appends one row as a JSON object whose keys follow the column
 // order of the query. raws are the undecoded values, read again for arrays:
 // pgx flattens multi-dimensional arrays in vals.
-func (c *columns) appendRow(dst []byte, m *pgtype.Map, vals []any, raws [][]byte) ([]byte, error) {
+func (c columns) appendRow(dst []byte, m *pgtype.Map, vals []any, raws [][]byte) ([]byte, error) {
 	dst = append(dst, '{')
 	for i, v := range vals {
+		col := &c[i]
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = append(dst, c.keys[i]...)
-		if elem := c.elems[i]; elem != 0 && v != nil {
+		dst = append(dst, col.key...)
+		if col.elem != 0 && v != nil {
 			var arr pgtype.Array[any]
-			if err := m.PlanScan(c.oids[i], c.formats[i], &arr).Scan(raws[i], &arr); err != nil {
-				return dst, fmt.Errorf("column %q: %w", c.names[i], err)
+			if err := m.PlanScan(col.oid, col.format, &arr).Scan(raws[i], &arr); err != nil {
+				return dst, fmt.Errorf("column %q: %w", col.name, err)
 			}
-			dst = appendArray(dst, m, elem, arr)
+			dst = appendArray(dst, m, col.elem, arr)
 			continue
 		}
-		dst = appendValue(dst, m, c.oids[i], v)
+		dst = appendValue(dst, m, col.oid, v)
 	}
 	return append(dst, '}'), nil
 }

@@ -1,11 +1,16 @@
 package db
 
 import (
+	"encoding/json"
 	"math/big"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/onexhost/onex/envelope"
 )
 
 // TestTimestampsAsLayouts checks the fast RFC 3339 path against the layouts
@@ -70,8 +75,12 @@ func TestNumericDigits(t *testing.T) {
 
 func BenchmarkAppendRow(b *testing.B) {
 	m := pgtype.NewMap()
-	cols := &columns{names: []string{"id", "name", "price", "updated"}, keys: [][]byte{[]byte(`"id":`), []byte(`"name":`), []byte(`"price":`), []byte(`"updated":`)},
-		oids: []uint32{pgtype.Int4OID, pgtype.TextOID, pgtype.NumericOID, pgtype.TimestamptzOID}, formats: make([]int16, 4), elems: make([]uint32, 4)}
+	cols := columns{
+		{name: "id", key: []byte(`"id":`), oid: pgtype.Int4OID},
+		{name: "name", key: []byte(`"name":`), oid: pgtype.TextOID},
+		{name: "price", key: []byte(`"price":`), oid: pgtype.NumericOID},
+		{name: "updated", key: []byte(`"updated":`), oid: pgtype.TimestamptzOID},
+	}
 	vals := []any{int32(7), "item 7", pgtype.Numeric{Int: big.NewInt(875), Exp: -2, Valid: true}, time.Date(2024, 1, 1, 8, 0, 0, 0, time.FixedZone("CET", 3600))}
 	buf := make([]byte, 0, 1024)
 	b.ReportAllocs()
@@ -83,5 +92,52 @@ func BenchmarkAppendRow(b *testing.B) {
 	}
 	if want := `{"id":7,"name":"item 7","price":8.75,"updated":"2024-01-01T07:00:00Z"}`; string(buf) != want {
 		b.Fatalf("row %s, want %s", buf, want)
+	}
+}
+
+// benchFields are the columns of the benchmark query, as pgx describes them.
+var benchFields = []pgconn.FieldDescription{
+	{Name: "id", DataTypeOID: pgtype.Int4OID, Format: pgtype.BinaryFormatCode},
+	{Name: "name", DataTypeOID: pgtype.TextOID, Format: pgtype.BinaryFormatCode},
+	{Name: "price", DataTypeOID: pgtype.NumericOID, Format: pgtype.BinaryFormatCode},
+	{Name: "updated", DataTypeOID: pgtype.TimestamptzOID, Format: pgtype.BinaryFormatCode},
+}
+
+// BenchmarkHandlerWork is the handler's own work for a query of 10 rows
+// without the database (read the payload, check the statement, render the
+// rows pgx decoded) and the runtime's copy of the result into the response.
+func BenchmarkHandlerWork(b *testing.B) {
+	m := pgtype.NewMap()
+	payload := []byte(`{"sql":"SELECT id, name, price, updated FROM items WHERE id <= $1 ORDER BY id","parameters":[10]}`)
+	when := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := decodeStatement(payload)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := prepare(p, ""); err != nil {
+			b.Fatal(err)
+		}
+		cols, err := newColumns(m, benchFields)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res := cols.appendNames(append(make([]byte, 0, resultBufferSize), `{"columns":`...))
+		res = append(res, `,"rows":[`...)
+		for i := range 10 {
+			if i > 0 {
+				res = append(res, ',')
+			}
+			vals := []any{int32(i), "item " + strconv.Itoa(i), pgtype.Numeric{Int: big.NewInt(int64(125 * i)), Exp: -2, Valid: true}, when.Add(time.Duration(i) * time.Hour)}
+			if res, err = cols.appendRow(res, m, vals, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		res = append(res, `],"row_count":10}`...)
+		if buf, err = envelope.AppendResult(buf[:0], json.RawMessage(res)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -1,15 +1,18 @@
 package httpout
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -176,5 +179,41 @@ func TestResultAsEncodingJSON(t *testing.T) {
 				t.Errorf("resultSize %d for a result of %d bytes", n, len(got))
 			}
 		})
+	}
+}
+
+// BenchmarkHandlerWork is the handler's own work for one GET without the
+// network (read the payload, build the request, read and render a response)
+// and the runtime's copy of the result into the response envelope.
+func BenchmarkHandlerWork(b *testing.B) {
+	raw, _ := json.Marshal(map[string]any{"base_url": "http://127.0.0.1:8080"})
+	hh, err := New(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := hh.(*HTTP)
+	payload := []byte(`{"path":"/items/1","query":{"v":"1"}}`)
+	body := []byte(`{"id":1,"name":"apple","tags":["a","b"]}`)
+	ctx := b.Context()
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := decodePayload(payload)
+		if err != nil {
+			b.Fatal(err)
+		}
+		req, err := h.buildRequest(ctx, http.MethodGet, &p)
+		if err != nil || req.URL.RawQuery != "v=1" {
+			b.Fatal(err)
+		}
+		resp := &http.Response{StatusCode: 200, ContentLength: 40, Body: io.NopCloser(bytes.NewReader(body)),
+			Header: http.Header{"Content-Type": {"application/json"}, "Content-Length": {"40"}, "Date": {"Mon, 24 Nov 2026 16:00:00 GMT"}}}
+		res, err := h.readResponse(ctx, ctx, req, resp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if buf, err = envelope.AppendResult(buf[:0], json.RawMessage(res)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
