@@ -30,9 +30,10 @@ const MaxFileBytes = 10 << 20
 // far too little for a billion-laughs document.
 const MaxAliasExpansion = 10_000
 
-// MaxNesting bounds flow-collection nesting and the block collections opened on
-// one line. The YAML parser is recursive; the bound keeps a small hostile file
-// from costing seconds or the stack (reported as CONTRACT-001).
+// MaxNesting bounds the nesting of YAML collections, flow or block (reported
+// as CONTRACT-001), and of config values reached through aliases
+// (CONTRACT-003): no contract needs more, and the bound keeps a small hostile
+// file from costing seconds or the stack of a recursive walk.
 const MaxNesting = 100
 
 // SupportedMajor is the major version of contract_version this build reads.

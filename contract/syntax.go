@@ -15,9 +15,9 @@ import (
 // syntaxError reports (CONTRACT-001) a document that go.yaml.in/yaml refused.
 // Such files are rare and already failing, so they are parsed a second time
 // with goccy/go-yaml, whose errors point at the offending token more often
-// (an unterminated quote at its opening quote, a tab at its column), and which
-// keeps the positions users of earlier versions saw. When goccy accepts the
-// file, the loader's own error and mark are reported.
+// (an unterminated quote at its opening quote, a tab at its column), at the
+// positions onex has always reported. When goccy accepts the file, the
+// loader's own error and mark are reported.
 func (d *decoder) syntaxError(data []byte, loadErr error) {
 	if d.goccyError(data) {
 		return
