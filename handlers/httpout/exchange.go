@@ -40,17 +40,8 @@ func (h *HTTP) buildRequest(ctx context.Context, method string, p *payload) (*ht
 		var q strings.Builder
 		q.WriteString(u.RawQuery)
 		for _, kv := range p.query {
-			vals, err := queryValues(kv.value)
-			if err != nil {
+			if err := appendQuery(&q, kv.name, kv.value); err != nil {
 				return nil, handler.InvalidPayload("query."+kv.name, "%v", err)
-			}
-			for _, v := range vals {
-				if q.Len() > 0 {
-					q.WriteByte('&')
-				}
-				q.WriteString(url.QueryEscape(kv.name))
-				q.WriteByte('=')
-				q.WriteString(url.QueryEscape(v))
 			}
 		}
 		u.RawQuery = q.String()
@@ -204,30 +195,24 @@ func (h *HTTP) readResponse(parent, ctx context.Context, req *http.Request, resp
 	if int64(len(body)) > max {
 		return nil, responseTooLarge(req, -1, max)
 	}
-	return appendResult(make([]byte, 0, resultSize(resp.Header, body)), resp, body), nil
+	return renderResult(resp, body), nil
 }
 
-// resultSize estimates the length of a result, so it is built in one buffer.
-func resultSize(hdr http.Header, body []byte) int {
-	n := 96 + len(body) + len(body)/3 // base64 is 4/3 of the bytes
-	for k, vs := range hdr {
-		n += len(k) + 6
+// renderResult renders the result in one buffer of the right size.
+func renderResult(resp *http.Response, body []byte) []byte {
+	size := 96 + len(body) + len(body)/3 // base64 is 4/3 of the bytes
+	names := make([]string, 0, len(resp.Header))
+	for k, vs := range resp.Header {
+		names = append(names, k)
+		size += len(k) + 6
 		for _, v := range vs {
-			n += len(v) + 2
+			size += len(v) + 2
 		}
 	}
-	return n
-}
-
-func appendResult(dst []byte, resp *http.Response, body []byte) []byte {
-	dst = append(dst, `{"status_code":`...)
+	slices.Sort(names)
+	dst := append(make([]byte, 0, size), `{"status_code":`...)
 	dst = strconv.AppendInt(dst, int64(resp.StatusCode), 10)
 	dst = append(dst, `,"headers":{`...)
-	names := make([]string, 0, len(resp.Header))
-	for k := range resp.Header {
-		names = append(names, k)
-	}
-	slices.Sort(names)
 	for i, k := range names {
 		if i > 0 {
 			dst = append(dst, ',')

@@ -272,8 +272,8 @@ func (h *HTTP) Handle(ctx context.Context, inv *handler.Invocation) (handler.Out
 		}
 		client = h.limitRedirects(granted)
 	}
-	p, err := decodePayload(inv.Payload())
-	if err != nil {
+	var p payload
+	if err := decodePayload(inv.Payload(), &p); err != nil {
 		return handler.Output{}, err
 	}
 	tctx := ctx

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -59,14 +60,15 @@ func set[V any](list []pair[V], name string, v V) []pair[V] {
 
 var payloadFields = []string{"url", "path", "headers", "query", "body", "body_base64"}
 
-// decodePayload reads a payload strictly; an empty one reads as {}.
-func decodePayload(data []byte) (payload, error) {
+// decodePayload reads a payload strictly into p (zero); an empty one reads
+// as {}.
+func decodePayload(data []byte, p *payload) error {
 	v, ok := rawjson.Parse(data)
 	switch {
 	case ok:
-		return readPayload(v)
+		return readPayload(v, p)
 	case len(bytes.TrimSpace(data)) == 0:
-		return readPayload(rawjson.Value("{}"))
+		return nil
 	}
 	// Not one JSON value. As with handler.DecodeStrict, a fault in a first
 	// value followed by more data comes first; else DecodeStrict locates the
@@ -74,27 +76,26 @@ func decodePayload(data []byte) (payload, error) {
 	var first json.RawMessage
 	if json.NewDecoder(bytes.NewReader(data)).Decode(&first) == nil {
 		if v, ok := rawjson.Parse(first); ok {
-			if _, err := readPayload(v); err != nil {
-				return payload{}, err
+			if err := readPayload(v, &payload{}); err != nil {
+				return err
 			}
 		}
 	}
 	if err := handler.DecodeStrict(data, &first); err != nil {
-		return payload{}, err
+		return err
 	}
-	return payload{}, handler.InvalidPayload("", "the payload is not valid JSON")
+	return handler.InvalidPayload("", "the payload is not valid JSON")
 }
 
-// readPayload reads a validated payload.
-func readPayload(v rawjson.Value) (payload, error) {
-	var p payload
+// readPayload reads a validated payload into p.
+func readPayload(v rawjson.Value, p *payload) error {
 	if k := v.Kind(); k != rawjson.Object && k != rawjson.Null {
-		return p, wrongType("", "object", v)
+		return wrongType("", "object", v)
 	}
 	for k, val := range v.Members() {
 		field := rawjson.Lookup(k, payloadFields)
 		if field < 0 {
-			return p, handler.InvalidPayload(k.Unquote(), "unknown field")
+			return handler.InvalidPayload(k.Unquote(), "unknown field")
 		}
 		if val.Kind() == rawjson.Null {
 			switch field {
@@ -110,7 +111,7 @@ func readPayload(v rawjson.Value) (payload, error) {
 		switch field {
 		case 0, 1, 5:
 			if val.Kind() != rawjson.String {
-				return p, wrongType(payloadFields[field], "string", val)
+				return wrongType(payloadFields[field], "string", val)
 			}
 			switch field {
 			case 0:
@@ -122,7 +123,7 @@ func readPayload(v rawjson.Value) (payload, error) {
 			}
 		case 2:
 			if val.Kind() != rawjson.Object {
-				return p, wrongType("headers", "object", val)
+				return wrongType("headers", "object", val)
 			}
 			for name, hv := range val.Members() {
 				n := name.Unquote()
@@ -132,12 +133,12 @@ func readPayload(v rawjson.Value) (payload, error) {
 				case rawjson.Null:
 					p.headers = set(p.headers, n, "")
 				default:
-					return p, wrongType("headers."+n, "string", hv)
+					return wrongType("headers."+n, "string", hv)
 				}
 			}
 		case 3:
 			if val.Kind() != rawjson.Object {
-				return p, wrongType("query", "object", val)
+				return wrongType("query", "object", val)
 			}
 			for name, qv := range val.Members() {
 				p.query = set(p.query, name.Unquote(), qv)
@@ -146,39 +147,42 @@ func readPayload(v rawjson.Value) (payload, error) {
 			p.body = val
 		}
 	}
-	return p, nil
+	return nil
 }
 
 func wrongType(field, want string, got rawjson.Value) error {
 	return handler.InvalidPayload(field, "expected %s, got JSON %s", want, got.Kind())
 }
 
-// queryValues accepts a scalar or an array of scalars.
-func queryValues(v rawjson.Value) ([]string, error) {
+// appendQuery appends name=value to a query for a scalar, one pair per
+// element for an array of scalars.
+func appendQuery(q *strings.Builder, name string, v rawjson.Value) error {
 	if v.Kind() != rawjson.Array {
-		s, err := scalarString(v)
-		if err != nil {
-			return nil, err
-		}
-		return []string{s}, nil
+		return appendQueryValue(q, name, v)
 	}
-	var out []string
 	for i, e := range v.Elements() {
-		s, err := scalarString(e)
-		if err != nil {
-			return nil, fmt.Errorf("[%d]: %w", i, err)
+		if err := appendQueryValue(q, name, e); err != nil {
+			return fmt.Errorf("[%d]: %w", i, err)
 		}
-		out = append(out, s)
 	}
-	return out, nil
+	return nil
 }
 
-func scalarString(v rawjson.Value) (string, error) {
+func appendQueryValue(q *strings.Builder, name string, v rawjson.Value) error {
+	var s string
 	switch v.Kind() {
 	case rawjson.String:
-		return v.Unquote(), nil
+		s = v.Unquote()
 	case rawjson.Number, rawjson.Bool:
-		return string(v), nil
+		s = string(v)
+	default:
+		return errors.New("a query value is a string, number or boolean")
 	}
-	return "", errors.New("a query value is a string, number or boolean")
+	if q.Len() > 0 {
+		q.WriteByte('&')
+	}
+	q.WriteString(url.QueryEscape(name))
+	q.WriteByte('=')
+	q.WriteString(url.QueryEscape(s))
+	return nil
 }

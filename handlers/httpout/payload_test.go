@@ -69,7 +69,8 @@ func TestDecodePayload(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := decodePayload([]byte(tt.payload))
+			var p payload
+			err := decodePayload([]byte(tt.payload), &p)
 			if tt.want != nil {
 				if err != nil || !reflect.DeepEqual(asRequest(p), *tt.want) {
 					t.Fatalf("decodePayload(%s) = %#v, %v; want %#v", tt.payload, asRequest(p), err, *tt.want)
@@ -93,12 +94,13 @@ func FuzzDecodePayload(f *testing.F) {
 		`{"body_base64":"eA==","body":{"a":[1,2.5e3]}}`, `{"x":null}`} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, payload string) {
+	f.Fuzz(func(t *testing.T, in string) {
 		var want request
-		wantErr := handler.DecodeStrict([]byte(payload), &want)
-		p, err := decodePayload([]byte(payload))
+		wantErr := handler.DecodeStrict([]byte(in), &want)
+		var p payload
+		err := decodePayload([]byte(in), &p)
 		if (wantErr == nil) != (err == nil) {
-			t.Fatalf("%q: DecodeStrict error %v, decodePayload error %v", payload, wantErr, err)
+			t.Fatalf("%q: DecodeStrict error %v, decodePayload error %v", in, wantErr, err)
 		}
 		if wantErr == nil {
 			got := asRequest(p)
@@ -109,16 +111,16 @@ func FuzzDecodePayload(f *testing.F) {
 				want.Query, got.Query = nil, nil
 			}
 			if !reflect.DeepEqual(want, got) {
-				t.Fatalf("%q: DecodeStrict %#v, decodePayload %#v", payload, want, got)
+				t.Fatalf("%q: DecodeStrict %#v, decodePayload %#v", in, want, got)
 			}
 			return
 		}
 		var we, ge *handler.Error
 		if !errors.As(wantErr, &we) || !errors.As(err, &ge) || ge.Kind != handler.KindInvalidPayload {
-			t.Fatalf("%q: errors %#v and %#v", payload, wantErr, err)
+			t.Fatalf("%q: errors %#v and %#v", in, wantErr, err)
 		}
 		if !strings.Contains(we.Field, `\`) && we.Field != ge.Field {
-			t.Fatalf("%q: DecodeStrict names %q, decodePayload %q", payload, we.Field, ge.Field)
+			t.Fatalf("%q: DecodeStrict names %q, decodePayload %q", in, we.Field, ge.Field)
 		}
 	})
 }
@@ -171,12 +173,9 @@ func TestResultAsEncodingJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := appendResult(nil, resp, body)
+			got := renderResult(resp, body)
 			if string(got) != string(wantJSON) {
 				t.Fatalf("result\n got %s\nwant %s", got, wantJSON)
-			}
-			if n := resultSize(hdr, body); n < len(got)*3/4 {
-				t.Errorf("resultSize %d for a result of %d bytes", n, len(got))
 			}
 		})
 	}
@@ -192,14 +191,14 @@ func BenchmarkHandlerWork(b *testing.B) {
 		b.Fatal(err)
 	}
 	h := hh.(*HTTP)
-	payload := []byte(`{"path":"/items/1","query":{"v":"1"}}`)
+	in := []byte(`{"path":"/items/1","query":{"v":"1"}}`)
 	body := []byte(`{"id":1,"name":"apple","tags":["a","b"]}`)
 	ctx := b.Context()
 	buf := make([]byte, 0, 4096)
 	b.ReportAllocs()
 	for b.Loop() {
-		p, err := decodePayload(payload)
-		if err != nil {
+		var p payload
+		if err := decodePayload(in, &p); err != nil {
 			b.Fatal(err)
 		}
 		req, err := h.buildRequest(ctx, http.MethodGet, &p)
