@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -420,6 +421,15 @@ func TestTimeoutsAndConnectErrors(t *testing.T) {
 	he := handlerError(t, err)
 	if !he.Retryable || he.Details["timeout"] != "20ms" {
 		t.Fatalf("timeout error = %+v", he)
+	}
+
+	// An invocation deadline sooner than the handler's timeout bounds the
+	// exchange by itself, and goes back unchanged for the runtime to answer.
+	h = open(t, map[string]any{"timeout": "1h"}, slowHost)
+	dctx, dcancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer dcancel()
+	if _, err := call(dctx, h, "get", map[string]any{"url": slow.URL}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("invocation deadline: %v, want context.DeadlineExceeded", err)
 	}
 
 	// The invocation's own cancellation goes back unchanged.
