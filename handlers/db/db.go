@@ -344,7 +344,7 @@ func (h *DB) Handle(ctx context.Context, inv *handler.Invocation) (handler.Outpu
 		if err != nil {
 			return handler.Output{}, err
 		}
-		tag, err := h.pool.Exec(ctx, st.sql, st.args...)
+		tag, err := h.pool.Exec(ctx, st.sql, st.params()...)
 		if err != nil {
 			return handler.Output{}, mapError(err, "")
 		}
@@ -382,8 +382,11 @@ type querier interface {
 // statement is a checked Statement, ready to send.
 type statement struct {
 	sql  string
-	args []any
+	args []any // resultFormats, then the parameters
 }
+
+// params are the parameters alone, for Exec (which takes no result formats).
+func (s statement) params() []any { return s.args[1:] }
 
 // prepare checks one statement's shape and converts its parameters; prefix is
 // the payload path of the statement ("" or "statements[2].").

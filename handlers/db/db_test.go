@@ -307,11 +307,13 @@ func TestRendering(t *testing.T) {
 		{"ARRAY[1.10::numeric]", `[1.10]`},
 		{"'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid", `"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"`},
 		{"'1 day 02:00:00'::interval", `"1 day 02:00:00"`},
-		{"'192.168.0.1'::inet", `"192.168.0.1/32"`},
-		{"'12:34:56.5'::time", `"12:34:56.500000"`},
+		{"'192.168.0.1'::inet", `"192.168.0.1"`},
+		{"'12:34:56.5'::time", `"12:34:56.5"`},
 		{"0::numeric", `0`},
 		{"-0.005::numeric", `-0.005`},
-		{"0.000::numeric", `0`}, // pgx decodes every zero without its scale
+		{"0.000::numeric", `0.000`},
+		{"1.50::numeric(10,2)", `1.50`},
+		{"NULL::numeric", `null`},
 		{"-12345.678::numeric", `-12345.678`},
 		{"1e20::numeric", `100000000000000000000`},
 		{"-98765432109876543210987654321.5::numeric", `-98765432109876543210987654321.5`},
@@ -335,6 +337,16 @@ func TestRendering(t *testing.T) {
 		{"'\"x\"'::jsonb", `"x"`},
 		{"'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid::text", `"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"`},
 		{"42::oid", `"42"`},
+		// Types without a JSON form read as PostgreSQL prints them.
+		{"int4range(1, 3)", `"[1,3)"`},
+		{"'[2024-01-01,2024-02-01)'::daterange", `"[2024-01-01,2024-02-01)"`},
+		{"'empty'::numrange", `"empty"`},
+		{"'<a>x &amp; y</a>'::xml", `"\u003ca\u003ex \u0026amp; y\u003c/a\u003e"`},
+		{"B'1010'", `"1010"`},
+		{"'(1,2)'::point", `"(1,2)"`},
+		{"'10.0.0.0/8'::cidr", `"10.0.0.0/8"`},
+		{"'08:00:2b:01:02:03'::macaddr", `"08:00:2b:01:02:03"`},
+		{"'a fat cat'::tsvector", `"'a' 'cat' 'fat'"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {

@@ -15,17 +15,18 @@ import (
 // object is its JSON text (for json/jsonb parameters), a string is the string.
 // Arrays become Go slices, encoded by pgx for array parameters (int[], text[],
 // numeric[], …) and as JSON for json/jsonb parameters.
+//
+// The first argument is always resultFormats, which pgx takes as the result
+// format of each column by type (see render.go); the parameters follow.
 func convertParameters(params []json.RawMessage, prefix string) ([]any, error) {
-	if len(params) == 0 {
-		return nil, nil
-	}
-	args := make([]any, len(params))
+	args := make([]any, len(params)+1)
+	args[0] = resultFormats
 	for i, raw := range params {
 		v, err := convertParameter(raw, true)
 		if err != nil {
 			return nil, invalidParameter(prefix, i, err)
 		}
-		args[i] = v
+		args[i+1] = v
 	}
 	return args, nil
 }

@@ -101,6 +101,10 @@ func (c columns) appendRow(dst []byte, m *pgtype.Map, vals []any, raws [][]byte)
 			dst = append(dst, ',')
 		}
 		dst = append(dst, col.key...)
+		if col.elem == 0 && col.format == pgtype.TextFormatCode {
+			dst = appendServerText(dst, col.oid, raws[i])
+			continue
+		}
 		if col.elem != 0 && v != nil {
 			var arr pgtype.Array[any]
 			if err := m.PlanScan(col.oid, col.format, &arr).Scan(raws[i], &arr); err != nil {
@@ -213,6 +217,43 @@ func appendValue(dst []byte, m *pgtype.Map, oid uint32, v any) []byte {
 		return append(dst, ']')
 	}
 	return appendText(dst, m, oid, v)
+}
+
+// resultFormats asks the server for the binary form of the types rendered
+// natively below, and — pgx gives every type missing from the map the text
+// format — for PostgreSQL's own text of every other type: a numeric keeps its
+// scale (0.000 stays 0.000, which pgx's binary decoding loses for zeros), and
+// xml, ranges, intervals, network addresses, geometric and bit strings read as
+// PostgreSQL prints them.
+var resultFormats = func() pgx.QueryResultFormatsByOID {
+	f := pgx.QueryResultFormatsByOID{}
+	for _, oid := range []uint32{
+		pgtype.BoolOID, pgtype.Int2OID, pgtype.Int4OID, pgtype.Int8OID, pgtype.OIDOID,
+		pgtype.Float4OID, pgtype.Float8OID, pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID,
+		pgtype.NameOID, pgtype.QCharOID, pgtype.JSONOID, pgtype.JSONBOID, pgtype.ByteaOID, pgtype.UUIDOID,
+		pgtype.TimestampOID, pgtype.TimestamptzOID, pgtype.DateOID,
+		pgtype.BoolArrayOID, pgtype.Int2ArrayOID, pgtype.Int4ArrayOID, pgtype.Int8ArrayOID,
+		pgtype.Float4ArrayOID, pgtype.Float8ArrayOID, pgtype.TextArrayOID, pgtype.VarcharArrayOID,
+		pgtype.BPCharArrayOID, pgtype.NameArrayOID, pgtype.JSONArrayOID, pgtype.JSONBArrayOID,
+		pgtype.ByteaArrayOID, pgtype.UUIDArrayOID, pgtype.TimestampArrayOID, pgtype.TimestamptzArrayOID,
+		pgtype.DateArrayOID, pgtype.NumericArrayOID,
+	} {
+		f[oid] = pgtype.BinaryFormatCode
+	}
+	return f
+}()
+
+// appendServerText renders a value the server sent in its text format: a
+// numeric as a JSON number (NaN and the infinities as strings), anything else
+// as a JSON string of PostgreSQL's text, NULL as null.
+func appendServerText(dst []byte, oid uint32, raw []byte) []byte {
+	switch {
+	case raw == nil:
+		return append(dst, "null"...)
+	case oid == pgtype.NumericOID && rawjson.Valid(raw) && raw[0] != '"':
+		return append(dst, raw...)
+	}
+	return rawjson.AppendString(dst, raw)
 }
 
 // appendFloat appends a float as a JSON number; NaN and the infinities, which
