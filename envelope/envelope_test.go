@@ -57,6 +57,11 @@ func TestParse(t *testing.T) {
 		{name: "control char", in: "{\"operation\":\"a\x01b\"}", field: "operation", err: "control character"},
 		{name: "bad escape", in: `{"operation":"a\qb"}`, field: "operation", err: "invalid string escape"},
 		{name: "nully", in: `{"handler":nul}`, field: "handler", err: "must be a string"},
+		{name: "not json at all", in: `not json`, err: `found "not", which is not JSON`},
+		{name: "null is named", in: `null`, err: "found null"},
+		{name: "number is named", in: `12`, err: "found a number"},
+		{name: "not a number", in: `12abc`, err: `found "12abc", which is not JSON`},
+		{name: "bad literal value", in: `{"handler":nope}`, field: "handler", err: `found "nope", which is not JSON`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var v View

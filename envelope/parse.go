@@ -339,6 +339,13 @@ func describe(raw []byte, i int) string {
 	if i >= len(raw) {
 		return "end of input"
 	}
+	// A scalar is named only when it really is one: "not json" starts with
+	// an n, but it is not null.
+	end := i
+	for end < len(raw) && !isDelimiter(raw[end]) {
+		end++
+	}
+	token := raw[i:end]
 	switch c := raw[i]; {
 	case c == '{':
 		return "an object"
@@ -346,13 +353,27 @@ func describe(raw []byte, i int) string {
 		return "an array"
 	case c == '"':
 		return "a string"
-	case c == 't' || c == 'f':
+	case string(token) == "true" || string(token) == "false":
 		return "a boolean"
-	case c == 'n':
+	case string(token) == "null":
 		return "null"
-	case c == '-' || (c >= '0' && c <= '9'):
+	case (c == '-' || (c >= '0' && c <= '9')) && rawjson.Valid(token):
 		return "a number"
-	default:
-		return fmt.Sprintf("%q", rune(c))
 	}
+	if len(token) > 16 {
+		token = token[:16]
+	}
+	if len(token) == 0 {
+		return fmt.Sprintf("%q, which is not JSON", rune(raw[i]))
+	}
+	return fmt.Sprintf("%q, which is not JSON", token)
+}
+
+// isDelimiter reports whether c ends a JSON scalar token.
+func isDelimiter(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', ',', ':', '{', '}', '[', ']', '"':
+		return true
+	}
+	return false
 }
