@@ -28,6 +28,9 @@ go run ./cmd/onex vet ./...
 step "go test -race"
 go test -race -count=1 -timeout 15m ./...
 
+step "bench module: go vet, go test -race (the harness checks its own answers)"
+(cd bench && go vet ./... && go test -race -count=1 ./...)
+
 step "fuzz (${FUZZTIME} per target)"
 grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
   pkg=./$(dirname "${file#./}")
