@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,13 +17,6 @@ import (
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/suggest"
 )
-
-func init() {
-	// Every response carries a fresh random UUID; drawing them from a buffered
-	// pool of crypto/rand bytes keeps that off the allocator and amortises the
-	// system call. Safe here: nothing generates UUIDs before init completes.
-	uuid.EnableRandPool()
-}
 
 // Outcome is the result of dispatching one request: the encoded response and
 // what a bus needs to decide on retries and dead letters.
@@ -41,6 +35,11 @@ type Outcome struct {
 	// Metadata is the request's metadata object as sent (a slice of the
 	// request), when the request was readable and had one.
 	Metadata []byte
+
+	// read is set by the pipeline, which parses the request once (Metadata
+	// is then all there is to know); a response made outside it (the
+	// watchdog's, the drain's) parses the request for its metadata.
+	read bool
 }
 
 // Dispatch runs one request envelope through the pipeline on the calling
@@ -57,8 +56,15 @@ func (h *Host) Dispatch(ctx context.Context, raw []byte) []byte {
 	var out Outcome
 	h.inflight.Add(1)
 	defer h.inflight.Done()
-	h.dispatch(ctx, raw, make([]byte, 0, 384), nil, &out)
-	return out.Response
+	st := h.scratch.Get().(*scratch)
+	h.dispatch(ctx, raw, st.resp[:0], nil, st, &out)
+	// The response is encoded into the pooled buffer and copied out at its
+	// size: less to allocate (and collect) than a buffer sized for any
+	// response.
+	resp := bytes.Clone(out.Response)
+	st.resp = out.Response[:0]
+	h.scratch.Put(st)
+	return resp
 }
 
 // DispatchOutcome is Dispatch with the whole Outcome; the response is appended
@@ -67,25 +73,38 @@ func (h *Host) DispatchOutcome(ctx context.Context, raw []byte, buf []byte) Outc
 	var out Outcome
 	h.inflight.Add(1)
 	defer h.inflight.Done()
-	h.dispatch(ctx, raw, buf, nil, &out)
+	st := h.scratch.Get().(*scratch)
+	h.dispatch(ctx, raw, buf, nil, st, &out)
+	h.scratch.Put(st)
 	return out
 }
 
 // call is the state of one request in the pipeline.
 type call struct {
 	start     time.Time
-	ids       string // request envelope_id + correlation_id, canonical, 36 bytes each
-	idsOK     bool
-	envNote   string // why the request's envelope_id was replaced
-	corrNote  string // why its correlation_id was replaced
-	operation string // as sent, for error responses
+	gen       *idSource // the dispatching goroutine's, for new ids
+	idbuf     [72]byte  // request envelope_id + correlation_id, canonical, 36 bytes each
+	ids       string    // idbuf as a string, once one is needed (idString)
+	envNote   string    // why the request's envelope_id was replaced
+	corrNote  string    // why its correlation_id was replaced
+	operation string    // as sent, for error responses
 	r         *route
 	octx      context.Context // the request's context for Options.Observer
 	begun     bool            // Observer.Begin was called
 }
 
-func (c *call) envelopeID() string    { return c.ids[:36] }
-func (c *call) correlationID() string { return c.ids[36:] }
+// idString returns the ids as one string. A request that reaches its handler
+// has it already, made with its invocation context (invoke); others make it
+// here.
+func (c *call) idString() string {
+	if c.ids == "" {
+		c.ids = string(c.idbuf[:])
+	}
+	return c.ids
+}
+
+func (c *call) envelopeID() string    { return c.idString()[:36] }
+func (c *call) correlationID() string { return c.idString()[36:] }
 
 // failure is a refused or failed request.
 type failure struct {
@@ -96,8 +115,12 @@ type failure struct {
 	details   map[string]any
 }
 
-func (h *Host) dispatch(ctx context.Context, raw []byte, buf []byte, w *worker, out *Outcome) {
-	c := call{start: time.Now()}
+// dispatch runs raw through the pipeline into out, appending the response to
+// buf; w is the worker running it, if any, and st the caller's scratch (the
+// worker's own, or one borrowed from the host).
+func (h *Host) dispatch(ctx context.Context, raw []byte, buf []byte, w *worker, st *scratch, out *Outcome) {
+	c := call{start: time.Now(), gen: st.ids}
+	out.read = true
 	if h.opts.Observer != nil {
 		c.octx = ctx
 	}
@@ -189,23 +212,22 @@ func (h *Host) dispatch(ctx context.Context, raw []byte, buf []byte, w *worker, 
 			return
 		}
 	}
-	h.invoke(ctx, &c, &v, class, buf, w, out)
+	h.invoke(ctx, &c, &v, class, buf, w, st, out)
 }
 
 // setIDs takes the request's ids from v when they are UUIDs, or makes new ones
 // (noting why, for failed responses).
 func (c *call) setIDs(v *envelope.View) {
-	var buf [72]byte
 	var env, corr []byte
 	if v != nil {
 		env, corr = v.EnvelopeID, v.CorrelationID
 	}
-	c.envNote = putID(buf[:36], env, "envelope_id")
-	c.corrNote = putID(buf[36:], corr, "correlation_id")
-	c.ids = string(buf[:])
+	c.envNote = c.putID(c.idbuf[:36], env, "envelope_id")
+	c.corrNote = c.putID(c.idbuf[36:], corr, "correlation_id")
+	c.ids = ""
 }
 
-func putID(dst []byte, id []byte, field string) (note string) {
+func (c *call) putID(dst []byte, id []byte, field string) (note string) {
 	if id != nil {
 		if canonicalUUID(id) {
 			copy(dst, id)
@@ -217,7 +239,7 @@ func putID(dst []byte, id []byte, field string) (note string) {
 		}
 		note = fmt.Sprintf("%s %q is not a UUID; a new one was generated", field, truncate(printable(id), 80))
 	}
-	envelope.AppendUUID(dst[:0], uuid.New())
+	envelope.AppendUUID(dst[:0], c.gen.newUUID())
 	return note
 }
 
@@ -228,22 +250,32 @@ func canonicalUUID(b []byte) bool {
 	if len(b) != 36 || b[8] != '-' || b[13] != '-' || b[18] != '-' || b[23] != '-' {
 		return false
 	}
-	// Every byte a lowercase hex digit or a dash, and no dash beyond the four
-	// checked: one pass without branches.
-	all, dashes := uint8(1), 0
-	for _, c := range b {
-		all &= uuidByte[c]
-		dashes += int(uuidByte[c] >> 1)
+	// Every other byte a lowercase hex digit: one table lookup each, no
+	// branch.
+	ok := uint8(1)
+	for _, c := range b[:8] {
+		ok &= lowerHex[c]
 	}
-	return all&1 == 1 && dashes == 4
+	for _, c := range b[9:13] {
+		ok &= lowerHex[c]
+	}
+	for _, c := range b[14:18] {
+		ok &= lowerHex[c]
+	}
+	for _, c := range b[19:23] {
+		ok &= lowerHex[c]
+	}
+	for _, c := range b[24:] {
+		ok &= lowerHex[c]
+	}
+	return ok == 1
 }
 
-// uuidByte has bit 0 set for the bytes of a canonical UUID and bit 1 for '-'.
-var uuidByte = func() (t [256]uint8) {
+// lowerHex is 1 for the bytes 0-9 and a-f.
+var lowerHex = func() (t [256]uint8) {
 	for _, c := range "0123456789abcdef" {
 		t[c] = 1
 	}
-	t['-'] = 3
 	return t
 }()
 
@@ -276,17 +308,21 @@ func (h *Host) unknownOperation(set *handlerSet, op string) *failure {
 	return f
 }
 
-// invState is what one invocation borrows from the host's pool: the Invocation
-// (reset per call) and a logger that adds the correlation id.
-type invState struct {
-	inv *handler.Invocation
-	lh  corrHandler
-	log *slog.Logger
-	res []byte
+// scratch is what a dispatch reuses from one request to the next: the
+// Invocation (reset per call), a logger that adds the correlation id, the id
+// source and buffers. Each worker owns one; Dispatch borrows one from the
+// host's pool. It serves one dispatch at a time.
+type scratch struct {
+	inv  *handler.Invocation
+	lh   corrHandler
+	log  *slog.Logger
+	ids  *idSource
+	res  []byte // the handler's result, encoded
+	resp []byte // Dispatch's response, before it is copied out
 }
 
-func newInvState() any {
-	s := &invState{inv: handler.NewInvocation(handler.InvocationParams{})}
+func newScratch() *scratch {
+	s := &scratch{inv: handler.NewInvocation(handler.InvocationParams{}), ids: newIDSource()}
 	s.lh.inner = slog.DiscardHandler
 	s.log = slog.New(&s.lh)
 	return s
@@ -317,7 +353,7 @@ func (c *corrHandler) WithGroup(name string) slog.Handler {
 	return &corrHandler{inner: c.inner.WithGroup(name), corr: c.corr}
 }
 
-func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class handler.Classification, buf []byte, w *worker, out *Outcome) {
+func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class handler.Classification, buf []byte, w *worker, st *scratch, out *Outcome) {
 	select {
 	case h.sem <- struct{}{}:
 	default:
@@ -330,9 +366,11 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 		}
 	}
 	e := c.r.e
-	st := h.pool.Get().(*invState)
-	st.lh.inner, st.lh.corr = c.r.log.Handler(), c.correlationID()
 	deadline := c.start.Add(e.timeout)
+	// The ids' string lives in the invocation context's allocation.
+	ictx := newInvocationContext(ctx, deadline, &c.idbuf)
+	c.ids = ictx.idString()
+	st.lh.inner, st.lh.corr = c.r.log.Handler(), c.correlationID()
 	st.inv.Reset(handler.InvocationParams{
 		HandlerName:    e.desc.Name,
 		Operation:      c.r.op,
@@ -344,7 +382,6 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 		Deadline:       deadline,
 		Capabilities:   e.caps,
 	})
-	ictx := newInvocationContext(ctx, deadline)
 	if w != nil {
 		w.arm(*c, deadline)
 	}
@@ -353,13 +390,14 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 	h.stats.inflight.Add(-1)
 	ictx.finish()
 	<-h.sem
-	end := time.Now()
+	// One reading of the monotonic clock; end keeps the wall clock of start.
+	took := time.Since(c.start)
+	end := c.start.Add(took)
 	if w != nil && w.disarm() {
 		// The watchdog answered at the deadline; this late result goes nowhere.
 		c.r.log.Warn("late result discarded: the request was answered at its deadline",
-			"correlation_id", c.correlationID(), "duration_ms", end.Sub(c.start).Milliseconds())
+			"correlation_id", c.correlationID(), "duration_ms", took.Milliseconds())
 		st.inv.Reset(handler.InvocationParams{})
-		h.pool.Put(st)
 		out.Response = nil
 		return
 	}
@@ -370,7 +408,7 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 			details: map[string]any{"panic": truncate(fmt.Sprint(panicked.value), 200)}}
 		c.r.log.Error("handler panicked", "correlation_id", c.correlationID(), "panic", truncate(fmt.Sprint(panicked.value), 200), "stack", string(panicked.stack))
 	case err != nil:
-		f = h.handlerFailure(e, err, !end.Before(deadline), ctx)
+		f = h.handlerFailure(e, err, took >= e.timeout, ctx)
 	default:
 		res, rerr := envelope.AppendResult(st.res[:0], output.Result)
 		st.res = res
@@ -385,15 +423,14 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 		resp := envelope.Response{
 			CorrelationID: c.correlationID(), InReplyTo: c.envelopeID(),
 			Operation: string(c.r.op), Handler: e.desc.Name, Success: true,
-			Result: res, DurationUS: end.Sub(c.start).Microseconds(),
+			Result: res, DurationUS: took.Microseconds(),
 		}
-		out.Response = envelope.AppendResponseID(buf, uuid.New(), &resp)
+		out.Response = envelope.AppendResponseID(buf, c.gen.newUUID(), &resp)
 		out.Success, out.Handler, out.CorrelationID = true, e.desc.Name, resp.CorrelationID
 		if h.opts.Observer != nil {
 			h.observed(c, out, end)
 		}
 		st.inv.Reset(handler.InvocationParams{})
-		h.pool.Put(st)
 		return
 	}
 	if og, ok := e.guard.(OutcomeGuard); ok {
@@ -402,7 +439,6 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 		e.guard.Record(end, f.rule != "HANDLER-006")
 	}
 	st.inv.Reset(handler.InvocationParams{})
-	h.pool.Put(st)
 	h.fail(c, buf, out, f)
 }
 
@@ -516,7 +552,7 @@ func (h *Host) fail(c *call, buf []byte, out *Outcome, f *failure) {
 		out.Handler = c.r.e.desc.Name
 	}
 	h.stats.fail(f.rule)
-	out.Response = envelope.AppendResponseID(buf, uuid.New(), &resp)
+	out.Response = envelope.AppendResponseID(buf, c.gen.newUUID(), &resp)
 	out.Success, out.RuleID, out.Message, out.Retryable, out.CorrelationID = false, f.rule, f.msg, f.retryable, resp.CorrelationID
 	if h.opts.Observer != nil {
 		h.observed(c, out, time.Now())

@@ -193,6 +193,8 @@ func TestCanonicalUUID(t *testing.T) {
 		{strings.ReplaceAll(envID, "-", ""), false},
 		{envID[:35] + "g", false},
 		{envID[:8] + "x" + envID[9:], false},
+		{"-" + envID[1:], false},
+		{envID[:9] + "-" + envID[10:], false},
 		{"", false},
 	} {
 		if got := canonicalUUID([]byte(tc.in)); got != tc.want {

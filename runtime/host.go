@@ -123,14 +123,16 @@ type Host struct {
 
 	sem      chan struct{}
 	inflight sync.WaitGroup // synchronous dispatches
-	work     chan job
 	in       intake
+	busy     chan struct{} // one token per worker holding a request
+	idleMu   sync.Mutex
+	idle     []*worker // idle workers, the last one to become idle on top
 	workers  []*worker
 	workerWG sync.WaitGroup
 	runCtx   context.Context // invocations of queued requests run under it
 	cancel   context.CancelFunc
 	draining atomic.Bool // drain timed out: answer queued requests without invoking
-	pool     sync.Pool   // *invState
+	scratch  sync.Pool   // *scratch, for dispatches without a worker
 }
 
 type entry struct {
@@ -172,7 +174,7 @@ func New(src source.HandlerSource, validators []validate.Validator, policy Polic
 		src: src, validators: slices.Clone(validators), policy: policy, bus: b, log: logger,
 		opts: opts, cfg: cfg, stats: newStats(),
 	}
-	h.pool.New = func() any { return newInvState() }
+	h.scratch.New = func() any { return newScratch() }
 	h.reload.ctx, h.reload.cancel = context.WithCancel(context.Background())
 	return h
 }

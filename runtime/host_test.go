@@ -581,6 +581,65 @@ func TestWatchdogAnswersAtDeadline(t *testing.T) {
 	}
 }
 
+// TestWatchdogOneTimerPerWorker: a worker keeps one watchdog timer across its
+// requests. A request on a handler with a shorter timeout than the timer is
+// set for moves it earlier (answered HANDLER-002 at its own deadline, not the
+// earlier request's); a timer that fires early, set for a finished request,
+// is set again for the request in progress, which is not answered before its
+// own deadline.
+func TestWatchdogOneTimerPerWorker(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxConcurrency = 1 // one worker serves every request
+	cfg.HandlerTimeouts = map[string]time.Duration{"long": time.Hour, "short": 30 * time.Millisecond}
+	h := New(&fakeSource{descs: []*handler.Descriptor{desc("long", behavePath, "l.ok", "l.block"), desc("short", behavePath, "s.ok", "s.block")}},
+		nil, nil, nil, nil, Options{Config: cfg})
+	if err := h.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer h.Stop(context.Background())
+	got := make(chan *envelope.Response, 4)
+	submit := func(raw string) {
+		t.Helper()
+		if err := h.Submit(context.Background(), []byte(raw), func(resp []byte, _ *Outcome) { got <- mustDecode(t, resp) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The timer is set an hour ahead for l.ok; s.block must move it.
+	submit(`{"operation":"l.ok"}`)
+	if r := <-got; !r.Success {
+		t.Fatalf("l.ok: %+v", r.Error)
+	}
+	short := unique("short")
+	submit(`{"operation":"s.block","payload":{"release":"` + short + `"}}`)
+	if r := <-got; r.Success || r.Error.RuleID != "HANDLER-002" || r.Handler != "short" {
+		t.Fatalf("s.block answered %+v, want HANDLER-002 at its 30ms deadline", r)
+	}
+	close(releases.get(short))
+
+	// The timer is set for s.ok's deadline; when it fires during l.block it
+	// must not answer l.block, only watch it.
+	submit(`{"operation":"s.ok"}`)
+	if r := <-got; !r.Success {
+		t.Fatalf("s.ok: %+v", r.Error)
+	}
+	long := unique("long")
+	submit(`{"operation":"l.block","payload":{"release":"` + long + `"}}`)
+	<-releases.started(long)
+	w := h.workers[0]
+	w.expire() // what the timer does when it fires for s.ok
+	w.mu.Lock()
+	pending, at, fire := w.pending, w.timerAt, w.fireAt
+	w.mu.Unlock()
+	if !pending || !at.Equal(fire) || time.Until(fire) < 59*time.Minute {
+		t.Errorf("after an early fire the timer is pending %v at %v; want it set for l.block's deadline %v", pending, at, fire)
+	}
+	close(releases.get(long))
+	if r := <-got; !r.Success || r.Handler != "long" {
+		t.Fatalf("l.block answered %+v, want its result", r)
+	}
+}
+
 type fakeGuard struct {
 	mu      sync.Mutex
 	refuse  bool

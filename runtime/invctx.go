@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/onexhost/onex/bus"
 )
@@ -24,6 +25,10 @@ var invocationMark = bus.WithInvocation(context.Background())
 type invocationContext struct {
 	parent   context.Context
 	deadline time.Time
+	// ids are the request's envelope_id and correlation_id: the strings the
+	// invocation hands out point here (idString), sharing this allocation.
+	// Written once, before any string is made, and never again.
+	ids [72]byte
 
 	mu         sync.Mutex
 	done       chan struct{} // made by the first Done
@@ -32,11 +37,17 @@ type invocationContext struct {
 	stopParent func() bool
 }
 
-func newInvocationContext(parent context.Context, deadline time.Time) *invocationContext {
+func newInvocationContext(parent context.Context, deadline time.Time, ids *[72]byte) *invocationContext {
 	if pd, ok := parent.Deadline(); ok && pd.Before(deadline) {
 		deadline = pd
 	}
-	return &invocationContext{parent: parent, deadline: deadline}
+	return &invocationContext{parent: parent, deadline: deadline, ids: *ids}
+}
+
+// idString returns the ids as a string without copying them: c is a fresh
+// allocation whose ids never change, and the string keeps it alive.
+func (c *invocationContext) idString() string {
+	return unsafe.String(&c.ids[0], len(c.ids))
 }
 
 var closedChan = func() chan struct{} {

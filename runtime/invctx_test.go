@@ -14,7 +14,7 @@ type ctxKey struct{}
 func TestInvocationContext(t *testing.T) {
 	t.Run("marked and carries parent values", func(t *testing.T) {
 		parent := context.WithValue(context.Background(), ctxKey{}, "v")
-		c := newInvocationContext(parent, time.Now().Add(time.Hour))
+		c := newInvocationContext(parent, time.Now().Add(time.Hour), new([72]byte))
 		defer c.finish()
 		if !bus.InInvocation(c) || c.Value(ctxKey{}) != "v" {
 			t.Error("invocation context lost the mark or a parent value")
@@ -24,7 +24,7 @@ func TestInvocationContext(t *testing.T) {
 		}
 	})
 	t.Run("deadline closes Done", func(t *testing.T) {
-		c := newInvocationContext(context.Background(), time.Now().Add(20*time.Millisecond))
+		c := newInvocationContext(context.Background(), time.Now().Add(20*time.Millisecond), new([72]byte))
 		defer c.finish()
 		<-c.Done()
 		if !errors.Is(c.Err(), context.DeadlineExceeded) {
@@ -32,7 +32,7 @@ func TestInvocationContext(t *testing.T) {
 		}
 	})
 	t.Run("Err without Done sees the deadline", func(t *testing.T) {
-		c := newInvocationContext(context.Background(), time.Now().Add(-time.Millisecond))
+		c := newInvocationContext(context.Background(), time.Now().Add(-time.Millisecond), new([72]byte))
 		if !errors.Is(c.Err(), context.DeadlineExceeded) {
 			t.Errorf("Err = %v", c.Err())
 		}
@@ -44,7 +44,7 @@ func TestInvocationContext(t *testing.T) {
 	})
 	t.Run("parent cancellation", func(t *testing.T) {
 		parent, cancel := context.WithCancel(context.Background())
-		c := newInvocationContext(parent, time.Now().Add(time.Hour))
+		c := newInvocationContext(parent, time.Now().Add(time.Hour), new([72]byte))
 		done := c.Done()
 		cancel()
 		<-done
@@ -55,7 +55,7 @@ func TestInvocationContext(t *testing.T) {
 	t.Run("earlier parent deadline wins", func(t *testing.T) {
 		parent, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		c := newInvocationContext(parent, time.Now().Add(time.Hour))
+		c := newInvocationContext(parent, time.Now().Add(time.Hour), new([72]byte))
 		defer c.finish()
 		pd, _ := parent.Deadline()
 		if d, ok := c.Deadline(); !ok || !d.Equal(pd) {
@@ -63,7 +63,7 @@ func TestInvocationContext(t *testing.T) {
 		}
 	})
 	t.Run("finish cancels and derived contexts follow", func(t *testing.T) {
-		c := newInvocationContext(context.Background(), time.Now().Add(time.Hour))
+		c := newInvocationContext(context.Background(), time.Now().Add(time.Hour), new([72]byte))
 		child, cancel := context.WithCancel(c)
 		defer cancel()
 		c.finish()
@@ -75,7 +75,7 @@ func TestInvocationContext(t *testing.T) {
 	t.Run("one allocation when Done is never called", func(t *testing.T) {
 		parent := context.Background()
 		n := testing.AllocsPerRun(100, func() {
-			c := newInvocationContext(parent, time.Now().Add(time.Second))
+			c := newInvocationContext(parent, time.Now().Add(time.Second), new([72]byte))
 			_ = c.Err()
 			c.finish()
 		})

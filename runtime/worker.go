@@ -55,8 +55,8 @@ type intake struct {
 	closed bool
 }
 
-// Submit queues a request envelope for the host's workers. It returns once the
-// request is queued, blocking while every worker is busy (back-pressure) until
+// Submit hands a request envelope to one of the host's workers. It returns once
+// a worker has it, blocking while every worker is busy (back-pressure) until
 // ctx ends. reply is then called exactly once, from a worker, with the response
 // (valid only during the call: copy it to keep it). Unlike Dispatch, a handler
 // that overruns its deadline is answered HANDLER-002 at the deadline, without
@@ -68,18 +68,42 @@ func (h *Host) Submit(ctx context.Context, raw []byte, reply func(resp []byte, o
 	return h.enqueue(ctx, job{raw: raw, reply: reply})
 }
 
+// enqueue hands j to an idle worker: the one that became idle last, whose
+// stack and caches are warm. Workers that a light load never needs stay
+// parked (or are never started), so a host with a large max_concurrency and
+// quick handlers runs on as many workers as it has cores, not on all of them
+// in turn. It blocks while every worker is busy.
 func (h *Host) enqueue(ctx context.Context, j job) error {
 	h.in.mu.RLock()
 	defer h.in.mu.RUnlock()
-	if h.in.closed || h.work == nil {
+	if h.in.closed || h.busy == nil {
 		return ErrNotAccepting
 	}
 	select {
-	case h.work <- j:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("runtime: request not queued: %w", ctx.Err())
+	case h.busy <- struct{}{}:
+	default:
+		select {
+		case h.busy <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("runtime: request not queued: %w", ctx.Err())
+		}
 	}
+	// A token in busy guarantees an idle worker: a worker goes back on the
+	// idle stack before it returns its token.
+	h.idleMu.Lock()
+	n := len(h.idle) - 1
+	w := h.idle[n]
+	h.idle = h.idle[:n]
+	if !w.started {
+		// Started on first use, under in.mu (read): stopWorkers takes it
+		// before it waits for the workers.
+		w.started = true
+		h.workerWG.Add(1)
+		go w.run()
+	}
+	h.idleMu.Unlock()
+	w.next <- j // room for one: the worker was idle
+	return nil
 }
 
 // onDelivery is the host's bus subscription: it queues the delivery for the
@@ -91,26 +115,29 @@ func (h *Host) onDelivery(ctx context.Context, d *bus.Delivery) {
 	}
 }
 
+// startWorkers makes max_concurrency workers, all idle; their goroutines
+// start when they are first handed a request.
 func (h *Host) startWorkers() {
-	h.work = make(chan job)
-	h.workers = make([]*worker, h.cfg.MaxConcurrency)
+	n := h.cfg.MaxConcurrency
+	h.busy = make(chan struct{}, n)
+	h.workers = make([]*worker, n)
+	h.idle = make([]*worker, n)
 	for i := range h.workers {
-		w := &worker{h: h, buf: make([]byte, 0, 512)}
-		w.timer = time.AfterFunc(time.Hour, w.expire)
-		w.timer.Stop()
+		w := &worker{h: h, next: make(chan job, 1)}
 		h.workers[i] = w
-		h.workerWG.Add(1)
-		go w.run()
+		h.idle[n-1-i] = w // workers[0] on top
 	}
 }
 
-// stopWorkers closes the queue once no send is in progress and waits for the
-// workers to finish what is queued.
+// stopWorkers stops intake once no hand-over is in progress and waits for the
+// workers to finish the requests they hold.
 func (h *Host) stopWorkers() {
 	h.in.mu.Lock()
-	if !h.in.closed && h.work != nil {
+	if !h.in.closed && h.busy != nil {
 		h.in.closed = true
-		close(h.work)
+		for _, w := range h.workers {
+			close(w.next)
+		}
 	}
 	h.in.mu.Unlock()
 	h.workerWG.Wait()
@@ -126,26 +153,44 @@ func (h *Host) abandon() {
 	}
 }
 
-// worker runs queued requests one at a time. Its watchdog answers a request
-// whose handler is still running past its deadline, so a request is answered
-// even when the handler ignores its context.
+// worker runs requests one at a time. Its watchdog answers a request whose
+// handler is still running past its deadline, so a request is answered even
+// when the handler ignores its context.
 type worker struct {
-	h     *Host
-	timer *time.Timer
-	buf   []byte
+	h       *Host
+	next    chan job // the request handed to this worker while it was idle
+	started bool     // its goroutine runs; under Host.idleMu
+	timer   *time.Timer
+	buf     []byte
+	st      *scratch
+	out     Outcome
+	send    sendBuf
 
 	mu       sync.Mutex
 	cur      job
 	armed    bool
 	answered bool
 	c        call
-	deadline time.Time
+	fireAt   time.Time // when the request in progress is answered for
+	pending  bool      // the timer is set, to fire at timerAt
+	timerAt  time.Time
 }
 
 func (w *worker) run() {
-	defer w.h.workerWG.Done()
-	for j := range w.h.work {
+	h := w.h
+	defer h.workerWG.Done()
+	w.buf = make([]byte, 0, 512)
+	w.st = newScratch()
+	w.mu.Lock()
+	w.timer = time.AfterFunc(time.Hour, w.expire)
+	w.timer.Stop()
+	w.mu.Unlock()
+	for j := range w.next {
 		w.process(j)
+		h.idleMu.Lock()
+		h.idle = append(h.idle, w)
+		h.idleMu.Unlock()
+		<-h.busy
 	}
 	w.timer.Stop()
 }
@@ -155,16 +200,17 @@ func (w *worker) process(j job) {
 	w.mu.Lock()
 	w.cur = j
 	w.mu.Unlock()
+	out := &w.out
 	for attempt := 1; ; attempt++ {
-		var out Outcome
-		h.dispatch(h.runCtx, j.raw, w.buf[:0], w, &out)
+		*out = Outcome{}
+		h.dispatch(h.runCtx, j.raw, w.buf[:0], w, w.st, out)
 		if out.Response == nil {
 			return // answered by the watchdog
 		}
 		w.buf = out.Response[:0]
-		if rd := h.opts.Redelivery; j.d != nil && !out.Success && rd != nil && (out.Retryable || poison(rd, &out)) {
+		if rd := h.opts.Redelivery; j.d != nil && !out.Success && rd != nil && (out.Retryable || poison(rd, out)) {
 			if out.Retryable {
-				if delay, ok := rd.Retry(attempt+1, &out); ok && !h.draining.Load() {
+				if delay, ok := rd.Retry(attempt+1, out); ok && !h.draining.Load() {
 					t := time.NewTimer(delay)
 					select {
 					case <-t.C:
@@ -174,12 +220,12 @@ func (w *worker) process(j job) {
 					}
 				}
 			}
-			if err := rd.DeadLetter(h.runCtx, j.d, &out, attempt); err != nil {
+			if err := rd.DeadLetter(h.runCtx, j.d, out, attempt); err != nil {
 				h.log.Error("dead letter failed; delivery left unacknowledged", "topic", j.d.Topic, "partition", j.d.Partition, "offset", j.d.Offset, "error", err.Error())
 				return
 			}
 		}
-		h.deliver(j, &out)
+		h.deliver(j, out, &w.send)
 		return
 	}
 }
@@ -189,16 +235,25 @@ func poison(rd Redelivery, out *Outcome) bool {
 	return ok && pf.Poison(out)
 }
 
+// sendBuf holds the parts of one response message besides its value. A
+// worker reuses its own: buses copy what they keep of a published message.
+type sendBuf struct {
+	cid  []byte
+	hs   [2]bus.Header
+	msgs [1]bus.Message
+}
+
 // deliver hands the response of j to its requester: published to the response
 // topic (then the delivery is acknowledged) or passed to the bridge's reply.
-func (h *Host) deliver(j job, out *Outcome) {
+// sb is the caller's scratch.
+func (h *Host) deliver(j job, out *Outcome, sb *sendBuf) {
 	if j.reply != nil {
 		j.reply(out.Response, out)
 		return
 	}
-	cid := []byte(out.CorrelationID) // the key and a header: buses copy what they keep
-	msg := bus.Message{Topic: h.cfg.ResponseTopic, Key: cid, Value: out.Response,
-		Headers: responseHeaders(j, out, cid)}
+	sb.cid = append(sb.cid[:0], out.CorrelationID...) // the key and a header
+	msg := bus.Message{Topic: h.cfg.ResponseTopic, Key: sb.cid, Value: out.Response,
+		Headers: responseHeaders(j, out, sb)}
 	// runCtx is the host's, never an invocation's: the runtime publishes.
 	if ap, ok := h.bus.(bus.AsyncPublisher); ok {
 		// The worker moves on while the broker stores the response; the
@@ -213,7 +268,8 @@ func (h *Host) deliver(j job, out *Outcome) {
 		})
 		return
 	}
-	if err := h.bus.Publish(h.runCtx, msg); err != nil {
+	sb.msgs[0] = msg
+	if err := h.bus.Publish(h.runCtx, sb.msgs[:]...); err != nil {
 		h.log.Error("response not published; delivery left unacknowledged", "topic", h.cfg.ResponseTopic, "correlation_id", out.CorrelationID, "error", err.Error())
 		return
 	}
@@ -225,29 +281,50 @@ func grace(timeout time.Duration) time.Duration {
 	return min(max(timeout/20, 10*time.Millisecond), time.Second)
 }
 
+// arm watches the request in progress: it is answered at its deadline plus
+// a grace period unless its handler returned by then. The worker's one timer
+// is moved only when it would fire too late for this request; otherwise it
+// stays set from an earlier request and, when it fires early, is set again for
+// the request in progress. A steady stream of requests costs no timer
+// operation per request.
 func (w *worker) arm(c call, deadline time.Time) {
+	fire := deadline.Add(grace(c.r.e.timeout))
 	w.mu.Lock()
-	w.armed, w.answered, w.c, w.deadline = true, false, c, deadline
-	w.timer.Reset(time.Until(deadline) + grace(c.r.e.timeout))
+	w.armed, w.answered, w.c, w.fireAt = true, false, c, fire
+	if !w.pending || fire.Before(w.timerAt) {
+		w.timer.Reset(time.Until(fire))
+		w.pending, w.timerAt = true, fire
+	}
 	w.mu.Unlock()
 }
 
 // disarm ends the watch and reports whether the watchdog answered already.
+// The timer stays set: when it fires, nothing is armed, or the request then
+// in progress is watched from there.
 func (w *worker) disarm() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.armed = false
-	w.timer.Stop()
 	return w.answered
 }
 
+// expire is the timer's function: it answers the request in progress when
+// its time is up, or sets the timer again for it.
 func (w *worker) expire() {
 	w.mu.Lock()
-	early := time.Now().Before(w.deadline) // a timer set for an earlier request
-	w.mu.Unlock()
-	if early {
+	w.pending = false
+	if !w.armed || w.answered {
+		w.mu.Unlock()
 		return
 	}
+	if now := time.Now(); now.Before(w.fireAt) {
+		// Set for an earlier request: watch this one.
+		w.timer.Reset(w.fireAt.Sub(now))
+		w.pending, w.timerAt = true, w.fireAt
+		w.mu.Unlock()
+		return
+	}
+	w.mu.Unlock()
 	w.answerFor("HANDLER-002", "handler %s did not return within its deadline (%s); answered without its result", 0)
 }
 
@@ -266,23 +343,27 @@ func (w *worker) answerFor(rule string, format string, limit time.Duration) {
 	}
 	var out Outcome
 	h := w.h
+	// The worker may be dispatching again by now: not its id source.
+	st := h.scratch.Get().(*scratch)
+	defer h.scratch.Put(st)
+	c.gen = st.ids
 	h.fail(&c, make([]byte, 0, 512), &out, &failure{rule: handler.RuleID(rule), retryable: true,
 		msg: fmt.Sprintf(format, c.r.e.desc.Name, limit)})
 	c.r.log.Warn("request answered while its handler still runs", "rule_id", rule, "correlation_id", c.correlationID())
-	h.deliver(j, &out)
+	h.deliver(j, &out, new(sendBuf))
 }
 
 // responseHeaders carry the correlation id and the request's W3C traceparent
 // (from the request's headers, else its metadata) on the response record, so
 // that consumers can route and trace without decoding the value.
-func responseHeaders(j job, out *Outcome, cid []byte) []bus.Header {
-	hs := make([]bus.Header, 1, 2)
-	hs[0] = bus.Header{Key: "correlation_id", Value: cid}
+func responseHeaders(j job, out *Outcome, sb *sendBuf) []bus.Header {
+	hs := sb.hs[:1]
+	hs[0] = bus.Header{Key: "correlation_id", Value: sb.cid}
 	if tp, ok := j.d.Header("traceparent"); ok && len(tp) > 0 {
 		return append(hs, bus.Header{Key: "traceparent", Value: tp})
 	}
 	meta := out.Metadata
-	if meta == nil { // answered outside the pipeline (watchdog, drain): read it again
+	if !out.read { // answered outside the pipeline (watchdog, drain): read it again
 		var v envelope.View
 		if envelope.Parse(j.raw, &v) == nil {
 			meta = v.Metadata

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,9 @@ type Bus struct {
 	mu     sync.Mutex
 	closed bool
 	topics map[string]*topic
+	// known is a copy of topics for lookups without the lock (every publish
+	// looks its topic up); replaced under mu when a topic is added.
+	known atomic.Pointer[map[string]*topic]
 
 	pumps sync.WaitGroup
 }
@@ -91,7 +95,9 @@ func New(cfg Config) *Bus {
 	if cfg.Buffer < 1 || cfg.Buffer > maxBuffer {
 		cfg.Buffer = DefaultBuffer
 	}
-	return &Bus{cfg: cfg, seed: maphash.MakeSeed(), closing: make(chan struct{}), topics: map[string]*topic{}}
+	b := &Bus{cfg: cfg, seed: maphash.MakeSeed(), closing: make(chan struct{}), topics: map[string]*topic{}}
+	b.known.Store(&map[string]*topic{})
+	return b
 }
 
 type topic struct {
@@ -118,6 +124,14 @@ type group struct {
 }
 
 func (b *Bus) topic(name string) (*topic, error) {
+	select {
+	case <-b.closing:
+		return nil, bus.ErrClosed
+	default:
+	}
+	if t, ok := (*b.known.Load())[name]; ok {
+		return t, nil
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -128,6 +142,8 @@ func (b *Bus) topic(name string) (*topic, error) {
 		t = &topic{name: name, parts: make([]partition, b.cfg.Partitions), byName: map[string]*group{}}
 		t.groups.Store(&[]*group{})
 		b.topics[name] = t
+		known := maps.Clone(b.topics)
+		b.known.Store(&known)
 	}
 	return t, nil
 }
@@ -313,12 +329,18 @@ func (b *Bus) pump(g *group, p int) {
 	defer b.pumps.Done()
 	q := g.queues[p]
 	for {
+		var d *bus.Delivery
 		select {
-		case d := <-q:
-			if !b.deliver(g, p, d) {
+		case d = <-q: // the queue is seldom empty under load: no select on two
+		default:
+			select {
+			case d = <-q:
+			case <-b.closing:
 				return
 			}
-		case <-b.closing:
+		}
+		// After Close the group has no member: deliver returns false.
+		if !b.deliver(g, p, d) {
 			return
 		}
 	}
