@@ -67,6 +67,40 @@ const (
 	fUnknown
 )
 
+// knownKey matches the field name written plainly at raw[i] == '"' (the way
+// every client writes it) without scanning the string: the field and the
+// offset after the closing quote, or next 0 for anything else (escapes,
+// unknown names), which readString and lookupField then handle.
+func knownKey(raw []byte, i int) (id fieldID, next int) {
+	if i+2 >= len(raw) {
+		return fUnknown, 0
+	}
+	switch raw[i+1] {
+	case 'e':
+		id = fEnvelopeID
+	case 'c':
+		id = fCorrelationID
+	case 'o':
+		id = fOperation
+	case 'h':
+		id = fHandler
+	case 'p':
+		id = fPayload
+	case 'd':
+		id = fDataClassification
+	case 'm':
+		id = fMetadata
+	default:
+		return fUnknown, 0
+	}
+	name := RequestFields[id]
+	end := i + 1 + len(name)
+	if end >= len(raw) || raw[end] != '"' || string(raw[i+1:end]) != name {
+		return fUnknown, 0
+	}
+	return id, end + 1
+}
+
 func lookupField(key []byte) fieldID {
 	switch string(key) { // no allocation: the compiler compares in place
 	case FieldEnvelopeID:
@@ -113,12 +147,16 @@ func Parse(raw []byte, v *View) error {
 		if raw[i] != '"' {
 			return syntaxErr("", i, "expected a field name, found %s", describe(raw, i))
 		}
-		key, next, err := readString(raw, i, "")
-		if err != nil {
-			return err
+		id, next := knownKey(raw, i)
+		if next == 0 {
+			key, end, err := readString(raw, i, "")
+			if err != nil {
+				return err
+			}
+			id, next = lookupField(key), end
 		}
-		id := lookupField(key)
 		if id == fUnknown {
+			key, _, _ := readString(raw, i, "")
 			name := string(key)
 			return syntaxErr(name, i, "unknown field %q%s", name, suggest.Hint(name, RequestFields))
 		}
@@ -135,6 +173,7 @@ func Parse(raw []byte, v *View) error {
 		if i >= len(raw) {
 			return syntaxErr(name, -1, "unexpected end of input: field has no value")
 		}
+		var err error
 		if i, err = parseField(raw, i, id, name, v); err != nil {
 			return err
 		}
