@@ -354,15 +354,21 @@ func (c *corrHandler) WithGroup(name string) slog.Handler {
 }
 
 func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class handler.Classification, buf []byte, w *worker, st *scratch, out *Outcome) {
-	select {
-	case h.sem <- struct{}{}:
-	default:
+	// max_concurrency bounds the invocations of workers and synchronous
+	// dispatches together: a worker holds one of the busy tokens already,
+	// a synchronous dispatch takes one for its invocation (leaving a worker
+	// idle meanwhile).
+	if w == nil {
 		select {
-		case h.sem <- struct{}{}:
-		case <-ctx.Done():
-			h.fail(c, buf, out, &failure{rule: "HANDLER-004", retryable: true,
-				msg: fmt.Sprintf("no invocation capacity before the request was canceled (runtime.max_concurrency %d): %v", h.cfg.MaxConcurrency, ctx.Err())})
-			return
+		case h.busy <- struct{}{}:
+		default:
+			select {
+			case h.busy <- struct{}{}:
+			case <-ctx.Done():
+				h.fail(c, buf, out, &failure{rule: "HANDLER-004", retryable: true,
+					msg: fmt.Sprintf("no invocation capacity before the request was canceled (runtime.max_concurrency %d): %v", h.cfg.MaxConcurrency, ctx.Err())})
+				return
+			}
 		}
 	}
 	e := c.r.e
@@ -389,7 +395,9 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 	output, err, panicked := callHandler(ictx, e.h, st.inv)
 	h.stats.inflight.Add(-1)
 	ictx.finish()
-	<-h.sem
+	if w == nil {
+		<-h.busy
+	}
 	// One reading of the monotonic clock; end keeps the wall clock of start.
 	took := time.Since(c.start)
 	end := c.start.Add(took)

@@ -121,10 +121,9 @@ type Host struct {
 	sub   bus.Subscription
 	stats *stats
 
-	sem      chan struct{}
 	inflight sync.WaitGroup // synchronous dispatches
 	in       intake
-	busy     chan struct{} // one token per worker holding a request
+	busy     chan struct{} // one token per request a worker holds, or a synchronous dispatch invokes
 	idleMu   sync.Mutex
 	idle     []*worker // idle workers, the last one to become idle on top
 	workers  []*worker
@@ -228,7 +227,6 @@ func (h *Host) start(ctx context.Context) error {
 	}
 	h.reload.gen = 1
 	h.set.Store(newHandlerSet(1, entries))
-	h.sem = make(chan struct{}, h.cfg.MaxConcurrency)
 	h.runCtx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	h.startWorkers()
 	if h.bus != nil {

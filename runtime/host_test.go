@@ -640,6 +640,48 @@ func TestWatchdogOneTimerPerWorker(t *testing.T) {
 	}
 }
 
+// TestMaxConcurrencyBoundsWorkersAndDispatch: runtime.max_concurrency bounds
+// the invocations of queued requests (workers) and synchronous dispatches
+// together; a request beyond it waits for capacity, and is answered
+// HANDLER-004 when its context ends first.
+func TestMaxConcurrencyBoundsWorkersAndDispatch(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxConcurrency = 2
+	h := startHost(t, nil, Options{Config: cfg}, desc("behave", behavePath, "b.block", "b.ok"))
+	queued, direct := unique("bound-queued"), unique("bound-direct")
+	got := make(chan *envelope.Response, 2)
+	if err := h.Submit(context.Background(), []byte(`{"operation":"b.block","payload":{"release":"`+queued+`"}}`),
+		func(resp []byte, _ *Outcome) { got <- mustDecode(t, resp) }); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		got <- mustDecode(t, h.Dispatch(context.Background(), []byte(`{"operation":"b.block","payload":{"release":"`+direct+`"}}`)))
+	}()
+	<-releases.started(queued)
+	<-releases.started(direct)
+
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := mustDecode(t, h.Dispatch(canceled, []byte(`{"operation":"b.ok"}`)))
+	if r.Success || r.Error.RuleID != "HANDLER-004" || !strings.Contains(r.Error.Message, "max_concurrency 2") || !r.Error.Retryable {
+		t.Errorf("a third invocation with both slots taken: %+v, want HANDLER-004 for want of capacity", r.Error)
+	}
+	if err := h.Submit(canceled, []byte(`{"operation":"b.ok"}`), func([]byte, *Outcome) { t.Error("answered without capacity") }); err == nil {
+		t.Error("Submit queued a request with both slots taken")
+	}
+
+	close(releases.get(queued))
+	close(releases.get(direct))
+	for range 2 {
+		if r := <-got; !r.Success {
+			t.Errorf("blocked request: %+v", r.Error)
+		}
+	}
+	if r := mustDecode(t, h.Dispatch(context.Background(), []byte(`{"operation":"b.ok"}`))); !r.Success {
+		t.Errorf("after the release: %+v", r.Error)
+	}
+}
+
 type fakeGuard struct {
 	mu      sync.Mutex
 	refuse  bool

@@ -89,7 +89,8 @@ func (h *Host) enqueue(ctx context.Context, j job) error {
 		}
 	}
 	// A token in busy guarantees an idle worker: a worker goes back on the
-	// idle stack before it returns its token.
+	// idle stack before it returns its token, and tokens taken by synchronous
+	// dispatches leave workers idle.
 	h.idleMu.Lock()
 	n := len(h.idle) - 1
 	w := h.idle[n]
