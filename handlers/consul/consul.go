@@ -39,6 +39,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/handlers/internal/grant"
 )
 
 // ImportPath is the registry key of this handler's factory.
@@ -180,39 +181,19 @@ func New(config json.RawMessage) (handler.Handler, error) {
 
 // Init reads the ACL token and builds the API client on the granted HTTP client.
 func (h *Consul) Init(ctx context.Context, env *handler.InitEnv) error {
-	cfg := h.cfg
-	if len(env.Config()) > 0 {
-		c, err := parseConfig(env.Config())
-		if err != nil {
-			return fmt.Errorf("config: %w", err)
-		}
-		cfg = c
-	}
-	granted := env.HTTPClient()
-	if granted == nil {
-		return errors.New("no egress capability granted: list the Consul host in security.allowed_domains")
-	}
-	token := cfg.token
-	if cfg.tokenSecret.Scope != "" {
-		sr := env.Secrets()
-		if sr == nil {
-			return fmt.Errorf("token_secret: no secret reader granted: declare scope %q in security.secret_scopes", cfg.tokenSecret.Scope)
-		}
-		sec, err := sr.ReadSecret(ctx, cfg.tokenSecret)
-		if err != nil {
-			return fmt.Errorf("token_secret %s: %w", cfg.tokenSecret, err)
-		}
-		token = sec.Reveal()
-	}
-	if token == handler.Redacted {
-		return errors.New("token: the secret reference was not resolved")
+	cfg, err := grant.Config(env, h.cfg, parseConfig)
+	if err != nil {
+		return err
 	}
 	// A copy of the granted client: same guarded transport, wrapped so the one
 	// token sent is ours.
-	hc := *granted
-	if hc.Transport == nil {
-		// Wrapping would fall back to the unguarded default transport.
-		return errors.New("the granted HTTP client has no transport to wrap")
+	hc, err := grant.HTTPClient(env, "Consul")
+	if err != nil {
+		return err
+	}
+	token, err := grant.OptionalSecret(ctx, env, "token", cfg.token, cfg.tokenSecret)
+	if err != nil {
+		return err
 	}
 	hc.Transport = &tokenTransport{next: hc.Transport, token: token}
 	client, err := api.NewClient(&api.Config{
@@ -221,12 +202,12 @@ func (h *Consul) Init(ctx context.Context, env *handler.InitEnv) error {
 		Datacenter: cfg.datacenter,
 		Namespace:  cfg.namespace,
 		Partition:  cfg.partition,
-		HttpClient: &hc,
+		HttpClient: hc,
 	})
 	if err != nil {
 		return fmt.Errorf("consul client: %w", err)
 	}
-	h.cfg, h.client, h.hc = cfg, client, &hc
+	h.cfg, h.client, h.hc = cfg, client, hc
 	return nil
 }
 

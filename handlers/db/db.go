@@ -37,6 +37,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/handlers/internal/grant"
 )
 
 // ImportPath is the registry key of this handler's factory.
@@ -207,33 +208,18 @@ func New(config json.RawMessage) (handler.Handler, error) {
 // Init builds the connection pool on the granted dialer and checks that the
 // database answers.
 func (h *DB) Init(ctx context.Context, env *handler.InitEnv) error {
-	cfg := h.cfg
-	if len(env.Config()) > 0 {
-		// The runtime hands the config with secret references resolved.
-		c, err := parseConfig(env.Config())
-		if err != nil {
-			return fmt.Errorf("config: %w", err)
-		}
-		cfg = c
+	// The runtime hands the config with secret references resolved.
+	cfg, err := grant.Config(env, h.cfg, parseConfig)
+	if err != nil {
+		return err
 	}
-	dialer := env.Dialer()
-	if dialer == nil {
-		return errors.New("no egress capability granted: list the database host in security.allowed_domains")
+	dialer, err := grant.Dialer(env, "database")
+	if err != nil {
+		return err
 	}
-	dsn := cfg.dsn
-	if cfg.dsnSecret.Scope != "" {
-		sr := env.Secrets()
-		if sr == nil {
-			return fmt.Errorf("dsn_secret: no secret reader granted: declare scope %q in security.secret_scopes", cfg.dsnSecret.Scope)
-		}
-		sec, err := sr.ReadSecret(ctx, cfg.dsnSecret)
-		if err != nil {
-			return fmt.Errorf("dsn_secret %s: %w", cfg.dsnSecret, err)
-		}
-		dsn = sec.Reveal()
-	}
-	if dsn == "" || dsn == handler.Redacted {
-		return errors.New("dsn: the secret reference was not resolved")
+	dsn, err := grant.Secret(ctx, env, "dsn", cfg.dsn, cfg.dsnSecret)
+	if err != nil {
+		return err
 	}
 	pc, err := pgxpool.ParseConfig(dsn)
 	if err != nil {

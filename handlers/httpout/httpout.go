@@ -36,6 +36,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/handlers/internal/grant"
 )
 
 // ImportPath is the registry key of this handler's factory.
@@ -202,21 +203,19 @@ func New(config json.RawMessage) (handler.Handler, error) {
 // Init takes the resolved config (header secrets filled in) and the granted
 // HTTP client.
 func (h *HTTP) Init(_ context.Context, env *handler.InitEnv) error {
-	if len(env.Config()) > 0 {
-		cfg, err := parseConfig(env.Config())
-		if err != nil {
-			return fmt.Errorf("config: %w", err)
-		}
-		h.cfg = cfg
+	cfg, err := grant.Config(env, h.cfg, parseConfig)
+	if err != nil {
+		return err
 	}
+	h.cfg = cfg
 	for name, vals := range h.cfg.headers {
 		if slices.Contains(vals, handler.Redacted) {
 			return fmt.Errorf("headers.%s: the secret reference was not resolved", name)
 		}
 	}
-	c := env.HTTPClient()
-	if c == nil {
-		return errors.New("no egress capability granted: list the hosts in security.allowed_domains")
+	c, err := grant.HTTPClient(env, "target")
+	if err != nil {
+		return err
 	}
 	h.client = h.limitRedirects(c)
 	return nil

@@ -39,6 +39,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/handlers/internal/grant"
 	_ "github.com/onexhost/onex/handlers/vault/secretprovider" // the vault secret provider kind
 )
 
@@ -172,37 +173,21 @@ func New(config json.RawMessage) (handler.Handler, error) {
 
 // Init reads the token and builds the API client on the granted HTTP client.
 func (h *Vault) Init(ctx context.Context, env *handler.InitEnv) error {
-	cfg := h.cfg
-	if len(env.Config()) > 0 {
-		c, err := parseConfig(env.Config())
-		if err != nil {
-			return fmt.Errorf("config: %w", err)
-		}
-		cfg = c
-	}
-	granted := env.HTTPClient()
-	if granted == nil {
-		return errors.New("no egress capability granted: list the Vault host in security.allowed_domains")
-	}
-	token := cfg.token
-	if cfg.tokenSecret.Scope != "" {
-		sr := env.Secrets()
-		if sr == nil {
-			return fmt.Errorf("token_secret: no secret reader granted: declare scope %q in security.secret_scopes", cfg.tokenSecret.Scope)
-		}
-		sec, err := sr.ReadSecret(ctx, cfg.tokenSecret)
-		if err != nil {
-			return fmt.Errorf("token_secret %s: %w", cfg.tokenSecret, err)
-		}
-		token = sec.Reveal()
-	}
-	if token == "" || token == handler.Redacted {
-		return errors.New("token: empty, or the secret reference was not resolved")
+	cfg, err := grant.Config(env, h.cfg, parseConfig)
+	if err != nil {
+		return err
 	}
 	// A copy of the granted client (same guarded transport): the API client
 	// may adjust its client, which must not change the runtime's.
-	hc := *granted
-	client, err := api.NewClient(&api.Config{Address: cfg.address, HttpClient: &hc, Timeout: cfg.timeout, MaxRetries: 0})
+	hc, err := grant.HTTPClient(env, "Vault")
+	if err != nil {
+		return err
+	}
+	token, err := grant.Secret(ctx, env, "token", cfg.token, cfg.tokenSecret)
+	if err != nil {
+		return err
+	}
+	client, err := api.NewClient(&api.Config{Address: cfg.address, HttpClient: hc, Timeout: cfg.timeout, MaxRetries: 0})
 	if err != nil {
 		return fmt.Errorf("vault client: %w", err)
 	}
@@ -212,7 +197,7 @@ func (h *Vault) Init(ctx context.Context, env *handler.InitEnv) error {
 	} else {
 		client.ClearNamespace()
 	}
-	h.cfg, h.client, h.hc = cfg, client, &hc
+	h.cfg, h.client, h.hc = cfg, client, hc
 	return nil
 }
 
