@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -53,6 +54,11 @@ type Bus struct {
 	dlq *kgo.Client
 
 	closing chan struct{} // closed by Close
+
+	// outs are the records of PublishAsync, reused once produced; published
+	// is their promise (one function value for every record).
+	outs      sync.Pool
+	published func(*kgo.Record, error)
 
 	mu     sync.Mutex
 	closed bool
@@ -90,6 +96,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Bus, error) {
 		return nil, fmt.Errorf("kafka: dead-letter producer: %w", err)
 	}
 	b := &Bus{cfg: cfg, log: logger, opts: opts, prod: prod, dlq: dlq, closing: make(chan struct{}), subs: map[*subscription]struct{}{}}
+	b.outs.New = func() any { return new(outRecord) }
+	b.published = b.onPublished
 	if cfg.CreateTopics.Partitions > 0 {
 		if err := b.createTopics(ctx); err != nil {
 			prod.Close()
@@ -185,42 +193,71 @@ func (b *Bus) PublishAsync(ctx context.Context, m bus.Message, done func(error))
 		done(errors.New("kafka: publish: message has no topic"))
 		return
 	}
-	b.prod.Produce(ctx, copyRecord(&m), func(_ *kgo.Record, err error) {
-		switch {
-		case err == nil:
-		case errors.Is(err, kgo.ErrClientClosed):
-			err = bus.ErrClosed
-		default:
-			err = fmt.Errorf("kafka: publish: %w", err)
-		}
-		done(err)
-	})
+	o := b.outs.Get().(*outRecord)
+	o.fill(&m)
+	o.done = done
+	b.prod.Produce(ctx, &o.rec, b.published)
 }
 
-// copyRecord makes a record of m that shares no memory with it: key, value
-// and header values in one allocation.
-func copyRecord(m *bus.Message) *kgo.Record {
+// outRecord is a record of PublishAsync: a copy of the message (key, value
+// and header values in one buffer) and the caller's done. It is reused once
+// its promise ran: the producer does not touch a record after calling its
+// promise. rec is the first field, so the promise, which is handed &rec,
+// finds its outRecord without a closure per record.
+type outRecord struct {
+	rec  kgo.Record
+	buf  []byte
+	hs   [2]kgo.RecordHeader
+	done func(error)
+}
+
+// fill makes o.rec a copy of m that shares no memory with it.
+func (o *outRecord) fill(m *bus.Message) {
 	n := len(m.Key) + len(m.Value)
 	for _, h := range m.Headers {
 		n += len(h.Value)
 	}
-	buf := make([]byte, 0, n)
+	if cap(o.buf) < n {
+		o.buf = make([]byte, 0, n)
+	}
+	buf := o.buf[:0]
 	take := func(b []byte) []byte {
 		if b == nil {
 			return nil
 		}
 		start := len(buf)
-		buf = append(buf, b...)
+		buf = append(buf, b...) // within capacity: earlier slices stay valid
 		return buf[start:len(buf):len(buf)]
 	}
-	r := &kgo.Record{Topic: m.Topic, Key: take(m.Key), Value: take(m.Value)}
+	o.rec = kgo.Record{Topic: m.Topic, Key: take(m.Key), Value: take(m.Value)}
 	if len(m.Headers) > 0 {
-		r.Headers = make([]kgo.RecordHeader, len(m.Headers))
-		for i, h := range m.Headers {
-			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: take(h.Value)}
+		hs := o.hs[:0]
+		if len(m.Headers) > len(o.hs) {
+			hs = make([]kgo.RecordHeader, 0, len(m.Headers))
 		}
+		for _, h := range m.Headers {
+			hs = append(hs, kgo.RecordHeader{Key: h.Key, Value: take(h.Value)})
+		}
+		o.rec.Headers = hs
 	}
-	return r
+}
+
+// onPublished is the promise of every PublishAsync record.
+func (b *Bus) onPublished(r *kgo.Record, err error) {
+	o := (*outRecord)(unsafe.Pointer(r)) // r is &o.rec, o's first field
+	done := o.done
+	o.done = nil
+	o.rec = kgo.Record{}
+	o.hs = [2]kgo.RecordHeader{}
+	b.outs.Put(o)
+	switch {
+	case err == nil:
+	case errors.Is(err, kgo.ErrClientClosed):
+		err = bus.ErrClosed
+	default:
+		err = fmt.Errorf("kafka: publish: %w", err)
+	}
+	done(err)
 }
 
 func recordHeaders(hs []bus.Header) []kgo.RecordHeader {

@@ -131,13 +131,23 @@ func (s *subscription) run() {
 		more := true
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 			s.lag.watermark(p.Partition, p.HighWatermark)
+			if len(p.Records) == 0 {
+				return
+			}
+			// One tracker lookup and one lag update per partition of the
+			// poll, not per record.
+			t := s.tracker(p.Partition)
+			last := int64(-1)
 			for _, r := range p.Records {
 				if !more {
-					return
+					break
 				}
-				if more = s.deliver(r); more {
-					s.lag.delivered(r.Partition, r.Offset)
+				if more = s.deliver(t, r); more {
+					last = r.Offset
 				}
+			}
+			if last >= 0 {
+				s.lag.next(p.Partition, last+1)
 			}
 		})
 		s.cl.AllowRebalance()
@@ -147,16 +157,22 @@ func (s *subscription) run() {
 	}
 }
 
-// deliver registers r for commit and hands it to fn; false when the
-// subscription stops first. A record not handed out is not registered: the
-// commit point of its partition stays before it, for the next owner.
-func (s *subscription) deliver(r *kgo.Record) bool {
+// deliver registers r for commit in t, its partition's tracker, and hands it
+// to fn; false when the subscription stops first. A record not handed out is
+// not registered: the commit point of its partition stays before it, for the
+// next owner.
+func (s *subscription) deliver(t *tracker, r *kgo.Record) bool {
 	select {
 	case s.sem <- struct{}{}:
-	case <-s.poll.Done():
-		return false
+	default:
+		// max_in_flight reached: the lag counts r as waiting meanwhile.
+		s.lag.next(r.Partition, r.Offset)
+		select {
+		case s.sem <- struct{}{}:
+		case <-s.poll.Done():
+			return false
+		}
 	}
-	t := s.tracker(r.Partition)
 	seq, ok := t.add(r.Offset, r.LeaderEpoch)
 	if !ok {
 		<-s.sem
@@ -399,25 +415,26 @@ func (s *subscription) stop(ctx context.Context) error {
 // lag follows, per assigned partition, the broker's high watermark and the
 // next offset to hand out: the records waiting for this member.
 type lag struct {
-	mu   sync.Mutex
-	hwm  map[int32]int64
-	next map[int32]int64
+	mu      sync.Mutex
+	hwm     map[int32]int64
+	nextOff map[int32]int64
 }
 
 func (l *lag) watermark(p int32, hwm int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.hwm == nil {
-		l.hwm, l.next = map[int32]int64{}, map[int32]int64{}
+		l.hwm, l.nextOff = map[int32]int64{}, map[int32]int64{}
 	}
 	l.hwm[p] = hwm
 }
 
-func (l *lag) delivered(p int32, offset int64) {
+// next records the next offset of p to hand out.
+func (l *lag) next(p int32, offset int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.next != nil {
-		l.next[p] = offset + 1
+	if l.nextOff != nil {
+		l.nextOff[p] = offset
 	}
 }
 
@@ -426,7 +443,7 @@ func (l *lag) forget(ps []int32) {
 	defer l.mu.Unlock()
 	for _, p := range ps {
 		delete(l.hwm, p)
-		delete(l.next, p)
+		delete(l.nextOff, p)
 	}
 }
 
@@ -436,7 +453,7 @@ func (l *lag) total() int {
 	defer l.mu.Unlock()
 	n := 0
 	for p, hwm := range l.hwm {
-		if next, ok := l.next[p]; ok && hwm > next {
+		if next, ok := l.nextOff[p]; ok && hwm > next {
 			n += int(hwm - next)
 		}
 	}
