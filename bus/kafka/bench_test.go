@@ -124,9 +124,15 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	return e
 }
 
+// side is what one pipeline of a comparison spent: wall-clock time and the
+// process's CPU time (every goroutine's: the broker's, the clients', the
+// host's) while its rounds ran.
+type side struct{ wall, cpu time.Duration }
+
 // round produces recs and waits until c counted as many more records.
-func (e *benchEnv) round(b *testing.B, recs []*kgo.Record, c *counter, spent *time.Duration) func() {
+func (e *benchEnv) round(b *testing.B, recs []*kgo.Record, c *counter, spent *side) func() {
 	return func() {
+		cpu := processCPU()
 		start := time.Now()
 		target := c.get() + len(recs)
 		for _, r := range recs {
@@ -136,15 +142,24 @@ func (e *benchEnv) round(b *testing.B, recs []*kgo.Record, c *counter, spent *ti
 			b.Fatal(err)
 		}
 		c.wait(target)
-		*spent += time.Since(start)
+		spent.wall += time.Since(start)
+		spent.cpu += processCPU() - cpu
 	}
 }
 
-func reportThroughput(b *testing.B, onexTime, peerTime time.Duration, peer string) {
+// reportThroughput reports each side's messages per second, their ratio,
+// and each side's CPU time per message (cpu-µs/msg): how much of the two
+// cores a message costs, which, unlike the rates, does not depend on what
+// else the machine runs.
+func reportThroughput(b *testing.B, onex, peer side, name string) {
 	n := float64(b.N+1) * benchBatch // Compare runs each once more to warm up
-	b.ReportMetric(n/onexTime.Seconds(), "onex-msgs/s")
-	b.ReportMetric(n/peerTime.Seconds(), peer+"-msgs/s")
-	b.ReportMetric(peerTime.Seconds()/onexTime.Seconds(), "onex/"+peer)
+	b.ReportMetric(n/onex.wall.Seconds(), "onex-msgs/s")
+	b.ReportMetric(n/peer.wall.Seconds(), name+"-msgs/s")
+	b.ReportMetric(peer.wall.Seconds()/onex.wall.Seconds(), "onex/"+name)
+	if onex.cpu > 0 && peer.cpu > 0 {
+		b.ReportMetric(float64(onex.cpu.Microseconds())/n, "onex-cpu-µs/msg")
+		b.ReportMetric(float64(peer.cpu.Microseconds())/n, name+"-cpu-µs/msg")
+	}
 }
 
 // BenchmarkThroughput compares, in one run against one in-process kfake
@@ -157,9 +172,9 @@ func reportThroughput(b *testing.B, onexTime, peerTime time.Duration, peer strin
 // each request only after its response is acknowledged.
 func BenchmarkThroughput(b *testing.B) {
 	e := newBenchEnv(b)
-	var onexTime, rawTime time.Duration
-	testkit.Compare(b, e.round(b, e.onex, e.onexN, &onexTime), e.round(b, e.raw, e.rawN, &rawTime))
-	reportThroughput(b, onexTime, rawTime, "raw")
+	var onex, raw side
+	testkit.Compare(b, e.round(b, e.onex, e.onexN, &onex), e.round(b, e.raw, e.rawN, &raw))
+	reportThroughput(b, onex, raw, "raw")
 }
 
 // BenchmarkThroughputEcho compares the onex pipeline with bare franz-go doing
@@ -168,7 +183,7 @@ func BenchmarkThroughput(b *testing.B) {
 // onex's decoding, routing, invocation and encoding cost on the same path.
 func BenchmarkThroughputEcho(b *testing.B) {
 	e := newBenchEnv(b)
-	var onexTime, echoTime time.Duration
-	testkit.Compare(b, e.round(b, e.onex, e.onexN, &onexTime), e.round(b, e.echo, e.echoN, &echoTime))
-	reportThroughput(b, onexTime, echoTime, "echo")
+	var onex, echo side
+	testkit.Compare(b, e.round(b, e.onex, e.onexN, &onex), e.round(b, e.echo, e.echoN, &echo))
+	reportThroughput(b, onex, echo, "echo")
 }
