@@ -123,9 +123,12 @@ type Host struct {
 
 	inflight sync.WaitGroup // synchronous dispatches
 	in       intake
-	busy     chan struct{} // one token per request a worker holds, or a synchronous dispatch invokes
-	idleMu   sync.Mutex
+	busy     chan struct{} // one token per request queued or in progress, or a synchronous dispatch invokes
+	qmu      sync.Mutex    // guards queue, qclosed, idle, waking and each worker's started
+	queue    jobQueue
+	qclosed  bool
 	idle     []*worker // idle workers, the last one to become idle on top
+	waking   int       // workers woken and not yet running
 	workers  []*worker
 	workerWG sync.WaitGroup
 	runCtx   context.Context // invocations of queued requests run under it

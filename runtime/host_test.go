@@ -822,3 +822,71 @@ func TestResponseHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockingHandlersWakeWorkers: requests whose handlers block are each
+// taken by a worker of their own, up to max_concurrency, although workers
+// are woken one at a time: every blocked request is in progress at once.
+func TestBlockingHandlersWakeWorkers(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxConcurrency = 8
+	h := startHost(t, nil, Options{Config: cfg}, desc("behave", behavePath, "b.block"))
+	got := make(chan *envelope.Response, cfg.MaxConcurrency)
+	var names []string
+	for range cfg.MaxConcurrency {
+		name := unique("wake")
+		names = append(names, name)
+		if err := h.Submit(context.Background(), []byte(`{"operation":"b.block","payload":{"release":"`+name+`"}}`),
+			func(resp []byte, _ *Outcome) { got <- mustDecode(t, resp) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range names {
+		<-releases.started(name) // all eight handlers run at the same time
+	}
+	for _, name := range names {
+		close(releases.get(name))
+	}
+	for range names {
+		if r := <-got; !r.Success {
+			t.Errorf("%+v", r.Error)
+		}
+	}
+}
+
+func TestJobQueue(t *testing.T) {
+	var q jobQueue
+	next, want := 0, 0
+	push := func(n int) {
+		for range n {
+			q.push(job{raw: []byte{byte(next)}})
+			next++
+		}
+	}
+	pop := func(n int) {
+		for range n {
+			j, ok := q.pop()
+			if !ok || int(j.raw[0]) != want%256 {
+				t.Fatalf("pop %d: %v %v, want %d", want, j.raw, ok, want%256)
+			}
+			want++
+		}
+	}
+	// Wrap around the ring, then grow it while it is wrapped.
+	push(10)
+	pop(7)
+	push(12)
+	pop(5)
+	push(40)
+	if q.len() != next-want {
+		t.Fatalf("len %d, want %d", q.len(), next-want)
+	}
+	pop(next - want)
+	if _, ok := q.pop(); ok || q.len() != 0 {
+		t.Fatal("the queue is not empty after every request was taken")
+	}
+	for i, j := range q.buf {
+		if j.raw != nil {
+			t.Fatalf("slot %d still holds a request", i)
+		}
+	}
+}

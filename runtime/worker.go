@@ -55,12 +55,13 @@ type intake struct {
 	closed bool
 }
 
-// Submit hands a request envelope to one of the host's workers. It returns once
-// a worker has it, blocking while every worker is busy (back-pressure) until
-// ctx ends. reply is then called exactly once, from a worker, with the response
-// (valid only during the call: copy it to keep it). Unlike Dispatch, a handler
-// that overruns its deadline is answered HANDLER-002 at the deadline, without
-// waiting for it. raw must not be modified afterwards.
+// Submit queues a request envelope for the host's workers. It returns once
+// the request is queued, blocking while max_concurrency requests are queued
+// or in progress (back-pressure) until ctx ends. reply is then called exactly
+// once, from a worker, with the response (valid only during the call: copy it
+// to keep it). Unlike Dispatch, a handler that overruns its deadline is
+// answered HANDLER-002 at the deadline, without waiting for it. raw must not
+// be modified afterwards.
 func (h *Host) Submit(ctx context.Context, raw []byte, reply func(resp []byte, out *Outcome)) error {
 	if reply == nil {
 		return errors.New("runtime: Submit needs a reply function")
@@ -68,11 +69,17 @@ func (h *Host) Submit(ctx context.Context, raw []byte, reply func(resp []byte, o
 	return h.enqueue(ctx, job{raw: raw, reply: reply})
 }
 
-// enqueue hands j to an idle worker: the one that became idle last, whose
-// stack and caches are warm. Workers that a light load never needs stay
-// parked (or are never started), so a host with a large max_concurrency and
-// quick handlers runs on as many workers as it has cores, not on all of them
-// in turn. It blocks while every worker is busy.
+// enqueue queues j for the workers. It blocks while max_concurrency requests
+// are queued or in progress (each holds a busy token).
+//
+// Workers take requests from one queue and only go idle when it is empty, so
+// a steady stream costs no goroutine wake-up per request. An idle worker is
+// woken only when no other is waking already (the one woken wakes the next if
+// requests are still waiting once it runs), and the one that went idle last
+// goes first: a host with a large max_concurrency and quick handlers runs on
+// about as many warm workers as it has cores, while handlers that block let
+// the waiting requests wake more workers, up to max_concurrency. Workers
+// never needed are never started.
 func (h *Host) enqueue(ctx context.Context, j job) error {
 	h.in.mu.RLock()
 	defer h.in.mu.RUnlock()
@@ -88,23 +95,36 @@ func (h *Host) enqueue(ctx context.Context, j job) error {
 			return fmt.Errorf("runtime: request not queued: %w", ctx.Err())
 		}
 	}
-	// A token in busy guarantees an idle worker: a worker goes back on the
-	// idle stack before it returns its token, and tokens taken by synchronous
-	// dispatches leave workers idle.
-	h.idleMu.Lock()
+	h.qmu.Lock()
+	h.queue.push(j)
+	if h.waking == 0 {
+		h.wakeLocked()
+	}
+	h.qmu.Unlock()
+	return nil
+}
+
+// wakeLocked wakes the idle worker that went idle last, starting its
+// goroutine on first use, if any worker is idle. The caller holds qmu.
+func (h *Host) wakeLocked() {
 	n := len(h.idle) - 1
+	if n < 0 {
+		return // every worker is busy: the first to finish takes the queue
+	}
 	w := h.idle[n]
+	h.idle[n] = nil
 	h.idle = h.idle[:n]
+	h.waking++
 	if !w.started {
-		// Started on first use, under in.mu (read): stopWorkers takes it
-		// before it waits for the workers.
+		// A goroutine started here is added to workerWG while the
+		// starting one (or enqueue, under in.mu) keeps the count above
+		// zero: stopWorkers waits only after intake closed.
 		w.started = true
 		h.workerWG.Add(1)
 		go w.run()
+		return
 	}
-	h.idleMu.Unlock()
-	w.next <- j // room for one: the worker was idle
-	return nil
+	w.wake <- struct{}{} // room for one: the worker was idle
 }
 
 // onDelivery is the host's bus subscription: it queues the delivery for the
@@ -117,30 +137,36 @@ func (h *Host) onDelivery(ctx context.Context, d *bus.Delivery) {
 }
 
 // startWorkers makes max_concurrency workers, all idle; their goroutines
-// start when they are first handed a request.
+// start when they are first woken.
 func (h *Host) startWorkers() {
 	n := h.cfg.MaxConcurrency
 	h.busy = make(chan struct{}, n)
 	h.workers = make([]*worker, n)
 	h.idle = make([]*worker, n)
 	for i := range h.workers {
-		w := &worker{h: h, next: make(chan job, 1)}
+		w := &worker{h: h, wake: make(chan struct{}, 1)}
 		h.workers[i] = w
 		h.idle[n-1-i] = w // workers[0] on top
 	}
 }
 
-// stopWorkers stops intake once no hand-over is in progress and waits for the
-// workers to finish the requests they hold.
+// stopWorkers stops intake once no enqueue is in progress and waits for the
+// workers to finish the queued requests.
 func (h *Host) stopWorkers() {
 	h.in.mu.Lock()
-	if !h.in.closed && h.busy != nil {
-		h.in.closed = true
-		for _, w := range h.workers {
-			close(w.next)
-		}
-	}
+	stop := !h.in.closed && h.busy != nil
+	h.in.closed = true
 	h.in.mu.Unlock()
+	if stop {
+		h.qmu.Lock()
+		h.qclosed = true
+		// Idle workers wake to find the queue closed; busy ones see it
+		// once the queue is empty.
+		for len(h.idle) > 0 && h.idle[len(h.idle)-1].started {
+			h.wakeLocked()
+		}
+		h.qmu.Unlock()
+	}
 	h.workerWG.Wait()
 }
 
@@ -159,8 +185,8 @@ func (h *Host) abandon() {
 // when the handler ignores its context.
 type worker struct {
 	h       *Host
-	next    chan job // the request handed to this worker while it was idle
-	started bool     // its goroutine runs; under Host.idleMu
+	wake    chan struct{} // signalled when the worker is woken from idle
+	started bool          // its goroutine runs; under Host.qmu
 	timer   *time.Timer
 	buf     []byte
 	st      *scratch
@@ -177,6 +203,8 @@ type worker struct {
 	timerAt  time.Time
 }
 
+// run takes requests from the queue until it is empty and closed; it starts
+// as a woken worker.
 func (w *worker) run() {
 	h := w.h
 	defer h.workerWG.Done()
@@ -186,14 +214,31 @@ func (w *worker) run() {
 	w.timer = time.AfterFunc(time.Hour, w.expire)
 	w.timer.Stop()
 	w.mu.Unlock()
-	for j := range w.next {
+	defer w.timer.Stop()
+	h.qmu.Lock()
+	h.waking--
+	for {
+		j, ok := h.queue.pop()
+		if !ok {
+			if h.qclosed {
+				h.qmu.Unlock()
+				return
+			}
+			h.idle = append(h.idle, w)
+			h.qmu.Unlock()
+			<-w.wake
+			h.qmu.Lock()
+			h.waking--
+			continue
+		}
+		if h.queue.len() > 0 && h.waking == 0 {
+			h.wakeLocked() // more waiting: one more worker joins
+		}
+		h.qmu.Unlock()
 		w.process(j)
-		h.idleMu.Lock()
-		h.idle = append(h.idle, w)
-		h.idleMu.Unlock()
 		<-h.busy
+		h.qmu.Lock()
 	}
-	w.timer.Stop()
 }
 
 func (w *worker) process(j job) {
@@ -380,4 +425,37 @@ func responseHeaders(j job, out *Outcome, sb *sendBuf) []bus.Header {
 		hs = append(hs, bus.Header{Key: "traceparent", Value: []byte(md.Traceparent)})
 	}
 	return hs
+}
+
+// jobQueue is a FIFO of requests, a ring that grows as needed (never beyond
+// max_concurrency: each queued request holds a busy token).
+type jobQueue struct {
+	buf  []job
+	head int
+	n    int
+}
+
+func (q *jobQueue) len() int { return q.n }
+
+func (q *jobQueue) push(j job) {
+	if q.n == len(q.buf) {
+		grown := make([]job, max(16, 2*len(q.buf)))
+		for i := 0; i < q.n; i++ {
+			grown[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = grown, 0
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = j
+	q.n++
+}
+
+func (q *jobQueue) pop() (job, bool) {
+	if q.n == 0 {
+		return job{}, false
+	}
+	j := q.buf[q.head]
+	q.buf[q.head] = job{} // the queue keeps no request alive
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	return j, true
 }
