@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -57,15 +56,16 @@ func (h *Host) Dispatch(ctx context.Context, raw []byte) []byte {
 	h.inflight.Add(1)
 	defer h.inflight.Done()
 	st := h.scratch.Get().(*scratch)
-	h.dispatch(ctx, raw, st.resp[:0], nil, st, &out)
-	// The response is encoded into the pooled buffer and copied out at its
-	// size: less to allocate (and collect) than a buffer sized for any
-	// response.
-	resp := bytes.Clone(out.Response)
-	st.resp = out.Response[:0]
+	// The response buffer is sized after the last response of this scratch:
+	// usually one allocation of about the response's size, without a copy.
+	h.dispatch(ctx, raw, make([]byte, 0, st.respSize), nil, st, &out)
+	st.respSize = max(len(out.Response), minResponseSize)
 	h.scratch.Put(st)
-	return resp
+	return out.Response
 }
+
+// minResponseSize is the least capacity Dispatch allocates for a response.
+const minResponseSize = 256
 
 // DispatchOutcome is Dispatch with the whole Outcome; the response is appended
 // to buf.
@@ -317,12 +317,12 @@ type scratch struct {
 	lh   corrHandler
 	log  *slog.Logger
 	ids  *idSource
-	res  []byte // the handler's result, encoded
-	resp []byte // Dispatch's response, before it is copied out
+	res      []byte // the handler's result, encoded
+	respSize int    // the size of the last response Dispatch made
 }
 
 func newScratch() *scratch {
-	s := &scratch{inv: handler.NewInvocation(handler.InvocationParams{}), ids: newIDSource()}
+	s := &scratch{inv: handler.NewInvocation(handler.InvocationParams{}), ids: newIDSource(), respSize: minResponseSize}
 	s.lh.inner = slog.DiscardHandler
 	s.log = slog.New(&s.lh)
 	return s
