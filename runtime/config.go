@@ -65,7 +65,9 @@ const (
 const maxConcurrencyLimit = 1 << 16
 
 // DefaultMaxConcurrency is the default bound on concurrent invocations: handlers
-// mostly wait on I/O, so several per core.
+// mostly wait on I/O, so several per core. It is a bound, not a pool size:
+// workers start and wake only as waiting requests need them, so quick
+// handlers run on about as many workers as there are cores.
 func DefaultMaxConcurrency() int { return 64 * goruntime.GOMAXPROCS(0) }
 
 // DefaultConfig returns the defaults.
