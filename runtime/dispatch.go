@@ -313,10 +313,10 @@ func (h *Host) unknownOperation(set *handlerSet, op string) *failure {
 // source and buffers. Each worker owns one; Dispatch borrows one from the
 // host's pool. It serves one dispatch at a time.
 type scratch struct {
-	inv  *handler.Invocation
-	lh   corrHandler
-	log  *slog.Logger
-	ids  *idSource
+	inv      *handler.Invocation
+	lh       corrHandler
+	log      *slog.Logger
+	ids      *idSource
 	res      []byte // the handler's result, encoded
 	respSize int    // the size of the last response Dispatch made
 }
