@@ -37,9 +37,13 @@ const (
 
 // latencySide runs op n times on the calling goroutine and returns the mean
 // time per operation in nanoseconds. Only op is timed: check (the harness's
-// verification of the answer) runs outside the clock, on every answer.
+// verification of the answer) runs on every answer after the round.
 func latencySide[T any](n int, op func() (T, error), check func(T) error) Side {
 	return func(ctx context.Context, _ int) (Sample, error) {
+		// Answers are checked after the round, not between operations: the
+		// check's own garbage (decoding a response envelope) would otherwise be
+		// collected during the next timed operation of one side only.
+		vals := make([]T, 0, n)
 		var total time.Duration
 		for i := range n {
 			if ctx.Err() != nil {
@@ -51,6 +55,9 @@ func latencySide[T any](n int, op func() (T, error), check func(T) error) Side {
 			if err != nil {
 				return Sample{}, fmt.Errorf("operation %d: %w", i, err)
 			}
+			vals = append(vals, v)
+		}
+		for i, v := range vals {
 			if err := check(v); err != nil {
 				return Sample{}, fmt.Errorf("operation %d: %w", i, err)
 			}

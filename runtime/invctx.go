@@ -35,7 +35,12 @@ type invocationContext struct {
 	err        error
 	timer      *time.Timer
 	stopParent func() bool
+	// after are the callbacks of AfterFunc not yet run or stopped.
+	after []*afterCall
 }
+
+// afterCall is one AfterFunc registration; its identity is what stop removes.
+type afterCall struct{ f func() }
 
 func newInvocationContext(parent context.Context, deadline time.Time, ids *[72]byte) *invocationContext {
 	if pd, ok := parent.Deadline(); ok && pd.Before(deadline) {
@@ -124,6 +129,40 @@ func (c *invocationContext) cancelLocked(err error) {
 	}
 	if c.stopParent != nil {
 		c.stopParent()
+	}
+	// As context.AfterFunc promises: each callback in its own goroutine, so
+	// none runs under this lock.
+	for _, a := range c.after {
+		go a.f()
+	}
+	c.after = nil
+}
+
+// AfterFunc arranges for f to run, in its own goroutine, once c is canceled;
+// stop unregisters it and reports whether it did. The context package calls
+// this method when a handler derives a context (context.WithTimeout,
+// WithCancel, AfterFunc): without it, every derived context of a context that
+// is not the package's own would cost a goroutine waiting on Done.
+func (c *invocationContext) AfterFunc(f func()) (stop func() bool) {
+	c.Done() // arms the deadline and the parent's cancellation
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		go f()
+		return func() bool { return false }
+	}
+	a := &afterCall{f: f}
+	c.after = append(c.after, a)
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, x := range c.after {
+			if x == a {
+				c.after = append(c.after[:i], c.after[i+1:]...)
+				return true
+			}
+		}
+		return false
 	}
 }
 

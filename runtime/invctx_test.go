@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	goruntime "runtime"
 	"testing"
 	"time"
 
@@ -83,4 +84,55 @@ func TestInvocationContext(t *testing.T) {
 			t.Errorf("%.0f allocations", n)
 		}
 	})
+}
+
+func TestInvocationContextDerivedWithoutGoroutines(t *testing.T) {
+	c := newInvocationContext(context.Background(), time.Now().Add(time.Hour), new([72]byte))
+	before := goruntime.NumGoroutine()
+	const n = 200
+	children := make([]context.Context, n)
+	cancels := make([]context.CancelFunc, n)
+	for i := range n {
+		children[i], cancels[i] = context.WithTimeout(c, time.Hour)
+	}
+	// Without AfterFunc the context package would park one goroutine per child.
+	if grown := goruntime.NumGoroutine() - before; grown >= n/2 {
+		t.Fatalf("%d derived contexts started %d goroutines", n, grown)
+	}
+	// A child canceled on its own unregisters its callback.
+	cancels[0]()
+	c.mu.Lock()
+	left := len(c.after)
+	c.mu.Unlock()
+	if left != n-1 {
+		t.Fatalf("%d callbacks registered after one child was canceled, want %d", left, n-1)
+	}
+	// Ending the invocation cancels every remaining child.
+	c.finish()
+	for i, ch := range children {
+		<-ch.Done()
+		if !errors.Is(ch.Err(), context.Canceled) {
+			t.Fatalf("child %d: Err = %v", i, ch.Err())
+		}
+	}
+	for _, cancel := range cancels {
+		cancel()
+	}
+	// A registration on an ended context runs at once.
+	ran := make(chan struct{})
+	if stop := c.AfterFunc(func() { close(ran) }); stop() {
+		t.Error("stop reported an already-run callback as stopped")
+	}
+	<-ran
+}
+
+func TestInvocationContextDeadlineReachesDerived(t *testing.T) {
+	c := newInvocationContext(context.Background(), time.Now().Add(20*time.Millisecond), new([72]byte))
+	defer c.finish()
+	child, cancel := context.WithCancel(c)
+	defer cancel()
+	<-child.Done()
+	if !errors.Is(child.Err(), context.DeadlineExceeded) {
+		t.Errorf("child Err = %v, want the parent's deadline", child.Err())
+	}
 }
