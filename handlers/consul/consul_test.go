@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,29 +50,14 @@ func hostOf(addr string) string {
 
 func call(t *testing.T, h *Consul, verb string, payload any) (any, error) {
 	t.Helper()
-	raw, _ := json.Marshal(payload)
-	inv := handler.NewInvocation(handler.InvocationParams{HandlerName: "consul", Operation: handler.Command("consul." + verb), Payload: raw})
-	out, err := h.Handle(context.Background(), inv)
+	out, err := h.Handle(context.Background(), testkit.Invocation(t, "consul", handler.Command("consul."+verb), payload))
 	return out.Result, err
 }
 
 func mustJSON(t *testing.T, h *Consul, verb string, payload any) string {
 	t.Helper()
 	res, err := call(t, h, verb, payload)
-	if err != nil {
-		t.Fatalf("%s %v: %v", verb, payload, err)
-	}
-	b, _ := json.Marshal(res)
-	return string(b)
-}
-
-func handlerError(t *testing.T, err error) *handler.Error {
-	t.Helper()
-	var he *handler.Error
-	if !errors.As(err, &he) {
-		t.Fatalf("error %v (%T) is not a *handler.Error", err, err)
-	}
-	return he
+	return testkit.ResultJSON(t, fmt.Sprintf("%s %v", verb, payload), res, err)
 }
 
 func TestFactoryRegistered(t *testing.T) {
@@ -83,6 +69,10 @@ func TestFactoryRegistered(t *testing.T) {
 		if !f.Implements(v) {
 			t.Errorf("verb %s missing", v)
 		}
+	}
+	// The verbs the factory declares are the verbs Handle routes.
+	if got, want := verbTable.Verbs(), slices.Sorted(slices.Values(Verbs)); !slices.Equal(got, want) {
+		t.Errorf("Handle routes %v, the factory declares %v", got, want)
 	}
 }
 
@@ -188,7 +178,7 @@ func TestServices(t *testing.T) {
 		t.Fatalf("deregister = %s", got)
 	}
 	_, err := call(t, h, "deregister", map[string]any{"service_id": "web-2"})
-	he := handlerError(t, err)
+	he := testkit.HandlerError(t, err)
 	if he.Retryable || he.Details["status_code"] != 404 || he.Hint == "" {
 		t.Fatalf("deregister unknown = %+v", he)
 	}
@@ -221,7 +211,7 @@ func TestInvalidPayload(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.verb+" "+tt.field, func(t *testing.T) {
 			_, err := call(t, h, tt.verb, json.RawMessage(tt.payload))
-			he := handlerError(t, err)
+			he := testkit.HandlerError(t, err)
 			if he.Kind != handler.KindInvalidPayload || he.Field != tt.field {
 				t.Fatalf("error = %+v, want invalid payload naming %q", he, tt.field)
 			}
@@ -238,7 +228,7 @@ func TestACLToken(t *testing.T) {
 	t.Setenv("CONSUL_HTTP_TOKEN", aclToken)
 	h := open(t, c.Addr(), nil, "wrong-token-3b1")
 	_, err := call(t, h, "kv_get", map[string]any{"key": "a"})
-	he := handlerError(t, err)
+	he := testkit.HandlerError(t, err)
 	if he.Retryable || he.Details["status_code"] != 403 || !strings.Contains(he.Hint, "ACL token") {
 		t.Fatalf("bad token = %+v", he)
 	}
@@ -252,7 +242,7 @@ func TestACLToken(t *testing.T) {
 	}
 	defer noToken.(*Consul).Close(context.Background())
 	_, err = call(t, noToken.(*Consul), "kv_get", map[string]any{"key": "a"})
-	if he := handlerError(t, err); he.Details["status_code"] != 403 {
+	if he := testkit.HandlerError(t, err); he.Details["status_code"] != 403 {
 		t.Fatalf("no token configured but CONSUL_HTTP_TOKEN set: %+v, want 403 (the ambient token must not be sent)", he)
 	}
 }
@@ -267,7 +257,7 @@ func TestEgressDenied(t *testing.T) {
 	}
 	defer h.(*Consul).Close(context.Background())
 	_, err := call(t, h.(*Consul), "kv_get", map[string]any{"key": "a"})
-	he := handlerError(t, err)
+	he := testkit.HandlerError(t, err)
 	var ve *handler.ValidationError
 	if !errors.As(err, &ve) || ve.RuleID != "SECURITY-310" || he.Details["rule_id"] != "SECURITY-310" || he.Retryable || he.Hint == "" {
 		t.Fatalf("error = %+v, want a permanent SECURITY-310", he)
@@ -286,7 +276,7 @@ func TestUnreachableIsTransient(t *testing.T) {
 	l.Close()
 	h := open(t, addr, nil, "")
 	_, err = call(t, h, "services", map[string]any{"name": "web"})
-	if he := handlerError(t, err); !he.Retryable {
+	if he := testkit.HandlerError(t, err); !he.Retryable {
 		t.Fatalf("unreachable = %+v, want retryable", he)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/handlers/internal/verbs"
 )
 
 // KVGetPayload is the payload of kv_get.
@@ -131,53 +132,22 @@ type ServicesResult struct {
 
 var checkStatuses = map[string]bool{"passing": true, "warning": true, "critical": true}
 
+// verbTable routes each verb to its method.
+var verbTable = verbs.Table[*Consul]{
+	"kv_get":     verbs.Of((*Consul).kvGet),
+	"kv_put":     verbs.Of((*Consul).kvPut),
+	"kv_delete":  verbs.Of((*Consul).kvDelete),
+	"register":   verbs.Of((*Consul).register),
+	"deregister": verbs.Of((*Consul).deregister),
+	"services":   verbs.Of((*Consul).services),
+}
+
 // Handle runs one verb.
 func (h *Consul) Handle(ctx context.Context, inv *handler.Invocation) (handler.Output, error) {
 	if h.client == nil {
 		return handler.Output{}, handler.Failed(nil, "the consul handler is not initialised")
 	}
-	var (
-		res any
-		err error
-	)
-	switch inv.Verb() {
-	case "kv_get":
-		var p KVGetPayload
-		if err = inv.Decode(&p); err == nil {
-			res, err = h.kvGet(ctx, p)
-		}
-	case "kv_put":
-		var p KVPutPayload
-		if err = inv.Decode(&p); err == nil {
-			res, err = h.kvPut(ctx, p)
-		}
-	case "kv_delete":
-		var p KVDeletePayload
-		if err = inv.Decode(&p); err == nil {
-			res, err = h.kvDelete(ctx, p)
-		}
-	case "register":
-		var p RegisterPayload
-		if err = inv.Decode(&p); err == nil {
-			res, err = h.register(ctx, p)
-		}
-	case "deregister":
-		var p DeregisterPayload
-		if err = inv.Decode(&p); err == nil {
-			res, err = h.deregister(ctx, p)
-		}
-	case "services":
-		var p ServicesPayload
-		if err = inv.Decode(&p); err == nil {
-			res, err = h.services(ctx, p)
-		}
-	default:
-		err = handler.Failed(nil, "verb %q is not implemented by the consul handler", inv.Verb())
-	}
-	if err != nil {
-		return handler.Output{}, err
-	}
-	return handler.Output{Result: res}, nil
+	return verbTable.Handle(ctx, h, "consul", inv)
 }
 
 // call bounds one API call by the handler's timeout and maps its error.

@@ -124,15 +124,6 @@ func asJSON(t *testing.T, v any) map[string]any {
 	return m
 }
 
-func handlerError(t *testing.T, err error) *handler.Error {
-	t.Helper()
-	var he *handler.Error
-	if !errors.As(err, &he) {
-		t.Fatalf("error %v (%T) is not a *handler.Error", err, err)
-	}
-	return he
-}
-
 func TestFactoryRegistered(t *testing.T) {
 	f, ok := handler.Lookup(ImportPath)
 	if !ok {
@@ -422,7 +413,7 @@ func TestInvalidPayload(t *testing.T) {
 			if err == nil {
 				t.Fatalf("%s %s: no error", tt.verb, tt.payload)
 			}
-			he := handlerError(t, err)
+			he := testkit.HandlerError(t, err)
 			if he.Kind != handler.KindInvalidPayload || he.Field != tt.wantField || he.Retryable {
 				t.Fatalf("error = %+v, want an invalid payload naming %q", he, tt.wantField)
 			}
@@ -483,7 +474,7 @@ func TestTransaction(t *testing.T) {
 		map[string]any{"sql": "UPDATE acct SET balance = balance + 5 WHERE id = 2"},
 		map[string]any{"sql": "UPDATE acct SET balance = balance - 1000 WHERE id = 1"},
 	}})
-	he := handlerError(t, err)
+	he := testkit.HandlerError(t, err)
 	if he.Details["rolled_back"] != true || he.Details["statement"] != 2 || he.Details["sqlstate"] != "23514" || he.Retryable {
 		t.Fatalf("error = %+v, want a rolled-back, permanent 23514 at statement 2", he)
 	}
@@ -497,7 +488,7 @@ func TestTransaction(t *testing.T) {
 	_, err = call(t, h, "transaction", map[string]any{"read_only": true, "statements": []any{
 		map[string]any{"sql": "DELETE FROM acct"},
 	}})
-	he = handlerError(t, err)
+	he = testkit.HandlerError(t, err)
 	if he.Details["sqlstate"] != "25006" || he.Retryable {
 		t.Fatalf("read-only write: %+v", he)
 	}
@@ -533,7 +524,7 @@ func TestSQLSTATEMapping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := call(t, h, "execute", map[string]any{"sql": tt.sql})
-			he := handlerError(t, err)
+			he := testkit.HandlerError(t, err)
 			if he.Details["sqlstate"] != tt.sqlstate || he.Retryable != tt.retryable || he.Field != tt.field {
 				t.Fatalf("error = %+v (details %v), want sqlstate %s retryable %v field %q", he, he.Details, tt.sqlstate, tt.retryable, tt.field)
 			}
@@ -547,7 +538,7 @@ func TestSQLSTATEMapping(t *testing.T) {
 func TestStatementTimeout(t *testing.T) {
 	h := open(t, map[string]any{"statement_timeout": "50ms"})
 	_, err := call(t, h, "query", map[string]any{"sql": "SELECT pg_sleep(30)"})
-	he := handlerError(t, err)
+	he := testkit.HandlerError(t, err)
 	if he.Details["sqlstate"] != "57014" || !he.Retryable {
 		t.Fatalf("error = %+v, want the server's statement timeout (57014), retryable", he)
 	}
@@ -619,7 +610,7 @@ func TestTerminatedConnectionIsTransient(t *testing.T) {
 	if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1", sql); err != nil {
 		t.Fatal(err)
 	}
-	he := handlerError(t, <-done)
+	he := testkit.HandlerError(t, <-done)
 	if !he.Retryable || !strings.HasPrefix(fmt.Sprint(he.Details["sqlstate"]), "57") {
 		t.Fatalf("error on a terminated connection = %+v %v, want a retryable class 57", he, he.Details)
 	}

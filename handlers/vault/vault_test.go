@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,29 +44,14 @@ func open(t *testing.T, address string, config map[string]any, token string) *Va
 
 func call(t *testing.T, h *Vault, verb string, payload any) (any, error) {
 	t.Helper()
-	raw, _ := json.Marshal(payload)
-	inv := handler.NewInvocation(handler.InvocationParams{HandlerName: "vault", Operation: handler.Command("vault." + verb), Payload: raw})
-	out, err := h.Handle(context.Background(), inv)
+	out, err := h.Handle(context.Background(), testkit.Invocation(t, "vault", handler.Command("vault."+verb), payload))
 	return out.Result, err
 }
 
 func mustJSON(t *testing.T, h *Vault, verb string, payload any) string {
 	t.Helper()
 	res, err := call(t, h, verb, payload)
-	if err != nil {
-		t.Fatalf("%s %v: %v", verb, payload, err)
-	}
-	b, _ := json.Marshal(res)
-	return string(b)
-}
-
-func handlerError(t *testing.T, err error) *handler.Error {
-	t.Helper()
-	var he *handler.Error
-	if !errors.As(err, &he) {
-		t.Fatalf("error %v (%T) is not a *handler.Error", err, err)
-	}
-	return he
+	return testkit.ResultJSON(t, fmt.Sprintf("%s %v", verb, payload), res, err)
 }
 
 func TestFactoryRegistered(t *testing.T) {
@@ -77,6 +63,10 @@ func TestFactoryRegistered(t *testing.T) {
 		if !f.Implements(v) {
 			t.Errorf("verb %s missing", v)
 		}
+	}
+	// The verbs the factory declares are the verbs Handle routes.
+	if got, want := verbTable.Verbs(), slices.Sorted(slices.Values(Verbs)); !slices.Equal(got, want) {
+		t.Errorf("Handle routes %v, the factory declares %v", got, want)
 	}
 }
 
@@ -146,7 +136,7 @@ func TestCASConflict(t *testing.T) {
 	h := open(t, v.URL(), nil, rootToken)
 	for _, cas := range []int{0, 2} {
 		_, err := call(t, h, "write_secret", map[string]any{"path": "app/cfg", "data": map[string]any{"a": "2"}, "cas": cas})
-		he := handlerError(t, err)
+		he := testkit.HandlerError(t, err)
 		if he.Retryable || he.Details["status_code"] != 400 || he.Details["cas"] != cas || !strings.Contains(he.Hint, "current version") {
 			t.Fatalf("cas %d: %+v %v", cas, he, he.Details)
 		}
@@ -158,7 +148,7 @@ func TestBadTokenAndUnknownMount(t *testing.T) {
 	t.Setenv("VAULT_TOKEN", rootToken) // ambient credentials are never used
 	bad := open(t, v.URL(), nil, "hvs.wrong-81")
 	_, err := call(t, bad, "read_secret", map[string]any{"path": "a"})
-	he := handlerError(t, err)
+	he := testkit.HandlerError(t, err)
 	if he.Retryable || he.Details["status_code"] != 403 || !strings.Contains(he.Hint, "token") {
 		t.Fatalf("bad token: %+v", he)
 	}
@@ -169,7 +159,7 @@ func TestBadTokenAndUnknownMount(t *testing.T) {
 	}
 	good := open(t, v.URL(), nil, rootToken)
 	_, err = call(t, good, "write_secret", map[string]any{"path": "a", "mount": "nomount", "data": map[string]any{"x": 1}})
-	he = handlerError(t, err)
+	he = testkit.HandlerError(t, err)
 	if he.Retryable || he.Details["status_code"] != 404 {
 		t.Fatalf("unknown mount: %+v", he)
 	}
@@ -193,7 +183,7 @@ func TestInvalidPayload(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.verb+" "+tt.field, func(t *testing.T) {
 			_, err := call(t, h, tt.verb, json.RawMessage(tt.payload))
-			he := handlerError(t, err)
+			he := testkit.HandlerError(t, err)
 			if he.Kind != handler.KindInvalidPayload || he.Field != tt.field {
 				t.Fatalf("error = %+v, want invalid payload naming %q", he, tt.field)
 			}
@@ -215,7 +205,7 @@ func TestEgressDenied(t *testing.T) {
 	}
 	defer h.(*Vault).Close(context.Background())
 	_, err := call(t, h.(*Vault), "read_secret", map[string]any{"path": "a"})
-	he := handlerError(t, err)
+	he := testkit.HandlerError(t, err)
 	var ve *handler.ValidationError
 	if !errors.As(err, &ve) || ve.RuleID != "SECURITY-310" || he.Details["rule_id"] != "SECURITY-310" || he.Retryable || he.Hint == "" {
 		t.Fatalf("error = %+v, want a permanent SECURITY-310", he)
@@ -234,7 +224,7 @@ func TestUnreachableIsTransient(t *testing.T) {
 	l.Close()
 	h := open(t, "http://"+addr, nil, rootToken)
 	_, err = call(t, h, "read_secret", map[string]any{"path": "a"})
-	if he := handlerError(t, err); !he.Retryable {
+	if he := testkit.HandlerError(t, err); !he.Retryable {
 		t.Fatalf("unreachable = %+v, want retryable", he)
 	}
 }
@@ -304,7 +294,7 @@ func TestHealthAndSealed(t *testing.T) {
 	}
 	// A sealed Vault answers 503: transient, the envelope may be retried.
 	_, err := call(t, h, "read_secret", map[string]any{"path": "a"})
-	if he := handlerError(t, err); !he.Retryable || he.Details["status_code"] != 503 {
+	if he := testkit.HandlerError(t, err); !he.Retryable || he.Details["status_code"] != 503 {
 		t.Fatalf("sealed read = %+v", he)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/handlers/internal/verbs"
 )
 
 // ReadPayload is the payload of read_secret.
@@ -82,43 +83,20 @@ type ListResult struct {
 	Keys  []string `json:"keys"`
 }
 
+// verbTable routes each verb to its method.
+var verbTable = verbs.Table[*Vault]{
+	"read_secret":   verbs.Of((*Vault).read),
+	"write_secret":  verbs.Of((*Vault).write),
+	"delete_secret": verbs.Of((*Vault).delete),
+	"list_secrets":  verbs.Of((*Vault).list),
+}
+
 // Handle runs one verb.
 func (h *Vault) Handle(ctx context.Context, inv *handler.Invocation) (handler.Output, error) {
 	if h.client == nil {
 		return handler.Output{}, handler.Failed(nil, "the vault handler is not initialised")
 	}
-	var (
-		res any
-		err error
-	)
-	switch inv.Verb() {
-	case "read_secret":
-		var p ReadPayload
-		if err = inv.Decode(&p); err == nil {
-			res, err = h.read(ctx, p)
-		}
-	case "write_secret":
-		var p WritePayload
-		if err = inv.Decode(&p); err == nil {
-			res, err = h.write(ctx, p)
-		}
-	case "delete_secret":
-		var p DeletePayload
-		if err = inv.Decode(&p); err == nil {
-			res, err = h.delete(ctx, p)
-		}
-	case "list_secrets":
-		var p ListPayload
-		if err = inv.Decode(&p); err == nil {
-			res, err = h.list(ctx, p)
-		}
-	default:
-		err = handler.Failed(nil, "verb %q is not implemented by the vault handler", inv.Verb())
-	}
-	if err != nil {
-		return handler.Output{}, err
-	}
-	return handler.Output{Result: res}, nil
+	return verbTable.Handle(ctx, h, "vault", inv)
 }
 
 // target checks and normalises the payload's path and mount.
