@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -166,10 +166,33 @@ func cloneSlice[T any](s []T) []T {
 // NamePattern is the pattern of a handler_name.
 const NamePattern = `^[a-z][a-z0-9]*([._-][a-z0-9]+)*$`
 
-var nameRE = regexp.MustCompile(NamePattern)
+// ValidName reports whether s is a well-formed handler_name: whether it
+// matches NamePattern (checked by hand, as the other patterns of this file: a
+// discovery checks every name twice).
+func ValidName(s string) bool {
+	if s == "" || !isLower(s[0]) {
+		return false
+	}
+	sep := false // the previous byte is a separator
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case isLower(c) || isDigit(c):
+			sep = false
+		case c == '.' || c == '_' || c == '-':
+			if sep {
+				return false
+			}
+			sep = true
+		default:
+			return false
+		}
+	}
+	return !sep
+}
 
-// ValidName reports whether s is a well-formed handler_name.
-func ValidName(s string) bool { return nameRE.MatchString(s) }
+func isLower(c byte) bool { return 'a' <= c && c <= 'z' }
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isAlnum(c byte) bool { return isLower(c) || isDigit(c) || ('A' <= c && c <= 'Z') }
 
 // ValidVersion reports whether s is a semantic version under the SemVer 2.0.0 rules
 // (MAJOR.MINOR.PATCH, optional pre-release and build metadata, no "v" prefix, no
@@ -210,16 +233,43 @@ const (
 	DigestPattern     = `^sha256:[0-9a-f]{64}$`
 )
 
-var (
-	digestRE     = regexp.MustCompile(DigestPattern)
-	importPathRE = regexp.MustCompile(ImportPathPattern)
-)
+// ValidDigest reports whether s is sha256:<64 lowercase hex digits>
+// (DigestPattern).
+func ValidDigest(s string) bool {
+	const prefix = "sha256:"
+	if len(s) != len(prefix)+64 || !strings.HasPrefix(s, prefix) {
+		return false
+	}
+	for i := len(prefix); i < len(s); i++ {
+		if c := s[i]; !isDigit(c) && !('a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
-// ValidDigest reports whether s is sha256:<64 lowercase hex digits>.
-func ValidDigest(s string) bool { return digestRE.MatchString(s) }
-
-// ValidImportPath reports whether s is a well-formed import path.
-func ValidImportPath(s string) bool { return importPathRE.MatchString(s) }
+// ValidImportPath reports whether s is a well-formed import path
+// (ImportPathPattern: the first element does not take +).
+func ValidImportPath(s string) bool {
+	if s == "" || !isAlnum(s[0]) {
+		return false
+	}
+	first, n := true, 1 // in the first element; bytes of the current element
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '/':
+			if n == 0 {
+				return false
+			}
+			first, n = false, 0
+		case isAlnum(c) || c == '.' || c == '_' || c == '~' || c == '-' || (c == '+' && !first):
+			n++
+		default:
+			return false
+		}
+	}
+	return n > 0
+}
 
 // RuleInfo describes one rule of the catalog: the package diag assembles the full
 // catalog, and takes the DESCRIPTOR rules from DescriptorRules.
@@ -317,17 +367,22 @@ func (d *Descriptor) Validate() []*ValidationError {
 	if len(d.Commands) == 0 {
 		add(RuleDescriptorNoCommands, "commands_accepted", nil, "commands_accepted is empty: the handler would never be invoked")
 	}
-	seen := make(map[Command]bool, len(d.Commands))
+	var seen map[Command]bool // only for long lists: a handful is searched
+	if len(d.Commands) > 16 {
+		seen = make(map[Command]bool, len(d.Commands))
+	}
 	for i, c := range d.Commands {
-		path := fmt.Sprintf("commands_accepted[%d]", i)
 		if !c.Valid() {
-			add(RuleDescriptorCommand, path, map[string]any{"value": string(c)}, "command %q does not match %s", string(c), CommandPattern)
+			add(RuleDescriptorCommand, commandPath(i), map[string]any{"value": string(c)}, "command %q does not match %s", string(c), CommandPattern)
 			continue
 		}
-		if seen[c] {
-			add(RuleDescriptorDupCommand, path, map[string]any{"value": string(c)}, "command %q is listed more than once", string(c))
+		// Listed before (and so valid too, being the same).
+		if seen != nil && seen[c] || seen == nil && slices.Contains(d.Commands[:i], c) {
+			add(RuleDescriptorDupCommand, commandPath(i), map[string]any{"value": string(c)}, "command %q is listed more than once", string(c))
 		}
-		seen[c] = true
+		if seen != nil {
+			seen[c] = true
+		}
 	}
 	hasImport, hasArtifact := d.ImportPath != "", d.Artifact != nil
 	switch {
@@ -342,7 +397,7 @@ func (d *Descriptor) Validate() []*ValidationError {
 			add(RuleDescriptorCapability, fmt.Sprintf("capabilities[%d]", i), map[string]any{"value": string(c)}, "%v", err)
 		}
 	}
-	if hasImport && !importPathRE.MatchString(d.ImportPath) {
+	if hasImport && !ValidImportPath(d.ImportPath) {
 		add(RuleDescriptorImplRef, "import_path", map[string]any{"value": d.ImportPath}, "import_path %q is not a Go import path", d.ImportPath)
 	}
 	if hasArtifact {
@@ -367,6 +422,9 @@ func (d *Descriptor) Validate() []*ValidationError {
 	}
 	return errs
 }
+
+// commandPath is the descriptor path of d.Commands[i].
+func commandPath(i int) string { return "commands_accepted[" + strconv.Itoa(i) + "]" }
 
 func vocabMessage[T ~string](kind, value string, values []T) string {
 	_, err := parseEnum(kind, value, values)

@@ -48,7 +48,7 @@ var registry = struct {
 // programmer error: an empty or duplicate import path, a nil New, no verbs, or a
 // malformed verb.
 func Register(f Factory) {
-	if f.ImportPath == "" || !importPathRE.MatchString(f.ImportPath) {
+	if f.ImportPath == "" || !ValidImportPath(f.ImportPath) {
 		panic(fmt.Sprintf("handler.Register: invalid import path %q", f.ImportPath))
 	}
 	if f.New == nil {

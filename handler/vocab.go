@@ -196,11 +196,34 @@ type Command string
 // CommandPattern is the pattern every Command matches.
 const CommandPattern = `^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`
 
-var commandRE = regexp.MustCompile(CommandPattern)
+// validCommand reports whether s matches CommandPattern, checked by hand: a
+// discovery checks every command twice.
+func validCommand(s string) bool {
+	n, start := 0, true // segments; at the start of one
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.':
+			if start {
+				return false
+			}
+			start = true
+		case start:
+			if c < 'a' || c > 'z' {
+				return false
+			}
+			start = false
+			n++
+		case ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || c == '_':
+		default:
+			return false
+		}
+	}
+	return !start && n >= 2
+}
 
 // ParseCommand parses an operation identifier.
 func ParseCommand(s string) (Command, error) {
-	if !commandRE.MatchString(s) {
+	if !validCommand(s) {
 		return "", &VocabularyError{Kind: "command", Value: s, Valid: []string{"<namespace>.<verb> matching " + CommandPattern}}
 	}
 	return Command(s), nil
@@ -209,7 +232,7 @@ func ParseCommand(s string) (Command, error) {
 func (c Command) String() string { return string(c) }
 
 // Valid reports whether c matches CommandPattern.
-func (c Command) Valid() bool { return commandRE.MatchString(string(c)) }
+func (c Command) Valid() bool { return validCommand(string(c)) }
 
 // Verb is the last dot-separated segment: what the factory implements.
 func (c Command) Verb() string {
