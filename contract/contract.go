@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"syscall"
 
 	"github.com/onexhost/onex/diag"
@@ -130,11 +131,38 @@ func DecodeDescriptor(path string, data []byte) (*handler.Descriptor, []*diag.Va
 // LoadDescriptor is Load then Descriptor, for sources that keep only the
 // descriptor: the contract is never seen, so nothing is copied.
 func LoadDescriptor(path string) (*handler.Descriptor, []*diag.ValidationError) {
-	data, verr := ReadFile(path)
+	buf := readBuffers.Get().(*[]byte)
+	defer putReadBuffer(buf)
+	data, verr := readPooled(path, buf)
 	if verr != nil {
 		return nil, []*diag.ValidationError{verr}
 	}
 	return DecodeDescriptor(path, data)
+}
+
+// readPooled reads path into the pooled buffer buf.
+func readPooled(path string, buf *[]byte) ([]byte, *diag.ValidationError) {
+	data, verr := readFile(path, *buf)
+	if data != nil {
+		*buf = data
+	}
+	return data, verr
+}
+
+// readBuffers hold the bytes of a contract while it is decoded: nothing of a
+// decoded contract refers to them (the YAML loader copies every value), so a
+// discovery reads all its files into a few buffers.
+var readBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledRead bounds the buffers kept for the next file: a rare large
+// contract is read into a buffer of its own.
+const maxPooledRead = 64 << 10
+
+func putReadBuffer(buf *[]byte) {
+	if cap(*buf) > maxPooledRead {
+		*buf = nil
+	}
+	readBuffers.Put(buf)
 }
 
 // ReadFile reads a contract file, refusing (CONTRACT-007) anything that is not a
@@ -145,6 +173,13 @@ func LoadDescriptor(path string) (*handler.Descriptor, []*diag.ValidationError) 
 // runs once per file of a discovery, where os.Open and os.File.Stat would
 // add a second fstat and the read to end of file a second read.
 func ReadFile(path string) ([]byte, *diag.ValidationError) {
+	return readFile(path, nil)
+}
+
+// readFile is ReadFile into buf (from its start), which it grows when the
+// file needs more than its capacity; it returns the file's bytes, in buf's
+// array when they fit.
+func readFile(path string, buf []byte) ([]byte, *diag.ValidationError) {
 	// O_NONBLOCK: opening a named pipe must not wait for a writer; the file
 	// is checked with fstat before anything is read.
 	var fd int
@@ -168,7 +203,10 @@ func ReadFile(path string) ([]byte, *diag.ValidationError) {
 	}
 	// Ask for one byte past the size: a file that grew since fstat is caught.
 	// Reading exactly the size fstat gave is the whole file.
-	buf := make([]byte, 0, st.Size+1)
+	if int64(cap(buf)) < st.Size+1 {
+		buf = make([]byte, 0, st.Size+1)
+	}
+	buf = buf[:0]
 	for {
 		var n int
 		err := retryEINTR(func() (err error) {
@@ -202,7 +240,9 @@ func retryEINTR(call func() error) error {
 
 // Load reads and decodes a contract file.
 func Load(path string) (*Contract, []*diag.ValidationError) {
-	data, verr := ReadFile(path)
+	buf := readBuffers.Get().(*[]byte)
+	defer putReadBuffer(buf)
+	data, verr := readPooled(path, buf)
 	if verr != nil {
 		return nil, []*diag.ValidationError{verr}
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v4"
 	"go.yaml.in/yaml/v4/plugin/loaderlimits"
@@ -74,13 +75,30 @@ var loadOptions = yaml.WithPlugin(loaderlimits.New(loaderlimits.DepthFunc(
 // name, or unknown@<path>), source type contract, the file, line and column, and
 // a remediation hint. Decode never panics on any input.
 func Decode(path string, data []byte) (*Contract, []*diag.ValidationError) {
-	d := &decoder{path: path, locs: make(map[string]handler.Location, 32)}
+	d := decoders.Get().(*decoder)
+	defer d.release()
+	d.path, d.locs = path, make(map[string]handler.Location, 32)
 	d.entries = d.buf[:0]
 	c := d.decode(data)
 	if errs := d.finish(d.errs...); len(errs) > 0 {
 		return nil, errs
 	}
 	return c, nil
+}
+
+// decoders are reused from one Decode to the next: a discovery decodes
+// thousands of contracts, and the entry buffer and config scratch of a
+// decoder are the same for all of them.
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
+
+// release returns d to the pool, holding on to nothing of the document.
+func (d *decoder) release() {
+	if d.config.Cap() > 64<<10 {
+		d.config = bytes.Buffer{} // a huge config is not kept for the next
+	}
+	d.config.Reset()
+	*d = decoder{config: d.config}
+	decoders.Put(d)
 }
 
 // decoder walks the node tree of go.yaml.in/yaml, which keeps the line and
@@ -97,6 +115,10 @@ type decoder struct {
 	// for them.
 	entries []entry
 	buf     [32]entry
+
+	// config is where decodeConfig writes the config's JSON, copied out at
+	// its size.
+	config bytes.Buffer
 }
 
 // finish sets the handler identity and source type of errs.
@@ -147,8 +169,9 @@ func (d *decoder) load(data []byte) (body, second *yaml.Node, ok bool) {
 		d.add(handler.Location{Line: 1, Column: 1}, "CONTRACT-001", "", "YAML loader: %v", err)
 		return nil, nil, false
 	}
+	var doc yaml.Node // the bodies kept are its children, not doc itself
 	for {
-		var doc yaml.Node
+		doc = yaml.Node{}
 		err := l.Load(&doc)
 		if errors.Is(err, io.EOF) {
 			return body, second, true
@@ -572,6 +595,15 @@ func quoteHint(f field) string {
 	return "give " + f.name + " a string value"
 }
 
+// seqLen is the length of a list, 0 for anything else: the capacity to give
+// the slice a list decodes to.
+func seqLen(n *yaml.Node) int {
+	if r := resolve(n); r != nil && r.Kind == yaml.SequenceNode {
+		return len(r.Content)
+	}
+	return 0
+}
+
 // wantList decodes a list of strings, calling item for each string with its
 // index and position.
 func (d *decoder) wantList(f field, item func(i int, s string, at handler.Location)) (present bool) {
@@ -738,7 +770,7 @@ func (d *decoder) decodeTop(body *yaml.Node) *Contract {
 			}
 		case "capabilities":
 			d.locs["capabilities"] = e.pos()
-			c.Capabilities = []handler.Capability{}
+			c.Capabilities = make([]handler.Capability, 0, seqLen(e.value))
 			d.wantList(f, func(i int, s string, at handler.Location) {
 				d.locs[index("capabilities", i)] = at
 				capability, err := handler.ParseCapability(s)
@@ -856,7 +888,8 @@ func (d *decoder) decodeIdentity(c *Contract, f field) {
 func (d *decoder) decodeCommands(c *Contract, f field) {
 	d.locs["commands_accepted"] = f.e.pos()
 	n := 0
-	var listedAt []int // the index in the list of each command of c.Commands
+	c.Commands = make([]handler.Command, 0, seqLen(f.e.value))
+	listedAt := make([]int, 0, cap(c.Commands)) // the index in the list of each command of c.Commands
 	present := d.wantList(f, func(i int, s string, at handler.Location) {
 		n++
 		d.locs[index("commands_accepted", i)] = at
@@ -985,7 +1018,7 @@ func (d *decoder) decodeSecurity(c *Contract, f field) {
 		d.locs[path] = e.pos()
 		switch e.key {
 		case "secret_scopes", "allowed_domains":
-			list := []string{}
+			list := make([]string, 0, seqLen(e.value))
 			d.wantList(sub, func(i int, s string, at handler.Location) {
 				d.locs[index(path, i)] = at
 				list = append(list, s)
@@ -1092,11 +1125,12 @@ func (d *decoder) decodeConfig(f field) json.RawMessage {
 		d.add(f.e.valuePos(), "CONTRACT-003", "write config as a mapping of the handler's keys", "config must be a mapping, got %s", kindOf(f.e.value))
 		return nil
 	}
-	var buf bytes.Buffer
-	if !d.jsonValue(&buf, f.e.value, "config", 0) {
+	buf := &d.config
+	buf.Reset()
+	if !d.jsonValue(buf, f.e.value, "config", 0) {
 		return nil
 	}
-	return buf.Bytes()
+	return bytes.Clone(buf.Bytes())
 }
 
 // jsonValue appends the JSON form of a YAML value. Values JSON cannot hold
