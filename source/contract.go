@@ -175,6 +175,8 @@ type walker struct {
 	errs        []*diag.ValidationError
 	seen        map[string]bool // real paths of files already taken
 	visitedDirs map[string]bool // real paths of directories walked (symlink loops)
+	dirs        dirReader
+	depth       int // of the directory being listed, below its root
 }
 
 func (w *walker) addFile(shown, real string) {
@@ -196,28 +198,41 @@ func (w *walker) walkDir(shown, real string) {
 
 // walk reads the directory real (shown as display) and everything under it.
 // The entry types come from the directory itself: only symbolic links cost a
-// stat. Paths are joined by hand: both sides are clean already.
+// stat. Paths are joined by hand: both sides are clean already, and when
+// they are the same (a root configured absolute, without links) one string
+// serves as both.
 func (w *walker) walk(display, real string) {
 	if w.ctx.Err() != nil {
 		return
 	}
 	w.tick()
-	entries, err := os.ReadDir(real)
+	entries, names, err := w.dirs.list(real, w.depth)
 	if err != nil {
 		w.errs = append(w.errs, discoveryError("CONTRACT-007", display, "cannot read %s: %v", display, trimPathErr(err)))
 		return
 	}
+	w.depth++
+	defer func() { w.depth-- }()
+	same := display == real
+	join := func(name []byte) (shown, sub string) {
+		sub = joinClean(real, string(name))
+		if same {
+			return sub, sub
+		}
+		return joinClean(display, string(name)), sub
+	}
 	for _, de := range entries {
-		name := de.Name()
-		switch t := de.Type(); {
-		case t.IsDir():
-			sub := joinClean(real, name)
+		name := names[de.off:de.end]
+		switch {
+		case de.typ == fs.ModeDir:
+			shown, sub := join(name)
 			w.visitedDirs[sub] = true
-			w.walk(joinClean(display, name), sub)
-		case t&fs.ModeSymlink != 0:
-			w.symlink(joinClean(display, name), joinClean(real, name), name)
-		case name == contract.FileName:
-			w.addFile(joinClean(display, name), joinClean(real, name))
+			w.walk(shown, sub)
+		case de.typ == fs.ModeSymlink:
+			shown, sub := join(name)
+			w.symlink(shown, sub, string(name))
+		case string(name) == contract.FileName:
+			w.addFile(join(name))
 		}
 	}
 }
@@ -396,6 +411,7 @@ func (l *loader) finish() ([]loaded, error) {
 	total := len(l.pending)
 	if l.jobs == nil {
 		slices.Sort(l.pending)
+		l.results = slices.Grow(l.results, total)
 		for i, path := range l.pending {
 			if err := l.ctx.Err(); err != nil {
 				return nil, err
@@ -411,6 +427,7 @@ func (l *loader) finish() ([]loaded, error) {
 	if total > 0 {
 		l.progress(len(l.results), total)
 	}
+	l.results = slices.Grow(l.results, total-len(l.results))
 	done, stopped := l.ctx.Done(), false
 	for {
 		var jobs chan<- string
@@ -456,9 +473,23 @@ func loadOne(path string) loaded {
 // contract of the source declares too (whether or not either is otherwise
 // valid), and marks each of them failed so none is kept.
 func duplicates(results []loaded) []*diag.ValidationError {
+	// Names are nearly always unique: count them, and list the contracts of
+	// a name only for the names declared twice.
+	count := make(map[string]int, len(results))
+	dup := false
+	for _, r := range results {
+		if r.desc != nil {
+			n := count[r.desc.Name] + 1
+			count[r.desc.Name] = n
+			dup = dup || n > 1
+		}
+	}
+	if !dup {
+		return nil
+	}
 	byName := map[string][]int{}
 	for i, r := range results {
-		if r.desc != nil {
+		if r.desc != nil && count[r.desc.Name] > 1 {
 			byName[r.desc.Name] = append(byName[r.desc.Name], i)
 		}
 	}

@@ -143,7 +143,11 @@ func Set(descs []*handler.Descriptor, validators ...Validator) *diag.Report {
 // Routes reports every operation accepted by more than one handler
 // (CONTRACT-012), located at the later handler's command.
 func Routes(descs []*handler.Descriptor) []*diag.ValidationError {
-	owner := make(map[handler.Command]*handler.Descriptor)
+	n := 0
+	for _, d := range descs {
+		n += len(d.Commands)
+	}
+	owner := make(map[handler.Command]*handler.Descriptor, n)
 	var errs []*diag.ValidationError
 	for _, d := range descs {
 		for i, c := range d.Commands {
