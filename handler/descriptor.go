@@ -196,21 +196,82 @@ func isAlnum(c byte) bool { return isLower(c) || isDigit(c) || ('A' <= c && c <=
 
 // ValidVersion reports whether s is a semantic version under the SemVer 2.0.0 rules
 // (MAJOR.MINOR.PATCH, optional pre-release and build metadata, no "v" prefix, no
-// leading zeros).
+// leading zeros): what golang.org/x/mod/semver accepts with a "v" prefix, less
+// its shorthands v1 and v1.2. It is checked by hand, without the copy
+// semver needs: a discovery checks every version twice.
 func ValidVersion(s string) bool {
-	if s == "" || s[0] == 'v' {
-		return false
+	_, ok := semverMajor(s)
+	return ok
+}
+
+// semverMajor parses s as ValidVersion does and returns its major component.
+func semverMajor(s string) (major string, ok bool) {
+	num := func() (string, bool) { // a numeric component, no leading zero
+		i := 0
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		if i == 0 || (s[0] == '0' && i > 1) {
+			return "", false
+		}
+		n := s[:i]
+		s = s[i:]
+		return n, true
 	}
-	v := "v" + s
-	if !semver.IsValid(v) {
-		return false
+	major, ok = num()
+	for range 2 { // .MINOR.PATCH
+		if !ok || s == "" || s[0] != '.' {
+			return "", false
+		}
+		s = s[1:]
+		_, ok = num()
 	}
-	core := v
-	if i := strings.IndexByte(core, '+'); i >= 0 {
-		core = core[:i]
+	if !ok {
+		return "", false
 	}
-	// x/mod/semver accepts the shorthands v1 and v1.2; SemVer does not.
-	return semver.Canonical(v) == core
+	if s != "" && s[0] == '-' { // pre-release: numeric identifiers without leading zeros
+		if s, ok = semverIdents(s[1:], true); !ok {
+			return "", false
+		}
+	}
+	if s != "" && s[0] == '+' { // build metadata
+		if s, ok = semverIdents(s[1:], false); !ok || s != "" {
+			return "", false
+		}
+	}
+	return major, s == ""
+}
+
+// semverIdents reads dot-separated identifiers of [0-9A-Za-z-], none empty,
+// up to a + or the end, and returns the rest.
+func semverIdents(s string, pre bool) (rest string, ok bool) {
+	start, i := 0, 0
+	end := func() bool { // the identifier s[start:i] is complete
+		if start == i {
+			return false
+		}
+		id, j := s[start:i], 0
+		for j < len(id) && isDigit(id[j]) {
+			j++
+		}
+		return !pre || j < len(id) || len(id) == 1 || id[0] != '0'
+	}
+	for ; i < len(s) && s[i] != '+'; i++ {
+		switch c := s[i]; {
+		case c == '.':
+			if !end() {
+				return "", false
+			}
+			start = i + 1
+		case isAlnum(c) || c == '-':
+		default:
+			return "", false
+		}
+	}
+	if !end() {
+		return "", false
+	}
+	return s[i:], true
 }
 
 // CompareVersions compares two valid semantic versions (-1, 0, +1), with SemVer
@@ -219,10 +280,11 @@ func CompareVersions(a, b string) int { return semver.Compare("v"+a, "v"+b) }
 
 // VersionMajor returns the major component of a valid semantic version.
 func VersionMajor(s string) (int, bool) {
-	if !ValidVersion(s) {
+	major, ok := semverMajor(s)
+	if !ok {
 		return 0, false
 	}
-	n, err := strconv.Atoi(strings.TrimPrefix(semver.Major("v"+s), "v"))
+	n, err := strconv.Atoi(major)
 	return n, err == nil
 }
 

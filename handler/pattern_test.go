@@ -2,7 +2,11 @@ package handler
 
 import (
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
+
+	"golang.org/x/mod/semver"
 )
 
 // The hand-written checks agree with the patterns they document.
@@ -47,4 +51,54 @@ func FuzzPatternChecks(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) { checkPatterns(t, s) })
+}
+
+// validVersionSemver is ValidVersion as golang.org/x/mod/semver decides it.
+func validVersionSemver(s string) bool {
+	if s == "" || s[0] == 'v' {
+		return false
+	}
+	v := "v" + s
+	core := v
+	if i := strings.IndexByte(core, '+'); i >= 0 {
+		core = core[:i]
+	}
+	return semver.IsValid(v) && semver.Canonical(v) == core
+}
+
+var versionCorpus = []string{
+	"", "1", "1.2", "1.2.3", "v1.2.3", "01.2.3", "1.02.3", "1.2.03", "0.0.0", "10.20.30", "1.2.3-", "1.2.3-alpha",
+	"1.2.3-alpha.1", "1.2.3-alpha.01", "1.2.3-0", "1.2.3-00", "1.2.3-0a", "1.2.3-a..b", "1.2.3-a.", "1.2.3+", "1.2.3+b",
+	"1.2.3+b.01", "1.2.3+b..c", "1.2.3-rc.1+build.5", "1.2.3-rc+b+c", "1.2.3+b-c.d", "1.2.3 ", "1.2.3.4", "1..3",
+	"99999999999999999999999.0.0", "1.2.3-x_y", "1.2.3-é",
+}
+
+func TestValidVersion(t *testing.T) {
+	for _, s := range versionCorpus {
+		checkVersion(t, s)
+	}
+}
+
+func checkVersion(t *testing.T, s string) {
+	t.Helper()
+	if got, want := ValidVersion(s), validVersionSemver(s); got != want {
+		t.Errorf("ValidVersion(%q) = %v, semver says %v", s, got, want)
+	}
+	n, ok := VersionMajor(s)
+	wantN, wantOK := 0, false
+	if validVersionSemver(s) {
+		var err error
+		wantN, err = strconv.Atoi(strings.TrimPrefix(semver.Major("v"+s), "v"))
+		wantOK = err == nil
+	}
+	if n != wantN || ok != wantOK {
+		t.Errorf("VersionMajor(%q) = %d, %v; semver says %d, %v", s, n, ok, wantN, wantOK)
+	}
+}
+
+func FuzzValidVersion(f *testing.F) {
+	for _, s := range versionCorpus {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { checkVersion(t, s) })
 }
