@@ -118,6 +118,7 @@ func redactPlain(in []byte) (json.RawMessage, bool) {
 		if cap(r.scratch) > 64<<10 || cap(r.members) > 1<<10 {
 			return // keep no outsized buffer
 		}
+		clear(r.members[:cap(r.members)]) // no key of this config kept alive
 		*r = redactor{members: r.members[:0], scratch: r.scratch[:0]}
 		redactors.Put(r)
 	}()
