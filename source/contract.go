@@ -90,18 +90,7 @@ func (s *Contract) Discover(ctx context.Context) ([]*handler.Descriptor, []*diag
 	if err != nil {
 		return nil, nil, err
 	}
-	dupErrs := duplicates(results)
-	failed := len(errs)
-	var descs []*handler.Descriptor
-	for _, r := range results {
-		errs = append(errs, r.errs...)
-		if len(r.errs) > 0 || r.duplicate {
-			failed++
-			continue
-		}
-		descs = append(descs, r.desc)
-	}
-	errs = append(errs, dupErrs...)
+	descs, errs, failed := collect(results, errs)
 
 	elapsed := time.Since(start)
 	s.mu.Lock()
@@ -320,6 +309,25 @@ func discoveryError(rule diag.RuleID, path, format string, args ...any) *diag.Va
 	e.SourceType = handler.SourceContract
 	e.FilePath = path
 	return e
+}
+
+// collect splits loaded contracts into the descriptors of the valid ones and
+// the errors of all (after errs, which the search found, and before the
+// duplicate names), and counts the contracts that failed: the errs found and
+// the loaded contracts with an error or a duplicate name.
+func collect(results []loaded, errs []*diag.ValidationError) ([]*handler.Descriptor, []*diag.ValidationError, int) {
+	dupErrs := duplicates(results)
+	failed := len(errs)
+	var descs []*handler.Descriptor
+	for _, r := range results {
+		errs = append(errs, r.errs...)
+		if len(r.errs) > 0 || r.duplicate {
+			failed++
+			continue
+		}
+		descs = append(descs, r.desc)
+	}
+	return descs, append(errs, dupErrs...), failed
 }
 
 type loaded struct {

@@ -216,18 +216,7 @@ func (r *Registry) Discover(ctx context.Context) ([]*handler.Descriptor, []*diag
 	if err != nil {
 		return nil, nil, err
 	}
-	dupErrs := duplicates(results)
-	failed := len(errs)
-	var descs []*handler.Descriptor
-	for _, res := range results {
-		errs = append(errs, res.errs...)
-		if len(res.errs) > 0 || res.duplicate {
-			failed++
-			continue
-		}
-		descs = append(descs, res.desc)
-	}
-	errs = append(errs, dupErrs...)
+	descs, errs, failed := collect(results, errs)
 	for _, e := range errs {
 		e.SourceType = handler.SourceRegistry
 	}
