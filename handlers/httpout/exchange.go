@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/net/http/httpguts"
@@ -34,17 +35,6 @@ func (h *HTTP) buildRequest(ctx context.Context, method string, p *payload) (*ht
 	u, err := h.target(p)
 	if err != nil {
 		return nil, err
-	}
-	if len(p.query) > 0 {
-		// Appended to the URL's own query, encoded in sorted key order.
-		var q strings.Builder
-		q.WriteString(u.RawQuery)
-		for _, kv := range p.query {
-			if err := appendQuery(&q, kv.name, kv.value); err != nil {
-				return nil, handler.InvalidPayload("query."+kv.name, "%v", err)
-			}
-		}
-		u.RawQuery = q.String()
 	}
 	var body []byte
 	contentType := ""
@@ -81,24 +71,24 @@ func (h *HTTP) buildRequest(ctx context.Context, method string, p *payload) (*ht
 		rd = bytes.NewReader(body)
 	}
 	// The URL is already parsed and checked: hand it over as is rather than
-	// formatting it for NewRequest to parse again.
+	// formatting it for NewRequest to parse again. NewRequest allocates an
+	// empty URL for ""; the target is copied into it.
 	req, err := http.NewRequestWithContext(ctx, method, "", rd)
 	if err != nil {
 		return nil, handler.InvalidPayload("url", "%v", err)
 	}
-	req.URL, req.Host = u, u.Host
+	*req.URL, req.Host = u, u.Host
 	for _, kv := range p.headers {
 		name, v := kv.name, kv.value
-		field := "headers." + name
 		switch {
 		case !httpguts.ValidHeaderFieldName(name):
-			return nil, handler.InvalidPayload(field, "not a valid header name")
+			return nil, handler.InvalidPayload("headers."+name, "not a valid header name")
 		case isForbiddenHeader(name):
-			return nil, handler.InvalidPayload(field, "set by the HTTP client, not by the payload")
+			return nil, handler.InvalidPayload("headers."+name, "set by the HTTP client, not by the payload")
 		case h.cfg.headers.Get(name) != "":
-			return nil, handler.InvalidPayload(field, "set by the handler's config; the payload cannot override it")
+			return nil, handler.InvalidPayload("headers."+name, "set by the handler's config; the payload cannot override it")
 		case !httpguts.ValidHeaderFieldValue(v):
-			return nil, handler.InvalidPayload(field, "value has invalid characters (control characters or line breaks)")
+			return nil, handler.InvalidPayload("headers."+name, "value has invalid characters (control characters or line breaks)")
 		}
 		req.Header.Set(name, v)
 	}
@@ -117,80 +107,138 @@ func tooLarge(field string, limit int64) error {
 	return e
 }
 
-// target resolves the payload's url or path.
-func (h *HTTP) target(p *payload) (*url.URL, error) {
+// target resolves the payload's url or path, and appends the payload's query
+// to the URL's own, encoded in sorted key order.
+func (h *HTTP) target(p *payload) (url.URL, error) {
 	field, raw := "url", p.url
 	switch {
 	case p.url != "" && p.path != "":
-		return nil, handler.InvalidPayload("path", "set url or path, not both")
+		return url.URL{}, handler.InvalidPayload("path", "set url or path, not both")
 	case p.path != "":
 		field, raw = "path", p.path
 	case p.url == "":
-		return nil, handler.InvalidPayload("url", "required (absolute, or relative to the config's base_url)")
+		return url.URL{}, handler.InvalidPayload("url", "required (absolute, or relative to the config's base_url)")
+	}
+	ref, err := parseRef(raw)
+	if err != nil {
+		return url.URL{}, handler.InvalidPayload(field, "not a URL: %v", err)
+	}
+	if ref.User != nil {
+		return url.URL{}, handler.InvalidPayload(field, "credentials in the URL are not allowed; configure a header from a secret")
+	}
+	var u url.URL
+	if abs := ref.IsAbs() || ref.Host != ""; abs {
+		if field == "path" {
+			return url.URL{}, handler.InvalidPayload(field, "must be relative to base_url")
+		}
+		if (ref.Scheme != "http" && ref.Scheme != "https") || ref.Host == "" {
+			return url.URL{}, handler.InvalidPayload(field, "must be an http or https URL")
+		}
+		u, ref = ref, url.URL{}
+	} else {
+		if h.cfg.base == nil {
+			return url.URL{}, handler.InvalidPayload(field, "is relative but the handler's config has no base_url")
+		}
+		if strings.Contains(ref.Path, "..") {
+			for _, seg := range strings.Split(ref.Path, "/") {
+				if seg == ".." {
+					return url.URL{}, handler.InvalidPayload(field, "must stay under base_url: no .. segments")
+				}
+			}
+		}
+		u = *h.cfg.base
+	}
+	u.Fragment = ""
+	if ref.Path == "" && ref.RawQuery == "" && len(p.query) == 0 {
+		return u, nil
+	}
+	// The joined path and the query are written into one buffer and become
+	// one string, which both fields share.
+	var buf [256]byte
+	b := buf[:0]
+	if ref.Path != "" {
+		b = append(b, strings.TrimSuffix(u.Path, "/")...)
+		b = append(b, '/')
+		b = append(b, strings.TrimPrefix(ref.Path, "/")...)
+	} else {
+		b = append(b, u.Path...)
+	}
+	split := len(b)
+	b = append(b, u.RawQuery...)
+	if ref.RawQuery != "" {
+		if len(b) > split {
+			b = append(b, '&')
+		}
+		b = append(b, ref.RawQuery...)
+	}
+	for _, kv := range p.query {
+		if b, err = appendQuery(b, split, kv.name, kv.value); err != nil {
+			return url.URL{}, handler.InvalidPayload("query."+kv.name, "%v", err)
+		}
+	}
+	s := string(b)
+	u.Path, u.RawQuery = s[:split], s[split:]
+	if ref.Path != "" {
+		u.RawPath = ""
+	}
+	return u, nil
+}
+
+// parseRef parses the payload's url or path. For the usual relative path (see
+// isPlainPath) url.Parse is skipped: it would give that Path and nothing else.
+func parseRef(raw string) (url.URL, error) {
+	if isPlainPath(raw) {
+		return url.URL{Path: raw}, nil
 	}
 	ref, err := url.Parse(raw)
 	if err != nil {
-		return nil, handler.InvalidPayload(field, "not a URL: %v", err)
+		return url.URL{}, err
 	}
-	if ref.User != nil {
-		return nil, handler.InvalidPayload(field, "credentials in the URL are not allowed; configure a header from a secret")
+	return *ref, nil
+}
+
+// isPlainPath reports whether url.Parse reads raw as a relative reference
+// whose Path is raw itself, with nothing else set but RawPath: printable ASCII
+// with no scheme (no colon), no authority (no leading //), no query or
+// fragment, nothing to unescape. (url.Parse also sets RawPath, to raw, when raw
+// has characters such as ' that EscapedPath would escape; target never uses a
+// relative reference's RawPath, since the joined path is escaped anew.)
+func isPlainPath(raw string) bool {
+	if raw == "" || strings.HasPrefix(raw, "//") {
+		return false
 	}
-	if ref.IsAbs() || ref.Host != "" {
-		if field == "path" {
-			return nil, handler.InvalidPayload(field, "must be relative to base_url")
-		}
-		if (ref.Scheme != "http" && ref.Scheme != "https") || ref.Host == "" {
-			return nil, handler.InvalidPayload(field, "must be an http or https URL")
-		}
-		ref.Fragment = ""
-		return ref, nil
-	}
-	if h.cfg.base == nil {
-		return nil, handler.InvalidPayload(field, "is relative but the handler's config has no base_url")
-	}
-	if strings.Contains(ref.Path, "..") {
-		for _, seg := range strings.Split(ref.Path, "/") {
-			if seg == ".." {
-				return nil, handler.InvalidPayload(field, "must stay under base_url: no .. segments")
-			}
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c <= ' ' || c >= 0x7f, c == '%', c == '?', c == '#', c == ':':
+			return false
 		}
 	}
-	u := *h.cfg.base
-	if ref.Path != "" {
-		u.Path = strings.TrimSuffix(u.Path, "/") + "/" + strings.TrimPrefix(ref.Path, "/")
-		u.RawPath = ""
-	}
-	if ref.RawQuery != "" {
-		if u.RawQuery != "" {
-			u.RawQuery += "&" + ref.RawQuery
-		} else {
-			u.RawQuery = ref.RawQuery
-		}
-	}
-	u.Fragment = ""
-	return &u, nil
+	return true
 }
 
 // readResponse reads the response and renders the result, as JSON:
 // {"status_code", "headers" (names sorted, repeated values joined with ", "),
 // "body" (absent when there is none), "body_encoding"}.
-func (h *HTTP) readResponse(parent, ctx context.Context, req *http.Request, resp *http.Response) ([]byte, error) {
+func (h *HTTP) readResponse(parent context.Context, x *exchangeContext, req *http.Request, resp *http.Response) ([]byte, error) {
 	max := h.cfg.maxResponseBytes
 	if resp.ContentLength > max {
 		return nil, responseTooLarge(req, resp.ContentLength, max)
 	}
-	var body []byte
+	buf := getBuffer()
+	defer putBuffer(buf)
+	body := (*buf)[:0]
 	var err error
 	if n := resp.ContentLength; n >= 0 {
 		// The declared length, read in one piece; net/http stops the body
 		// there.
-		body = make([]byte, n)
+		body = slices.Grow(body, int(n))[:n]
 		_, err = io.ReadFull(resp.Body, body)
 	} else {
-		body, err = io.ReadAll(io.LimitReader(resp.Body, max+1))
+		body, err = readAll(body, io.LimitReader(resp.Body, max+1))
 	}
+	*buf = body
 	if err != nil {
-		return nil, h.transportError(parent, ctx, req, err)
+		return nil, h.transportError(parent, x, req, err)
 	}
 	if int64(len(body)) > max {
 		return nil, responseTooLarge(req, -1, max)
@@ -198,38 +246,91 @@ func (h *HTTP) readResponse(parent, ctx context.Context, req *http.Request, resp
 	return renderResult(resp, body), nil
 }
 
+// readAll appends what r holds to b, as io.ReadAll does.
+func readAll(b []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, max(512, cap(b)))
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+// Response bodies are read into pooled buffers: the result holds a rendered
+// copy, never the bytes read. Buffers that grew past maxPooledBuffer are left
+// to the garbage collector, so one large response does not stay pinned.
+const (
+	newBufferSize   = 4 << 10
+	maxPooledBuffer = 256 << 10
+)
+
+var buffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, newBufferSize)
+	return &b
+}}
+
+func getBuffer() *[]byte { return buffers.Get().(*[]byte) }
+
+func putBuffer(b *[]byte) {
+	if cap(*b) <= maxPooledBuffer {
+		*b = (*b)[:0]
+		buffers.Put(b)
+	}
+}
+
+// header is one response header field: its canonical name and values.
+type header struct {
+	name   string
+	values []string
+}
+
 // renderResult renders the result in one buffer of the right size.
 func renderResult(resp *http.Response, body []byte) []byte {
 	size := 96 + len(body) + len(body)/3 // base64 is 4/3 of the bytes
-	names := make([]string, 0, len(resp.Header))
+	// One pass over the header map: sizes, the fields to sort, and the
+	// Content-Type (the transport canonicalised the names, as Header.Get
+	// would).
+	var buf [16]header
+	fields := buf[:0]
+	contentType := ""
 	for k, vs := range resp.Header {
-		names = append(names, k)
+		fields = append(fields, header{k, vs})
 		size += len(k) + 6
 		for _, v := range vs {
 			size += len(v) + 2
 		}
+		if k == "Content-Type" && len(vs) > 0 {
+			contentType = vs[0]
+		}
 	}
-	slices.Sort(names)
+	slices.SortFunc(fields, func(a, b header) int { return strings.Compare(a.name, b.name) })
 	dst := append(make([]byte, 0, size), `{"status_code":`...)
 	dst = strconv.AppendInt(dst, int64(resp.StatusCode), 10)
 	dst = append(dst, `,"headers":{`...)
-	for i, k := range names {
+	for i, f := range fields {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = append(rawjson.AppendString(dst, k), ':')
-		switch vs := resp.Header[k]; len(vs) {
+		dst = append(rawjson.AppendString(dst, f.name), ':')
+		switch len(f.values) {
 		case 1:
-			dst = rawjson.AppendString(dst, vs[0])
+			dst = rawjson.AppendString(dst, f.values[0])
 		default:
-			dst = rawjson.AppendString(dst, strings.Join(vs, ", "))
+			dst = rawjson.AppendString(dst, strings.Join(f.values, ", "))
 		}
 	}
 	dst = append(dst, '}')
 	if len(body) > 0 {
 		dst = append(dst, `,"body":`...)
 	}
-	return appendBody(dst, resp.Header.Get("Content-Type"), body)
+	return appendBody(dst, contentType, body)
 }
 
 // appendBody appends the body in the form its content allows, and the
@@ -242,7 +343,11 @@ func appendBody(dst []byte, contentType string, body []byte) []byte {
 	}
 	mt := mediaType(contentType)
 	if (mt == "application/json" || strings.HasSuffix(mt, "+json")) && rawjson.Valid(body) {
-		dst = rawjson.AppendCompact(dst, body)
+		if isCompact(body) {
+			dst = append(dst, body...)
+		} else {
+			dst = rawjson.AppendCompact(dst, body)
+		}
 		return append(dst, `,"body_encoding":"json"}`...)
 	}
 	if isText(mt) && utf8.Valid(body) {
@@ -252,6 +357,23 @@ func appendBody(dst []byte, contentType string, body []byte) []byte {
 	dst = append(dst, '"')
 	dst = base64.StdEncoding.AppendEncode(dst, body)
 	return append(dst, `","body_encoding":"base64"}`...)
+}
+
+// compactChange marks the bytes at which rawjson.AppendCompact may change a
+// valid JSON text: whitespace (dropped outside strings; a raw space may also
+// be inside one, the others cannot), < > & (escaped inside strings), and 0xE2,
+// the first byte of U+2028 and U+2029 (escaped).
+var compactChange = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, '<': true, '>': true, '&': true, 0xE2: true}
+
+// isCompact reports whether rawjson.AppendCompact would copy the valid JSON
+// text b unchanged, which a byte scan decides much faster than compacting.
+func isCompact(b []byte) bool {
+	for _, c := range b {
+		if compactChange[c] {
+			return false
+		}
+	}
+	return true
 }
 
 func responseTooLarge(req *http.Request, length, max int64) error {
@@ -306,15 +428,18 @@ func where(req *http.Request) string {
 	return req.Method + " " + req.URL.Scheme + "://" + req.URL.Host + req.URL.Path
 }
 
-// errTimeout is the cause of the handler's own timeout.
+// errTimeout is the cause of the handler's own timeout. The error it ends an
+// exchange with wraps it, not context.DeadlineExceeded, which the runtime would
+// read as the invocation's own deadline (HANDLER-002).
 var errTimeout = errors.New("handler timeout")
 
 // transportError maps a failed exchange: the invocation's own deadline or
 // cancellation goes back as is (the runtime answers it); the handler's timeout
 // and network failures are transient; policy refusals, redirect limits and
-// certificate errors are permanent. parent is the invocation's context, ctx
-// the one bounded by the handler's timeout.
-func (h *HTTP) transportError(parent, ctx context.Context, req *http.Request, err error) error {
+// certificate errors are permanent. parent is the invocation's context, x the
+// exchange bounded by the handler's timeout (nil when the invocation's
+// deadline is the sooner).
+func (h *HTTP) transportError(parent context.Context, x *exchangeContext, req *http.Request, err error) error {
 	var ve *handler.ValidationError
 	var rl *redirectLimitError
 	var cv *tls.CertificateVerificationError
@@ -333,7 +458,7 @@ func (h *HTTP) transportError(parent, ctx context.Context, req *http.Request, er
 		return handler.Failed(err, "%s: TLS certificate not accepted: %v", where(req), innermost(err))
 	case parent.Err() != nil:
 		return parent.Err()
-	case errors.Is(context.Cause(ctx), errTimeout):
+	case x != nil && x.timedOut():
 		e := handler.Transient(err, "%s: no complete response within %s (timeout)", where(req), h.cfg.timeout)
 		e.Details = map[string]any{"timeout": h.cfg.timeout.String()}
 		e.Hint = "retry, or raise timeout in the handler's config"

@@ -45,9 +45,21 @@ const ImportPath = "github.com/onexhost/onex/handlers/httpout"
 // Verbs are the verbs the handler implements, one per method.
 var Verbs = []string{"get", "post", "put", "patch", "delete"}
 
-var methods = map[string]string{
-	"get": http.MethodGet, "post": http.MethodPost, "put": http.MethodPut,
-	"patch": http.MethodPatch, "delete": http.MethodDelete,
+// methodOf is the HTTP method of a verb, "" for none.
+func methodOf(verb string) string {
+	switch verb {
+	case "get":
+		return http.MethodGet
+	case "post":
+		return http.MethodPost
+	case "put":
+		return http.MethodPut
+	case "patch":
+		return http.MethodPatch
+	case "delete":
+		return http.MethodDelete
+	}
+	return ""
 }
 
 func init() {
@@ -183,6 +195,9 @@ func isForbiddenHeader(name string) bool {
 type HTTP struct {
 	cfg    settings
 	client *http.Client
+	// deadlines enforces cfg.timeout on the exchanges the invocation's own
+	// deadline does not already bound.
+	deadlines *deadlines
 }
 
 var (
@@ -197,7 +212,7 @@ func New(config json.RawMessage) (handler.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &HTTP{cfg: cfg}, nil
+	return &HTTP{cfg: cfg, deadlines: newDeadlines(cfg.timeout)}, nil
 }
 
 // Init takes the resolved config (header secrets filled in) and the granted
@@ -208,6 +223,7 @@ func (h *HTTP) Init(_ context.Context, env *handler.InitEnv) error {
 		return err
 	}
 	h.cfg = cfg
+	h.deadlines = newDeadlines(cfg.timeout)
 	for name, vals := range h.cfg.headers {
 		if slices.Contains(vals, handler.Redacted) {
 			return fmt.Errorf("headers.%s: the secret reference was not resolved", name)
@@ -249,8 +265,10 @@ func (e *redirectLimitError) Error() string {
 	return fmt.Sprintf("stopped after %d redirects (max_redirects)", e.limit)
 }
 
-// Close releases idle connections of the handler's client.
+// Close releases idle connections of the handler's client and stops its
+// timeout timer.
 func (h *HTTP) Close(context.Context) error {
+	h.deadlines.stop()
 	if h.client != nil {
 		h.client.CloseIdleConnections()
 	}
@@ -259,8 +277,8 @@ func (h *HTTP) Close(context.Context) error {
 
 // Handle sends one request.
 func (h *HTTP) Handle(ctx context.Context, inv *handler.Invocation) (handler.Output, error) {
-	method, ok := methods[inv.Verb()]
-	if !ok {
+	method := methodOf(inv.Verb())
+	if method == "" {
 		return handler.Output{}, handler.Failed(nil, "verb %q is not implemented by the HTTP handler", inv.Verb())
 	}
 	client := h.client
@@ -275,11 +293,14 @@ func (h *HTTP) Handle(ctx context.Context, inv *handler.Invocation) (handler.Out
 	if err := decodePayload(inv.Payload(), &p); err != nil {
 		return handler.Output{}, err
 	}
+	// The handler's timeout bounds the exchange, unless the invocation's
+	// deadline comes first (x stays nil).
 	tctx := ctx
+	var x *exchangeContext
 	if d, ok := ctx.Deadline(); !ok || time.Until(d) > h.cfg.timeout {
-		var cancel context.CancelFunc
-		tctx, cancel = context.WithTimeoutCause(ctx, h.cfg.timeout, errTimeout)
-		defer cancel()
+		x = h.deadlines.bound(ctx)
+		defer x.end()
+		tctx = x
 	}
 	req, err := h.buildRequest(tctx, method, &p)
 	if err != nil {
@@ -287,10 +308,10 @@ func (h *HTTP) Handle(ctx context.Context, inv *handler.Invocation) (handler.Out
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return handler.Output{}, h.transportError(ctx, tctx, req, err)
+		return handler.Output{}, h.transportError(ctx, x, req, err)
 	}
 	defer resp.Body.Close()
-	res, err := h.readResponse(ctx, tctx, req, resp)
+	res, err := h.readResponse(ctx, x, req, resp)
 	if err != nil {
 		return handler.Output{}, err
 	}

@@ -303,6 +303,12 @@ func TestResponseCap(t *testing.T) {
 		}
 	})
 	mux.HandleFunc("/fits", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(bytes.Repeat([]byte("z"), 500)) })
+	mux.HandleFunc("/streamed-fits", func(w http.ResponseWriter, _ *http.Request) {
+		for range 5 {
+			_, _ = w.Write(bytes.Repeat([]byte("s"), 100))
+			w.(http.Flusher).Flush()
+		}
+	})
 	_, host := server(t, mux)
 	h := open(t, map[string]any{"base_url": "http://" + host, "max_response_bytes": 500}, host)
 	tests := []struct {
@@ -313,6 +319,7 @@ func TestResponseCap(t *testing.T) {
 		{"/declared", true, int64(1000)}, // refused before reading
 		{"/streamed", true, nil},         // refused while reading
 		{"/fits", false, nil},
+		{"/streamed-fits", false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -328,6 +335,41 @@ func TestResponseCap(t *testing.T) {
 				t.Fatalf("error = %+v details %v", he, he.Details)
 			}
 		})
+	}
+}
+
+// TestLargeBodies reads bodies larger than the pooled read buffers, declared
+// and streamed, one after the other so that a buffer is reused: each result
+// holds its own body.
+func TestLargeBodies(t *testing.T) {
+	const size = maxPooledBuffer + 1000
+	body := func(c byte) []byte { return bytes.Repeat([]byte{c}, size) }
+	mux := http.NewServeMux()
+	mux.HandleFunc("/declared", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write(body('d'))
+	})
+	mux.HandleFunc("/streamed", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		for i := 0; i < size; i += 10000 {
+			_, _ = w.Write(body('s')[i:min(i+10000, size)])
+			w.(http.Flusher).Flush()
+		}
+	})
+	mux.HandleFunc("/small", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "small") })
+	_, host := server(t, mux)
+	h := open(t, map[string]any{"base_url": "http://" + host}, host)
+	for _, tt := range []struct {
+		path string
+		want string
+	}{{"/declared", string(body('d'))}, {"/small", "small"}, {"/streamed", string(body('s'))}, {"/small", "small"}} {
+		res, err := call(context.Background(), h, "get", map[string]any{"path": tt.path})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.path, err)
+		}
+		if got := res.text(); got != tt.want {
+			t.Fatalf("%s: %d bytes, want %d", tt.path, len(got), len(tt.want))
+		}
 	}
 }
 
@@ -421,6 +463,11 @@ func TestTimeoutsAndConnectErrors(t *testing.T) {
 	he := handlerError(t, err)
 	if !he.Retryable || he.Details["timeout"] != "20ms" {
 		t.Fatalf("timeout error = %+v", he)
+	}
+	// Not context.DeadlineExceeded, which the runtime reads as the
+	// invocation's own deadline.
+	if errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, errTimeout) {
+		t.Fatalf("timeout error %v wraps DeadlineExceeded %v, errTimeout %v", err, errors.Is(err, context.DeadlineExceeded), errors.Is(err, errTimeout))
 	}
 
 	// An invocation deadline sooner than the handler's timeout bounds the

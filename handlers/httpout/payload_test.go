@@ -85,13 +85,45 @@ func TestDecodePayload(t *testing.T) {
 	}
 }
 
+// TestReadCommon checks which payloads take the one-pass reader; what it reads
+// is checked against DecodeStrict by FuzzDecodePayload.
+func TestReadCommon(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"path":"/items/1","query":{"v":"1"}}`:                                               true,
+		` {"url":"http://h/a?b=c","headers":{"Accept":"*/*"},"query":{"n":-1.5e3,"t":true}} `: true,
+		`{}`:                        true,
+		`{"query":{},"headers":{}}`: true,
+		`{"body_base64":"eA=="}`:    true,
+		`{"path":"a","body":{}}`:    false, // a body
+		`{"path":"\u0061"}`:         false, // an escape
+		`{"path":"é"}`:              false, // not ASCII
+		`{"PATH":"a"}`:              false, // spelled otherwise
+		`{"path":null}`:             false,
+		`{"query":{"a":[1]}}`:       false,
+		`{"query":{"a":01}}`:        false, // not a number
+		`{"headers":{"A":1}}`:       false,
+		`{"path":"a",}`:             false,
+		`{"path":"a"} {}`:           false,
+		`{"path":"a","nope":"b"}`:   false,
+	} {
+		var p payload
+		if got := readCommon([]byte(in), &p); got != want {
+			t.Errorf("readCommon(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
+
 // FuzzDecodePayload checks decodePayload against handler.DecodeStrict: the
 // same payloads accepted with the same values, the same rejected naming the
 // same field.
 func FuzzDecodePayload(f *testing.F) {
 	for _, s := range []string{`{"path":"/items/1","query":{"v":"1"}}`, `{"url":"http://h/","headers":{"a":"1","A":null},"body":"x"}`,
 		`{"headers":{"a":"1"},"headers":{"b":"2"}}`, `{"headers":null}`, `{"query":{"a":null,"a":[1]}}`, `{"Url":1}`, `[]`, `null`, ` `,
-		`{"body_base64":"eA==","body":{"a":[1,2.5e3]}}`, `{"x":null}`} {
+		`{"body_base64":"eA==","body":{"a":[1,2.5e3]}}`, `{"x":null}`,
+		// The one-pass reader's ground, and just past it.
+		` { "path" : "a" , "query" : { "n" : -1.5E+3 , "t" : true , "f" : false } , "headers" : { } } `,
+		`{"query":{"a":1,"a":"2"},"query":{"b":01}}`, `{"query":{"a":1,}}`, `{"query":{"a":tru}}`, `{"url":"a\u0041"}`,
+		`{"headers":{"A":"1"},"headers":{"B":"é"}}`, `{"path":"a"}x`, `{"path":"a",}`, `{}`, `{"query":{"e":1e5,"z":0,"m":-0.0}}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -207,7 +239,7 @@ func BenchmarkHandlerWork(b *testing.B) {
 		}
 		resp := &http.Response{StatusCode: 200, ContentLength: 40, Body: io.NopCloser(bytes.NewReader(body)),
 			Header: http.Header{"Content-Type": {"application/json"}, "Content-Length": {"40"}, "Date": {"Mon, 24 Nov 2026 16:00:00 GMT"}}}
-		res, err := h.readResponse(ctx, ctx, req, resp)
+		res, err := h.readResponse(ctx, nil, req, resp)
 		if err != nil {
 			b.Fatal(err)
 		}

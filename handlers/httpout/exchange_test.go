@@ -1,0 +1,178 @@
+package httpout
+
+import (
+	"encoding/json"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/onexhost/onex/envelope/rawjson"
+)
+
+// referenceTarget is how target resolved a URL before it built path and query
+// in one string and skipped url.Parse for plain paths: url.Parse, the joined
+// path, and the payload's query appended through url.Values-style escaping.
+// target must give the same URL, and an error exactly when it does.
+func referenceTarget(base *url.URL, p *payload) (*url.URL, bool) {
+	raw, isPath := p.url, false
+	switch {
+	case p.url != "" && p.path != "":
+		return nil, false
+	case p.path != "":
+		raw, isPath = p.path, true
+	case p.url == "":
+		return nil, false
+	}
+	ref, err := url.Parse(raw)
+	if err != nil || ref.User != nil {
+		return nil, false
+	}
+	var u url.URL
+	if ref.IsAbs() || ref.Host != "" {
+		if isPath || (ref.Scheme != "http" && ref.Scheme != "https") || ref.Host == "" {
+			return nil, false
+		}
+		u = *ref
+	} else {
+		if base == nil {
+			return nil, false
+		}
+		for _, seg := range strings.Split(ref.Path, "/") {
+			if seg == ".." {
+				return nil, false
+			}
+		}
+		u = *base
+		if ref.Path != "" {
+			u.Path = strings.TrimSuffix(u.Path, "/") + "/" + strings.TrimPrefix(ref.Path, "/")
+			u.RawPath = ""
+		}
+		if ref.RawQuery != "" {
+			if u.RawQuery != "" {
+				u.RawQuery += "&" + ref.RawQuery
+			} else {
+				u.RawQuery = ref.RawQuery
+			}
+		}
+	}
+	u.Fragment = ""
+	q := u.RawQuery
+	for _, kv := range p.query {
+		vals := []rawjson.Value{kv.value}
+		if kv.value.Kind() == rawjson.Array {
+			vals = nil
+			for _, e := range kv.value.Elements() {
+				vals = append(vals, e)
+			}
+		}
+		for _, v := range vals {
+			var s string
+			switch v.Kind() {
+			case rawjson.String:
+				s = v.Unquote()
+			case rawjson.Number, rawjson.Bool:
+				s = string(v)
+			default:
+				return nil, false
+			}
+			if q != "" {
+				q += "&"
+			}
+			q += url.QueryEscape(kv.name) + "=" + url.QueryEscape(s)
+		}
+	}
+	u.RawQuery = q
+	return &u, true
+}
+
+func checkTarget(t *testing.T, base, raw string, isPath bool, query string) {
+	t.Helper()
+	h := &HTTP{}
+	if base != "" {
+		h.cfg.base, _ = url.Parse(base)
+	}
+	p := payload{url: raw}
+	if isPath {
+		p = payload{path: raw}
+	}
+	if query != "" {
+		v, ok := rawjson.Parse([]byte(query))
+		if !ok || readPayload(rawjson.Value(`{"query":`+string(v)+`}`), &p) != nil {
+			return
+		}
+	}
+	got, err := h.target(&p)
+	want, ok := referenceTarget(h.cfg.base, &p)
+	if (err == nil) != ok {
+		t.Fatalf("target(base %q, %q path %v, query %s): error %v, reference ok %v", base, raw, isPath, query, err, ok)
+	}
+	if ok && !reflect.DeepEqual(got, *want) {
+		t.Fatalf("target(base %q, %q path %v, query %s)\n got %#v\nwant %#v", base, raw, isPath, query, got, *want)
+	}
+}
+
+func TestTargetAsReference(t *testing.T) {
+	bases := []string{"", "http://api.example/v1", "https://api.example/v1/?k=1", "http://api.example", "http://api.example/a%2Fb/"}
+	refs := []string{
+		"", "items/1", "/items/1", "items/1?x=2", "?x=2", "#frag", "items/it's*", "items/%41", "items/a b", "items/ü",
+		"a:b", "./a:b", "//evil.example/x", "///x", "../up", "a/../b", "a/..b", "http://x.example/p?q=1#f",
+		"https://u:p@x.example/", "ftp://x.example/", "http:///nohost", "http://x.example/a%2Fb?x",
+		"items/\x01", "*", "a?", "items/1#",
+	}
+	queries := []string{"", `{"v":"1"}`, `{"b":[1,"x y",true],"a":"&="}`, `{"n":null}`, `{"o":{}}`, `{"é":"ü"}`}
+	for _, base := range bases {
+		for _, ref := range refs {
+			for _, q := range queries {
+				checkTarget(t, base, ref, false, q)
+				checkTarget(t, base, ref, true, q)
+			}
+		}
+	}
+}
+
+func FuzzTarget(f *testing.F) {
+	f.Add("http://api.example/v1/?k=1", "items/1?x=2", true, `{"v":["1",2]}`)
+	f.Add("", "http://x.example/a%2Fb?x#f", false, `{}`)
+	f.Fuzz(func(t *testing.T, base, raw string, isPath bool, query string) {
+		if u, err := url.Parse(base); base != "" && (err != nil || u.Host == "" || u.User != nil || u.Fragment != "") {
+			return // parseConfig refuses such a base_url
+		}
+		checkTarget(t, base, raw, isPath, query)
+	})
+}
+
+// isPlainPath must only accept what url.Parse reads as that path alone (and
+// RawPath, which target does not use for a relative reference).
+func FuzzIsPlainPath(f *testing.F) {
+	for _, s := range []string{"items/1", "/a/b", "a:b", "//x", "a%20b", "a?b", "a#b", "it's", "*", "a b", "ü"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !isPlainPath(s) {
+			return
+		}
+		u, err := url.Parse(s)
+		if err == nil {
+			u.RawPath = ""
+		}
+		if err != nil || !reflect.DeepEqual(*u, url.URL{Path: s}) {
+			t.Fatalf("isPlainPath(%q) but url.Parse gives %#v, %v", s, u, err)
+		}
+	})
+}
+
+// isCompact must only accept what rawjson.AppendCompact leaves unchanged.
+func FuzzIsCompact(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `{"a": 1}`, `["<"]`, `"\u2028"`, "\"\u2028\"", `{"a":"&"}`, `[1,2]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) || !isCompact(b) {
+			return
+		}
+		if got := rawjson.AppendCompact(nil, b); string(got) != string(b) {
+			t.Fatalf("isCompact(%q) but AppendCompact gives %q", b, got)
+		}
+	})
+}
