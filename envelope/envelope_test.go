@@ -226,6 +226,7 @@ func TestAppendResult(t *testing.T) {
 		{"raw invalid", json.RawMessage(`{"a"`), "", true},
 		{"raw padded", json.RawMessage(" [1, \"<b>\"]\t"), `[1, "<b>"]`, false},
 		{"raw blank", json.RawMessage(" \n\t"), "null", false},
+		{"raw vertical tab", json.RawMessage("\v"), "", true}, // not JSON white space
 		{"raw two values", json.RawMessage(`{} {}`), "", true},
 		{"raw bad number", json.RawMessage(`[01]`), "", true},
 		{"raw control character", json.RawMessage("\"a\u0001b\""), "", true},

@@ -68,7 +68,9 @@ func Transient(err error, format string, args ...any) *Error {
 // data and type mismatches with an *Error of kind KindInvalidPayload that names the
 // field. An empty document decodes as {}.
 func DecodeStrict(data []byte, v any) error {
-	data = bytes.TrimSpace(data)
+	// Only JSON's own white space: bytes.TrimSpace would also accept \v, \f
+	// and Unicode spaces around the value, which no JSON parser does.
+	data = bytes.Trim(data, " \t\r\n")
 	if len(data) == 0 {
 		data = []byte("{}")
 	}

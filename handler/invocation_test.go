@@ -169,6 +169,10 @@ func TestDecodeStrict(t *testing.T) {
 		{`{"sql":"x"} {"sql":"y"}`, "", "unexpected data"},
 		{`{"sql":`, "", ""},
 		{`[1]`, "", "expected"},
+		// Only JSON white space surrounds a value: not \v, \f or U+00A0.
+		{"{}\v", "", "unexpected data"},
+		{"\f{}", "", "invalid JSON"},
+		{"{}\u00a0", "", "unexpected data"},
 	}
 	for _, tc := range cases {
 		var p payload
@@ -185,6 +189,9 @@ func TestDecodeStrict(t *testing.T) {
 	var p payload
 	if err := DecodeStrict(nil, &p); err != nil {
 		t.Errorf("empty payload: %v", err)
+	}
+	if err := DecodeStrict([]byte(" \t\r\n{\"sql\":\"x\"}\n"), &p); err != nil || p.SQL != "x" {
+		t.Errorf("JSON white space around the value: %+v %v", p, err)
 	}
 	var n struct{ V any }
 	if err := DecodeStrict([]byte(`{"V": 12345678901234567890}`), &n); err != nil || fmt.Sprint(n.V) != "12345678901234567890" {
