@@ -137,7 +137,7 @@ func AppendResult(dst []byte, result any) ([]byte, error) {
 		var b bytes.Buffer
 		_ = json.Compact(&b, v) // v is valid
 		return append(dst, b.Bytes()...), nil
-	case len(bytes.Trim(raw, " \t\r\n")) == 0: // JSON white space only
+	case rawjson.Blank(raw):
 		return append(dst, "null"...), nil
 	}
 	return dst, ErrInvalidResult

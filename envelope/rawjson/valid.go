@@ -292,3 +292,15 @@ func hasZero(w uint64) bool { return (w-ones)&^w&highs != 0 }
 func hasSpecial(w uint64) bool {
 	return hasZero(w^(ones*'"')) || hasZero(w^(ones*'\\')) || (w-ones*0x20)&^w&highs != 0
 }
+
+// Blank reports whether data holds nothing but JSON white space (space, tab,
+// CR, LF): an absent value. Unlike bytes.TrimSpace it does not take \v, \f or
+// Unicode spaces for white space, which no JSON parser does.
+func Blank(data []byte) bool {
+	for _, c := range data {
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
+}

@@ -149,7 +149,7 @@ func parsePayload(payload []byte, read func(rawjson.Value) error) (rawjson.Value
 	if v, ok := rawjson.Parse(payload); ok {
 		return v, nil
 	}
-	if len(bytes.TrimSpace(payload)) == 0 {
+	if rawjson.Blank(payload) {
 		return rawjson.Value("{}"), nil
 	}
 	var first json.RawMessage

@@ -77,7 +77,7 @@ var indexes = regexp.MustCompile(`^statements\[\d+\]`)
 func FuzzDecodePayload(f *testing.F) {
 	for _, s := range []string{`{"sql":"SELECT 1","parameters":[1,"a",null,[2],{"b":3}]}`, `{"Sql":null}`, `{"sql":1}`, `[]`, ``, `null`,
 		`{"statements":[{"sql":"a"},{"SQL":"b","parameters":[]}],"isolation":"x","read_only":true}`, `{"statements":[null,1]}`,
-		`{"statements":[{"sql":"a","parameters":[1]}],"statements":[{"sql":"b"}]}`, `{"read_only":null,"x":1}`, `{"sql":"\ud800\u00e9"}`, `{"[0]":[0]}0`} {
+		`{"statements":[{"sql":"a","parameters":[1]}],"statements":[{"sql":"b"}]}`, `{"read_only":null,"x":1}`, `{"sql":"\ud800\u00e9"}`, `{"[0]":[0]}0`, "\v", " \u00a0"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, payload string) {

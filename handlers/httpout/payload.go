@@ -73,7 +73,7 @@ func decodePayload(data []byte, p *payload) error {
 	switch {
 	case ok:
 		return readPayload(v, p)
-	case len(bytes.Trim(data, " \t\r\n")) == 0: // JSON white space only, as DecodeStrict
+	case rawjson.Blank(data):
 		return nil
 	}
 	// Not one JSON value. As with handler.DecodeStrict, a fault in a first

@@ -23,6 +23,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/onexhost/onex/envelope/rawjson"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -107,7 +108,7 @@ type Result struct {
 // Handle validates the payload.
 func (v *Validator) Handle(_ context.Context, inv *handler.Invocation) (handler.Output, error) {
 	payload := inv.Payload()
-	if len(bytes.TrimSpace(payload)) == 0 {
+	if rawjson.Blank(payload) {
 		payload = json.RawMessage("null")
 	}
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(payload))
