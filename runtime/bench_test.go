@@ -10,6 +10,7 @@ import (
 	"github.com/onexhost/onex/bus"
 	"github.com/onexhost/onex/bus/memory"
 	"github.com/onexhost/onex/envelope"
+	"github.com/onexhost/onex/internal/testkit"
 )
 
 // BenchmarkDispatch measures the whole in-process pipeline (decode, validate,
@@ -23,11 +24,11 @@ func BenchmarkDispatch(b *testing.B) {
 		b.Fatalf("%+v", r.Error)
 	}
 	b.ReportAllocs()
-	cpu := processCPU()
+	cpu := testkit.ProcessCPU()
 	for b.Loop() {
 		h.Dispatch(ctx, raw)
 	}
-	reportCPU(b, cpu)
+	testkit.ReportCPU(b, cpu)
 }
 
 // BenchmarkMemoryBusEndToEnd measures envelopes per second through the whole
@@ -60,7 +61,7 @@ func BenchmarkMemoryBusEndToEnd(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := testkit.ProcessCPU()
 	for sent := 0; sent < b.N; sent += batch {
 		if err := mb.Publish(ctx, msgs[:min(batch, b.N-sent)]...); err != nil {
 			b.Fatal(err)
@@ -68,7 +69,7 @@ func BenchmarkMemoryBusEndToEnd(b *testing.B) {
 	}
 	<-done
 	b.StopTimer()
-	reportCPU(b, cpu)
+	testkit.ReportCPU(b, cpu)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "envelopes/s")
 }
 

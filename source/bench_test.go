@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/onexhost/onex/contract"
+	"github.com/onexhost/onex/internal/testkit"
 	"github.com/onexhost/onex/source"
 	"github.com/onexhost/onex/validate"
 )
@@ -51,7 +51,7 @@ func BenchmarkDiscover10k(b *testing.B) {
 	}
 	src := source.NewContract([]string{root}, source.ContractOptions{})
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := testkit.ProcessCPU()
 	for b.Loop() {
 		descs, errs, err := src.Discover(context.Background())
 		if err != nil || len(errs) > 0 || len(descs) != n {
@@ -64,18 +64,9 @@ func BenchmarkDiscover10k(b *testing.B) {
 	// Wall-clock throughput depends on what else the machine runs; the CPU
 	// time per contract (user+system, all threads) does much less.
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "contracts/s")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(n*b.N), "cpu-µs/contract")
+	b.ReportMetric(float64((testkit.ProcessCPU()-cpu0).Microseconds())/float64(n*b.N), "cpu-µs/contract")
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
 		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
 	}
-}
-
-// cpuTime is the CPU time the process has used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -132,7 +132,7 @@ type side struct{ wall, cpu time.Duration }
 // round produces recs and waits until c counted as many more records.
 func (e *benchEnv) round(b *testing.B, recs []*kgo.Record, c *counter, spent *side) func() {
 	return func() {
-		cpu := processCPU()
+		cpu := testkit.ProcessCPU()
 		start := time.Now()
 		target := c.get() + len(recs)
 		for _, r := range recs {
@@ -143,7 +143,7 @@ func (e *benchEnv) round(b *testing.B, recs []*kgo.Record, c *counter, spent *si
 		}
 		c.wait(target)
 		spent.wall += time.Since(start)
-		spent.cpu += processCPU() - cpu
+		spent.cpu += testkit.ProcessCPU() - cpu
 	}
 }
 

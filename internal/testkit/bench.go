@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"syscall"
 	"testing"
 	"time"
 )
@@ -37,5 +38,24 @@ func Compare(b *testing.B, subject, baseline func()) {
 	b.ReportMetric(float64(tb.Nanoseconds())/n, "baseline-ns/op")
 	if tb > 0 {
 		b.ReportMetric(float64(ts)/float64(tb), "ratio")
+	}
+}
+
+// ProcessCPU is the CPU time this process has used so far, user and system,
+// every thread (the garbage collector's included).
+func ProcessCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// ReportCPU reports cpu-ns/op: the process's CPU time since start (a
+// ProcessCPU reading) over b.N. Unlike ns/op it does not grow when other
+// processes take the cores, so it stays comparable on a busy machine.
+func ReportCPU(b *testing.B, start time.Duration) {
+	if used := ProcessCPU() - start; used > 0 && b.N > 0 {
+		b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }
