@@ -9,7 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
+
+	"github.com/onexhost/onex/envelope/rawjson"
 )
 
 // Redacted is how a secret value renders everywhere except Reveal.
@@ -108,287 +109,95 @@ func RedactSecretRefs(config json.RawMessage) (json.RawMessage, error) {
 // redactPlain is RedactSecretRefs for plain JSON: the bytes json.Marshal
 // writes for the value decoded from in (keys sorted, no whitespace, numbers as
 // written) with every secret reference replaced by [redacted]. It reports
-// false, having written nothing anyone sees, for anything it does not copy
-// exactly as json.Marshal would (escapes, non-ASCII or HTML characters in a
-// string, a key set twice, a malformed reference or document, trailing data),
-// and the caller takes the general path, errors included.
+// false for anything it does not copy exactly as json.Marshal would (escapes,
+// non-ASCII or HTML characters in a string, a key set twice, a malformed
+// reference or document, trailing data), and the caller takes the general
+// path, errors included.
 func redactPlain(in []byte) (json.RawMessage, bool) {
-	r := redactors.Get().(*redactor)
-	defer func() {
-		if cap(r.scratch) > 64<<10 || cap(r.members) > 1<<10 {
-			return // keep no outsized buffer
-		}
-		clear(r.members[:cap(r.members)]) // no key of this config kept alive
-		*r = redactor{members: r.members[:0], scratch: r.scratch[:0]}
-		redactors.Put(r)
-	}()
-	r.in, r.out = in, make([]byte, 0, len(in)+16)
-	if !r.value(0) {
+	v, ok := rawjson.Parse(in)
+	if !ok {
 		return nil, false
 	}
-	r.space()
-	if r.pos != len(in) {
-		return nil, false
-	}
-	return r.out, true
+	return appendRedacted(make([]byte, 0, len(v)+16), v)
 }
 
-// redactors keep their members and scratch buffers from one config to the
-// next.
-var redactors = sync.Pool{New: func() any { return new(redactor) }}
-
-// redactor holds the state of redactPlain.
-type redactor struct {
-	in      []byte
-	pos     int
-	out     []byte
-	members []member // the members of the objects being rewritten, innermost last
-	scratch []byte   // an object's members while they are put in order
-}
-
-// member is one member of an object, as written to out: key and value, from
-// start to end; key is the key's text in in.
-type member struct {
-	key        []byte
-	start, end int
-}
-
-const redactMaxDepth = 64
-
-func (r *redactor) space() {
-	for r.pos < len(r.in) {
-		switch r.in[r.pos] {
-		case ' ', '\t', '\n', '\r':
-			r.pos++
-		default:
-			return
-		}
-	}
-}
-
-// value copies one value.
-func (r *redactor) value(depth int) bool {
-	if depth > redactMaxDepth {
-		return false
-	}
-	r.space()
-	if r.pos >= len(r.in) {
-		return false
-	}
-	switch c := r.in[r.pos]; {
-	case c == '{':
-		return r.object(depth)
-	case c == '[':
-		r.pos++
-		r.out = append(r.out, '[')
-		r.space()
-		if r.pos < len(r.in) && r.in[r.pos] == ']' {
-			r.pos++
-			r.out = append(r.out, ']')
-			return true
-		}
-		for {
-			if !r.value(depth + 1) {
-				return false
+// appendRedacted appends v as json.Marshal would write it after decoding,
+// with its secret references redacted.
+func appendRedacted(dst []byte, v rawjson.Value) ([]byte, bool) {
+	switch v.Kind() {
+	case rawjson.String:
+		return append(dst, v...), plainString(v)
+	case rawjson.Array:
+		dst = append(dst, '[')
+		for i, e := range v.Elements() {
+			if i > 0 {
+				dst = append(dst, ',')
 			}
-			r.space()
-			if r.pos >= len(r.in) {
-				return false
-			}
-			switch r.in[r.pos] {
-			case ',':
-				r.pos++
-				r.out = append(r.out, ',')
-			case ']':
-				r.pos++
-				r.out = append(r.out, ']')
-				return true
-			default:
-				return false
+			var ok bool
+			if dst, ok = appendRedacted(dst, e); !ok {
+				return nil, false
 			}
 		}
-	case c == '"':
-		s, ok := r.str()
-		if ok {
-			r.out = append(r.out, '"')
-			r.out = append(r.out, s...)
-			r.out = append(r.out, '"')
+		return append(dst, ']'), true
+	case rawjson.Object:
+		return appendRedactedObject(dst, v)
+	}
+	// Numbers (json.Number keeps them as written), booleans, null.
+	return append(dst, v...), true
+}
+
+// appendRedactedObject appends an object with its keys sorted, or
+// "[redacted]" for a secret reference.
+func appendRedactedObject(dst []byte, v rawjson.Value) ([]byte, bool) {
+	type member struct{ key, value rawjson.Value }
+	var buf [16]member
+	ms := buf[:0]
+	for k, val := range v.Members() {
+		if !plainString(k) {
+			return nil, false
 		}
-		return ok
-	case c == '-' || ('0' <= c && c <= '9'):
-		return r.number()
-	case c == 't':
-		return r.literal("true")
-	case c == 'f':
-		return r.literal("false")
-	case c == 'n':
-		return r.literal("null")
+		ms = append(ms, member{k, val})
 	}
-	return false
-}
-
-func (r *redactor) literal(lit string) bool {
-	if !bytes.HasPrefix(r.in[r.pos:], []byte(lit)) {
-		return false
+	if len(ms) == 1 && string(ms[0].key) == `"secret"` {
+		// A reference: its value must be a "scope/key" string; anything
+		// else is an error, reported by the general path.
+		ref := ms[0].value
+		if ref.Kind() != rawjson.String || !plainString(ref) {
+			return nil, false
+		}
+		if _, err := ParseSecretRef(string(ref[1 : len(ref)-1])); err != nil {
+			return nil, false
+		}
+		return append(dst, `"`+Redacted+`"`...), true
 	}
-	r.pos += len(lit)
-	r.out = append(r.out, lit...)
-	return true
-}
-
-// str reads a string that json.Marshal writes back as it is: printable
-// ASCII, without escapes or the characters it escapes for HTML.
-func (r *redactor) str() ([]byte, bool) {
-	start := r.pos + 1
-	for i := start; i < len(r.in); i++ {
-		switch c := r.in[i]; {
-		case c == '"':
-			r.pos = i + 1
-			return r.in[start:i], true
-		case c < 0x20 || c >= 0x7f || c == '\\' || c == '<' || c == '>' || c == '&':
+	slices.SortFunc(ms, func(a, b member) int { return bytes.Compare(a.key, b.key) })
+	dst = append(dst, '{')
+	for i, m := range ms {
+		if i > 0 {
+			if bytes.Equal(ms[i-1].key, m.key) {
+				return nil, false // json.Marshal would keep only the last
+			}
+			dst = append(dst, ',')
+		}
+		dst = append(dst, m.key...)
+		dst = append(dst, ':')
+		var ok bool
+		if dst, ok = appendRedacted(dst, m.value); !ok {
 			return nil, false
 		}
 	}
-	return nil, false
+	return append(dst, '}'), true
 }
 
-// number copies a number that is valid JSON, which json.Number keeps and
-// json.Marshal writes as it is.
-func (r *redactor) number() bool {
-	in, i := r.in, r.pos
-	digits := func() bool {
-		j := i
-		for i < len(in) && '0' <= in[i] && in[i] <= '9' {
-			i++
-		}
-		return i > j
-	}
-	if in[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(in) && in[i] == '0':
-		i++
-	case !digits():
-		return false
-	}
-	if i < len(in) && in[i] == '.' {
-		i++
-		if !digits() {
+// plainString reports whether the JSON string s (quotes included) is one
+// json.Marshal writes back as it is: printable ASCII, without escapes or the
+// characters it escapes for HTML.
+func plainString(s rawjson.Value) bool {
+	for _, c := range s[1 : len(s)-1] {
+		if c < 0x20 || c >= 0x7f || c == '\\' || c == '<' || c == '>' || c == '&' {
 			return false
 		}
 	}
-	if i < len(in) && (in[i] == 'e' || in[i] == 'E') {
-		i++
-		if i < len(in) && (in[i] == '+' || in[i] == '-') {
-			i++
-		}
-		if !digits() {
-			return false
-		}
-	}
-	r.out = append(r.out, in[r.pos:i]...)
-	r.pos = i
-	return true
-}
-
-// object copies an object with its keys in order, or writes [redacted] for a
-// secret reference.
-func (r *redactor) object(depth int) bool {
-	r.pos++ // {
-	objStart, base := len(r.out), len(r.members)
-	ok := r.members1(depth, objStart, base)
-	r.members = r.members[:base]
-	return ok
-}
-
-// members1 is object after its {.
-func (r *redactor) members1(depth, objStart, base int) bool {
-	r.out = append(r.out, '{')
-	r.space()
-	if r.pos < len(r.in) && r.in[r.pos] == '}' {
-		r.pos++
-		r.out = append(r.out, '}')
-		return true
-	}
-	for {
-		r.space()
-		if r.pos >= len(r.in) || r.in[r.pos] != '"' {
-			return false
-		}
-		key, ok := r.str()
-		if !ok {
-			return false
-		}
-		r.space()
-		if r.pos >= len(r.in) || r.in[r.pos] != ':' {
-			return false
-		}
-		r.pos++
-		if len(r.members) > base {
-			r.out = append(r.out, ',')
-		}
-		start := len(r.out)
-		r.out = append(r.out, '"')
-		r.out = append(r.out, key...)
-		r.out = append(r.out, '"', ':')
-		if !r.value(depth + 1) {
-			return false
-		}
-		r.members = append(r.members, member{key: key, start: start, end: len(r.out)})
-		r.space()
-		if r.pos >= len(r.in) {
-			return false
-		}
-		if r.in[r.pos] == '}' {
-			r.pos++
-			break
-		}
-		if r.in[r.pos] != ',' {
-			return false
-		}
-		r.pos++
-	}
-	ms := r.members[base:]
-	if len(ms) == 1 && string(ms[0].key) == "secret" {
-		// A reference: its value must be a "scope/key" string; anything
-		// else is an error, reported by the general path.
-		v := r.out[ms[0].start+len(`"secret":`) : ms[0].end]
-		if len(v) < 2 || v[0] != '"' {
-			return false
-		}
-		if _, err := ParseSecretRef(string(v[1 : len(v)-1])); err != nil {
-			return false
-		}
-		r.out = append(r.out[:objStart], `"`+Redacted+`"`...)
-		return true
-	}
-	sorted := true
-	for i := 1; i < len(ms); i++ {
-		switch c := bytes.Compare(ms[i-1].key, ms[i].key); {
-		case c == 0:
-			return false // json.Marshal would keep only the last
-		case c > 0:
-			sorted = false
-		}
-	}
-	if !sorted {
-		slices.SortFunc(ms, func(a, b member) int { return bytes.Compare(a.key, b.key) })
-		for i := 1; i < len(ms); i++ {
-			if bytes.Equal(ms[i-1].key, ms[i].key) {
-				return false
-			}
-		}
-		r.scratch = append(r.scratch[:0], r.out[objStart+1:]...)
-		r.out = r.out[:objStart+1]
-		for i, m := range ms {
-			if i > 0 {
-				r.out = append(r.out, ',')
-			}
-			r.out = append(r.out, r.scratch[m.start-objStart-1:m.end-objStart-1]...)
-		}
-	}
-	r.out = append(r.out, '}')
 	return true
 }
 

@@ -48,6 +48,25 @@ func TestRedactPlainMatchesGeneral(t *testing.T) {
 	}
 }
 
+// TestRedactPlainTaken: the fast path takes the common shapes itself (so the
+// comparison above is not vacuous) and leaves the odd ones to the general path.
+func TestRedactPlainTaken(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"b":1.50,"a":{"secret":"s/k"},"c":[true,null,{"z":"x","y":-2e3}]}`: `{"a":"[redacted]","b":1.50,"c":[true,null,{"y":-2e3,"z":"x"}]}`,
+		` {"headers":{"Authorization":{"secret":"partner/bearer"}}} `:        `{"headers":{"Authorization":"[redacted]"}}`,
+		`{"a":"<b>","s":{"secret":"s/k"}}`:                                   "", // HTML characters are escaped by json.Marshal
+		`{"a":1,"a":2,"s":{"secret":"s/k"}}`:                                 "", // a key set twice
+		`{"secret":1}`:                                                       "", // a malformed reference
+		`{"s":{"secret":"s/k"}} x`:                                           "", // trailing data
+		`{"s":{"secret":"s/k"},"\u0041":1}`:                                  "", // an escape
+	} {
+		got, ok := redactPlain(bytes.TrimSpace([]byte(in)))
+		if ok != (want != "") || string(got) != want {
+			t.Errorf("redactPlain(%s) = %s, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
 func checkRedact(t *testing.T, in []byte) {
 	t.Helper()
 	want, wantErr := redactGeneral(in)
