@@ -164,8 +164,6 @@ type walker struct {
 	errs        []*diag.ValidationError
 	seen        map[string]bool // real paths of files already taken
 	visitedDirs map[string]bool // real paths of directories walked (symlink loops)
-	dirs        dirReader
-	depth       int // of the directory being listed, below its root
 }
 
 func (w *walker) addFile(shown, real string) {
@@ -195,32 +193,30 @@ func (w *walker) walk(display, real string) {
 		return
 	}
 	w.tick()
-	entries, names, err := w.dirs.list(real, w.depth)
+	entries, err := os.ReadDir(real) // sorted by name
 	if err != nil {
 		w.errs = append(w.errs, discoveryError("CONTRACT-007", display, "cannot read %s: %v", display, trimPathErr(err)))
 		return
 	}
-	w.depth++
-	defer func() { w.depth-- }()
 	same := display == real
-	join := func(name []byte) (shown, sub string) {
-		sub = joinClean(real, string(name))
+	join := func(name string) (shown, sub string) {
+		sub = joinClean(real, name)
 		if same {
 			return sub, sub
 		}
-		return joinClean(display, string(name)), sub
+		return joinClean(display, name), sub
 	}
 	for _, de := range entries {
-		name := names[de.off:de.end]
+		name := de.Name()
 		switch {
-		case de.typ == fs.ModeDir:
+		case de.IsDir():
 			shown, sub := join(name)
 			w.visitedDirs[sub] = true
 			w.walk(shown, sub)
-		case de.typ == fs.ModeSymlink:
+		case de.Type()&fs.ModeSymlink != 0:
 			shown, sub := join(name)
-			w.symlink(shown, sub, string(name))
-		case string(name) == contract.FileName:
+			w.symlink(shown, sub, name)
+		case name == contract.FileName:
 			w.addFile(join(name))
 		}
 	}
