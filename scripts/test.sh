@@ -32,11 +32,26 @@ step "bench module: go vet, go test -race (the harness checks its own answers)"
 (cd bench && go vet ./... && go test -race -count=1 ./...)
 
 step "fuzz (${FUZZTIME} per target)"
+fuzzlog=$(mktemp)
+inputs() { if [ -d "$1" ]; then find "$1" -type f | wc -l; else echo 0; fi; }
 grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
   pkg=./$(dirname "${file#./}")
   for fn in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$file" | awk '{print $2}'); do
     echo "fuzz $pkg $fn" >&2
-    go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" "$pkg"
+    corpus="$pkg/testdata/fuzz/$fn"
+    before=$(inputs "$corpus")
+    if ! go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" "$pkg" 2>&1 | tee "$fuzzlog"; then
+      # go1.26's fuzz coordinator can report "context deadline exceeded" as
+      # the -fuzztime window closes without any failing input
+      # (go.dev/issue/75804, fixed in go1.27). Only that exact outcome, with
+      # no reproducer written, is let through; any other failure fails the run.
+      after=$(inputs "$corpus")
+      if [ "$after" -eq "$before" ] && grep -q '^    context deadline exceeded$' "$fuzzlog" && ! grep -q 'Failing input written' "$fuzzlog"; then
+        echo "fuzz $pkg $fn: the fuzztime deadline race of go1.26 (go.dev/issue/75804), no failing input; not a failure" >&2
+      else
+        exit 1
+      fi
+    fi
   done
 done
 
