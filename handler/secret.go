@@ -170,7 +170,8 @@ func appendRedactedObject(dst []byte, v rawjson.Value) ([]byte, bool) {
 		}
 		return append(dst, `"`+Redacted+`"`...), true
 	}
-	slices.SortFunc(ms, func(a, b member) int { return bytes.Compare(a.key, b.key) })
+	// By the keys' text, without the quotes: `" "` sorts after `""`.
+	slices.SortFunc(ms, func(a, b member) int { return bytes.Compare(a.key[1:len(a.key)-1], b.key[1:len(b.key)-1]) })
 	dst = append(dst, '{')
 	for i, m := range ms {
 		if i > 0 {

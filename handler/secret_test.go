@@ -38,6 +38,8 @@ var redactCorpus = []string{
 	`"secret"`,
 	`{"secret":"a/b"`,
 	`{"k":[[[[{"secret":"a/b"}]]]],"j":"v"}`,
+	// Keys sort by their text: "" before " ", "a" before "ab".
+	`{"":[[[[{"secret":"0/0"}]]]]," ":""}`, `{"ab":1,"a":{"secret":"s/k"}}`,
 }
 
 // TestRedactPlainMatchesGeneral: the fast path writes exactly what the
