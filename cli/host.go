@@ -140,6 +140,7 @@ func (s *hostSetup) newHost(env *Env) (*runtime.Host, *diag.ValidationError) {
 		Guard:       runtime.Breakers(s.runtime.CircuitBreaker),
 		Redelivery:  redelivery,
 		Observer:    s.tel.observer(),
+		OnReload:    s.tel.onReload(),
 	}), nil
 }
 

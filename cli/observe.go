@@ -107,6 +107,14 @@ func (t *telemetrySetup) onDenial() func(policy.Denial) {
 	return func(d policy.Denial) { t.metrics.Denied(d.Rule) }
 }
 
+// onReload counts every reload of the host in the metrics, when there are.
+func (t *telemetrySetup) onReload() func(runtime.ReloadResult, error) {
+	if t == nil || t.metrics == nil {
+		return nil
+	}
+	return t.metrics.Reloaded
+}
+
 // listenError is a located RUNTIME-002 for a listener that cannot bind.
 func (t *telemetrySetup) listenError(key string, err error) *diag.ValidationError {
 	e := t.file.Errorf(key, "%v", err)

@@ -11,14 +11,11 @@ import (
 // startReloads wires the hot-reload triggers of a running host: hup (SIGHUP,
 // caught by the caller since before the host started), a change under the
 // contract paths (contract and hybrid modes) and, for the registry, a changed
-// index (handler_source.registry.poll_interval). Every reload is counted in
-// the metrics, when there are. The returned function stops watching and waits
+// index (handler_source.registry.poll_interval). The host counts every reload
+// in the metrics itself (runtime.Options.OnReload). The returned function stops watching and waits
 // for a reload in progress; call it before stopping the host.
 func startReloads(ctx context.Context, env *Env, host *runtime.Host, setup *hostSetup, hup <-chan os.Signal) (stop func()) {
 	t := runtime.ReloadTriggers{Signals: hup}
-	if setup.tel != nil && setup.tel.metrics != nil {
-		t.Reloaded = setup.tel.metrics.Reloaded
-	}
 	switch setup.source.Mode {
 	case handler.SourceContract, handler.SourceHybrid:
 		t.Paths = setup.source.ContractPaths

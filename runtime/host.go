@@ -70,6 +70,10 @@ type Options struct {
 	// Observer sees every request and its outcome (metrics, tracing); nil for
 	// none.
 	Observer Observer
+	// OnReload, when set, is called by every Reload with its result before
+	// the reload is logged, whatever triggered it (metrics count reloads
+	// here, so a reader of the log finds them counted).
+	OnReload func(ReloadResult, error)
 }
 
 // Status of a handler in the host.

@@ -127,8 +127,9 @@ type ReloadResult struct {
 // on the handlers they started with, which are closed (in reverse order) once
 // the last of them returns. Otherwise the old set keeps serving untouched and
 // the error is a *diag.ReportError holding the aggregated report. Reloads are
-// serialised; Stop cancels one in progress. Every reload is logged ("handlers
-// reloaded": trigger, outcome, counts, duration).
+// serialised; Stop cancels one in progress. Every reload is passed to
+// Options.OnReload and then logged ("handlers reloaded": trigger, outcome,
+// counts, duration).
 func (h *Host) Reload(ctx context.Context, trigger string) (ReloadResult, error) {
 	h.reload.mu.Lock()
 	defer h.reload.mu.Unlock()
@@ -140,6 +141,9 @@ func (h *Host) Reload(ctx context.Context, trigger string) (ReloadResult, error)
 	}
 	err := h.reloadLocked(ctx, old, &res)
 	res.Duration = time.Since(start)
+	if h.opts.OnReload != nil {
+		h.opts.OnReload(res, err)
+	}
 	h.logReload(&res, err)
 	return res, err
 }

@@ -503,6 +503,45 @@ func TestReloadRefused(t *testing.T) {
 	}
 }
 
+// TestReloadOnReloadBeforeLog: Options.OnReload sees every reload, applied
+// or refused, before its "handlers reloaded" record is written, so whoever
+// reads the log finds the reload already counted.
+func TestReloadOnReloadBeforeLog(t *testing.T) {
+	src := &swapSource{}
+	src.set([]*handler.Descriptor{markerDesc("m", "first", "", "m.get")}, nil, nil)
+	var logs logBuffer
+	var seen []string
+	h := New(src, nil, nil, nil, newLogger(&logs), Options{Config: testConfig(),
+		OnReload: func(r ReloadResult, err error) {
+			if n := len(logs.records(t, "handlers reloaded")); n != len(seen) {
+				t.Errorf("OnReload of reload %d called after %d reload records", len(seen)+1, n)
+			}
+			seen = append(seen, fmt.Sprintf("%s %v", r.Outcome, err != nil))
+		}})
+	if err := h.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := h.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}()
+	src.set([]*handler.Descriptor{markerDesc("m", "second", "", "m.get")}, nil, nil)
+	if _, err := h.Reload(context.Background(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	src.set(nil, nil, nil)
+	if _, err := h.Reload(context.Background(), "test"); err == nil {
+		t.Fatal("a reload to no handlers was applied")
+	}
+	if want := []string{"applied false", "refused true"}; !slices.Equal(seen, want) {
+		t.Errorf("OnReload saw %q, want %q", seen, want)
+	}
+	if n := len(logs.records(t, "handlers reloaded")); n != 2 {
+		t.Errorf("%d reload records, want 2", n)
+	}
+}
+
 // TestStopCancelsReload: Stop during a reload cancels it (here: a handler
 // initialisation that waits for its context); the half-built set never
 // serves and Stop completes.

@@ -177,7 +177,7 @@ func (m *Metrics) Watch(host HostView, b any) {
 func (m *Metrics) Denied(rule handler.RuleID) { m.denials.WithLabelValues(string(rule)).Inc() }
 
 // Reloaded counts one reload by its outcome; it has the signature of
-// runtime.ReloadTriggers.Reloaded, where it is wired.
+// runtime.Options.OnReload, where it is wired.
 func (m *Metrics) Reloaded(res runtime.ReloadResult, _ error) {
 	outcome := res.Outcome
 	if outcome == "" {
