@@ -2,7 +2,6 @@ package envelope
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -29,6 +28,48 @@ func AppendResponseID(dst []byte, id uuid.UUID, r *Response) []byte {
 	dst = AppendUUID(dst, id)
 	dst = append(dst, '"')
 	return appendResponseRest(dst, r)
+}
+
+// RouteFields encodes the route of a response once, for AppendSuccess: the
+// operation and handler fields as AppendResponse writes them, with their
+// leading comma.
+func RouteFields(operation, handler string) []byte {
+	var dst []byte
+	if operation != "" {
+		dst = append(dst, `,"operation":`...)
+		dst = AppendString(dst, operation)
+	}
+	if handler != "" {
+		dst = append(dst, `,"handler":`...)
+		dst = AppendString(dst, handler)
+	}
+	return dst
+}
+
+// AppendSuccess appends the success response that AppendResponseID writes for
+// id and Response{CorrelationID: correlationID, InReplyTo: inReplyTo, the
+// route of route (from RouteFields), Success: true, Result: result,
+// DurationUS: durationUS}, without escaping: correlationID and inReplyTo must
+// be UUIDs in canonical form (as AppendUUID writes them, so JSON-safe) and
+// result valid JSON (see AppendResult).
+func AppendSuccess(dst []byte, id uuid.UUID, correlationID, inReplyTo string, route, result []byte, durationUS int64) []byte {
+	dst = append(dst, `{"envelope_id":"`...)
+	dst = AppendUUID(dst, id)
+	dst = append(dst, `","correlation_id":"`...)
+	dst = append(dst, correlationID...)
+	dst = append(dst, `","in_reply_to":"`...)
+	dst = append(dst, inReplyTo...)
+	dst = append(dst, '"')
+	dst = append(dst, route...)
+	dst = append(dst, `,"success":true,"status":"success","result":`...)
+	if len(result) == 0 {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, result...)
+	}
+	dst = append(dst, `,"duration_us":`...)
+	dst = strconv.AppendInt(dst, durationUS, 10)
+	return append(dst, '}')
 }
 
 func appendResponseRest(dst []byte, r *Response) []byte {
@@ -94,18 +135,39 @@ func AppendString(dst []byte, s string) []byte { return rawjson.AppendString(dst
 // AppendUUID appends u in its canonical form (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)
 // without allocating.
 func AppendUUID(dst []byte, u uuid.UUID) []byte {
-	var buf [36]byte
-	hex.Encode(buf[0:8], u[0:4])
-	buf[8] = '-'
-	hex.Encode(buf[9:13], u[4:6])
-	buf[13] = '-'
-	hex.Encode(buf[14:18], u[6:8])
-	buf[18] = '-'
-	hex.Encode(buf[19:23], u[8:10])
-	buf[23] = '-'
-	hex.Encode(buf[24:], u[10:])
-	return append(dst, buf[:]...)
+	var b [36]byte
+	put := func(at int, x byte) { b[at], b[at+1] = hexPairs[x][0], hexPairs[x][1] }
+	put(0, u[0])
+	put(2, u[1])
+	put(4, u[2])
+	put(6, u[3])
+	b[8] = '-'
+	put(9, u[4])
+	put(11, u[5])
+	b[13] = '-'
+	put(14, u[6])
+	put(16, u[7])
+	b[18] = '-'
+	put(19, u[8])
+	put(21, u[9])
+	b[23] = '-'
+	put(24, u[10])
+	put(26, u[11])
+	put(28, u[12])
+	put(30, u[13])
+	put(32, u[14])
+	put(34, u[15])
+	return append(dst, b[:]...)
 }
+
+// hexPairs holds the two lowercase hex digits of every byte value.
+var hexPairs = func() (t [256][2]byte) {
+	const digits = "0123456789abcdef"
+	for i := range t {
+		t[i] = [2]byte{digits[i>>4], digits[i&0x0f]}
+	}
+	return t
+}()
 
 // AppendResult appends the JSON encoding of a handler result: nil as null, a
 // json.RawMessage as it is once it is known to be valid JSON (compacted when

@@ -199,15 +199,43 @@ func TestAppendString(t *testing.T) {
 }
 
 func TestAppendUUID(t *testing.T) {
-	u := uuid.New()
-	if got := string(AppendUUID(nil, u)); got != u.String() {
-		t.Errorf("AppendUUID = %s, want %s", got, u)
+	for _, u := range []uuid.UUID{uuid.Nil, uuid.Max, uuid.New(), uuid.New(), uuid.MustParse("0123456789abcdefFEDCBA9876543210")} {
+		if got := string(AppendUUID([]byte("x"), u)); got != "x"+u.String() {
+			t.Errorf("AppendUUID = %s, want x%s", got, u)
+		}
 	}
+	u := uuid.New()
 	if n := testing.AllocsPerRun(100, func() {
 		var buf [64]byte
 		_ = AppendUUID(buf[:0], u)
 	}); n != 0 {
 		t.Errorf("AppendUUID allocates %.0f times", n)
+	}
+}
+
+// TestAppendSuccess: AppendSuccess writes byte for byte what AppendResponseID
+// writes for the same success response.
+func TestAppendSuccess(t *testing.T) {
+	id, corr, reply := uuid.New(), uuid.NewString(), uuid.NewString()
+	for _, tc := range []struct {
+		op, handler string
+		result      json.RawMessage
+		dur         int64
+	}{
+		{"noop.run", "noop", json.RawMessage(`{"ok":true}`), 12},
+		{"noop.run", "noop", nil, 0},
+		{"a.b", "h\"<x>\u2028", json.RawMessage(`[1,"\u00e9"]`), -1},
+		{"", "", json.RawMessage(`null`), 1 << 40},
+	} {
+		want := AppendResponseID([]byte("x"), id, &Response{CorrelationID: corr, InReplyTo: reply,
+			Operation: tc.op, Handler: tc.handler, Success: true, Result: tc.result, DurationUS: tc.dur})
+		got := AppendSuccess([]byte("x"), id, corr, reply, RouteFields(tc.op, tc.handler), tc.result, tc.dur)
+		if string(got) != string(want) {
+			t.Errorf("AppendSuccess:\n got %s\nwant %s", got, want)
+		}
+		if !json.Valid(got[1:]) {
+			t.Errorf("AppendSuccess wrote invalid JSON: %s", got)
+		}
 	}
 }
 
@@ -386,6 +414,16 @@ func BenchmarkAppendResponse(b *testing.B) {
 	buf := make([]byte, 0, 512)
 	for b.Loop() {
 		buf = AppendResponse(buf[:0], r)
+	}
+}
+
+func BenchmarkAppendSuccess(b *testing.B) {
+	id, corr, reply := uuid.New(), uuid.NewString(), uuid.NewString()
+	route, res := RouteFields("noop.run", "noop"), []byte(`{"ok":true}`)
+	b.ReportAllocs()
+	buf := make([]byte, 0, 512)
+	for b.Loop() {
+		buf = AppendSuccess(buf[:0], id, corr, reply, route, res, 12)
 	}
 }
 

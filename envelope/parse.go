@@ -200,14 +200,23 @@ func parseField(raw []byte, i int, id fieldID, name string, v *View) (int, error
 	}
 	switch id {
 	case fPayload, fMetadata:
-		end, err := valueEnd(raw, i, name)
-		if err != nil {
-			return 0, err
+		// An object, array or string ends where its own syntax says: one
+		// pass validates and delimits it. Anything else (and any invalid
+		// value, for its error) is delimited first, then validated.
+		end, ok := 0, false
+		if c := raw[i]; c == '{' || c == '[' || c == '"' {
+			end, ok = rawjson.ValueEnd(raw, i)
+		}
+		if !ok {
+			var err error
+			if end, err = valueEnd(raw, i, name); err != nil {
+				return 0, err
+			}
+			if !rawjson.Valid(raw[i:end]) {
+				return 0, syntaxErr(name, i, "%s is not valid JSON", name)
+			}
 		}
 		val := raw[i:end:end]
-		if !rawjson.Valid(val) {
-			return 0, syntaxErr(name, i, "%s is not valid JSON", name)
-		}
 		if id == fMetadata {
 			if val[0] != '{' {
 				return 0, syntaxErr(name, i, "metadata must be an object, found %s", describe(raw, i))

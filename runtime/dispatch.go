@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -245,39 +246,38 @@ func (c *call) putID(dst []byte, id []byte, field string) (note string) {
 
 // canonicalUUID reports whether b is a UUID in canonical form (lowercase hex,
 // 8-4-4-4-12): the form clients send and responses carry, accepted without
-// parsing. Any other spelling goes through uuid.ParseBytes.
+// parsing. Any other spelling goes through uuid.ParseBytes. Five overlapping
+// eight-byte words cover the 36 bytes; the four dashes are checked and then
+// read as '0', so every word is tested for lowercase hex at once.
 func canonicalUUID(b []byte) bool {
-	if len(b) != 36 || b[8] != '-' || b[13] != '-' || b[18] != '-' || b[23] != '-' {
+	if len(b) != 36 {
 		return false
 	}
-	// Every other byte a lowercase hex digit: one table lookup each, no
-	// branch.
-	ok := uint8(1)
-	for _, c := range b[:8] {
-		ok &= lowerHex[c]
+	w1, w2 := binary.LittleEndian.Uint64(b[8:]), binary.LittleEndian.Uint64(b[16:])
+	// Dashes at 8 and 13 (bytes 0 and 5 of w1), 18 and 23 (bytes 2 and 7 of w2).
+	const m1, m2 = 0xff | 0xff<<40, 0xff<<16 | 0xff<<56
+	if w1&m1 != '-'|'-'<<40 || w2&m2 != '-'<<16|'-'<<56 {
+		return false
 	}
-	for _, c := range b[9:13] {
-		ok &= lowerHex[c]
-	}
-	for _, c := range b[14:18] {
-		ok &= lowerHex[c]
-	}
-	for _, c := range b[19:23] {
-		ok &= lowerHex[c]
-	}
-	for _, c := range b[24:] {
-		ok &= lowerHex[c]
-	}
-	return ok == 1
+	w1 = w1&^m1 | '0' | '0'<<40
+	w2 = w2&^m2 | '0'<<16 | '0'<<56
+	return lowerHexWord(binary.LittleEndian.Uint64(b)) && lowerHexWord(w1) && lowerHexWord(w2) &&
+		lowerHexWord(binary.LittleEndian.Uint64(b[24:])) && lowerHexWord(binary.LittleEndian.Uint64(b[28:]))
 }
 
-// lowerHex is 1 for the bytes 0-9 and a-f.
-var lowerHex = func() (t [256]uint8) {
-	for _, c := range "0123456789abcdef" {
-		t[c] = 1
+// lowerHexWord reports whether each byte of w is 0-9 or a-f. With every byte
+// below 0x80, adding 0x80-c to a byte sets its high bit exactly when it is at
+// least c, and never carries into the next byte.
+func lowerHexWord(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	if w&highs != 0 {
+		return false
 	}
-	return t
-}()
+	atLeast := func(c uint64) uint64 { return (w + ones*(0x80-c)) & highs }
+	digit := atLeast('0') &^ atLeast('9'+1)
+	letter := atLeast('a') &^ atLeast('f'+1)
+	return digit|letter == highs
+}
 
 func classificationOf(b []byte) handler.Classification {
 	switch string(b) {
@@ -428,13 +428,10 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 			e.guard.Record(end, false)
 		}
 		h.stats.succeeded.Add(1)
-		resp := envelope.Response{
-			CorrelationID: c.correlationID(), InReplyTo: c.envelopeID(),
-			Operation: string(c.r.op), Handler: e.desc.Name, Success: true,
-			Result: res, DurationUS: took.Microseconds(),
-		}
-		out.Response = envelope.AppendResponseID(buf, c.gen.newUUID(), &resp)
-		out.Success, out.Handler, out.CorrelationID = true, e.desc.Name, resp.CorrelationID
+		// The ids are canonical UUIDs (setIDs), the route's fields encoded
+		// once: nothing here needs escaping.
+		out.Response = envelope.AppendSuccess(buf, c.gen.newUUID(), c.correlationID(), c.envelopeID(), c.r.fields, res, took.Microseconds())
+		out.Success, out.Handler, out.CorrelationID = true, e.desc.Name, c.correlationID()
 		if h.opts.Observer != nil {
 			h.observed(c, out, end)
 		}

@@ -182,6 +182,41 @@ func TestStatsCountRules(t *testing.T) {
 	}
 }
 
+// isCanonical is canonicalUUID by definition: a UUID that prints as itself.
+func isCanonical(b []byte) bool {
+	u, err := uuid.ParseBytes(b)
+	return err == nil && u.String() == string(b)
+}
+
+// TestCanonicalUUIDMutations: every one-byte change of a canonical UUID,
+// to every byte value, is judged as the definition judges it.
+func TestCanonicalUUIDMutations(t *testing.T) {
+	for _, id := range []string{envID, "00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff", "09afaf90-9a0f-4f0a-a09f-f0a9af9009fa"} {
+		b := []byte(id)
+		for i := range b {
+			orig := b[i]
+			for c := range 256 {
+				b[i] = byte(c)
+				if got, want := canonicalUUID(b), isCanonical(b); got != want {
+					t.Fatalf("canonicalUUID(%q) = %v, want %v", b, got, want)
+				}
+			}
+			b[i] = orig
+		}
+	}
+}
+
+func FuzzCanonicalUUID(f *testing.F) {
+	for _, s := range []string{envID, strings.ToUpper(envID), envID[:35] + "g", "", envID + "0"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := canonicalUUID(b), isCanonical(b); got != want {
+			t.Fatalf("canonicalUUID(%q) = %v, want %v", b, got, want)
+		}
+	})
+}
+
 func TestCanonicalUUID(t *testing.T) {
 	for _, tc := range []struct {
 		in   string

@@ -155,9 +155,10 @@ type entry struct {
 }
 
 type route struct {
-	op  handler.Command
-	e   *entry
-	log *slog.Logger // tagged with handler and operation
+	op     handler.Command
+	e      *entry
+	log    *slog.Logger // tagged with handler and operation
+	fields []byte       // the route's response fields (envelope.RouteFields)
 }
 
 // New makes a host. validators run over the resolved descriptor set at Start

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -40,7 +41,8 @@ func newHandlerSet(gen uint64, entries []*entry) *handlerSet {
 	for _, e := range entries {
 		s.names = append(s.names, e.desc.Name)
 		for _, c := range e.desc.Commands {
-			s.routes[string(c)] = &route{op: c, e: e, log: e.log.With("operation", string(c))}
+			s.routes[string(c)] = &route{op: c, e: e, log: e.log.With("operation", string(c)),
+				fields: envelope.RouteFields(string(c), e.desc.Name)}
 			s.ops = append(s.ops, string(c))
 		}
 	}

@@ -25,6 +25,14 @@ func Valid(data []byte) bool {
 	return ok
 }
 
+// ValueEnd validates the one JSON value that starts at data[i] (no leading
+// whitespace) and returns the offset just after it; what follows is not
+// looked at. It is how a reader both delimits and validates a value embedded
+// in a larger document, in one pass.
+func ValueEnd(data []byte, i int) (end int, ok bool) {
+	return scanValue(data, i)
+}
+
 // validValue validates data and returns its one value without the
 // surrounding whitespace.
 func validValue(data []byte) ([]byte, bool) {
