@@ -2,9 +2,11 @@ package envelope
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
+	"math/bits"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -441,18 +443,33 @@ func BenchmarkAppendResult(b *testing.B) {
 	}
 }
 
-func TestHasSpecial(t *testing.T) {
-	for b := 0; b < 256; b++ {
-		for pos := 0; pos < 8; pos++ {
-			word := []byte("abcdefgh")
-			word[pos] = byte(b)
-			w := uint64(0)
-			for i := 7; i >= 0; i-- {
-				w = w<<8 | uint64(word[i])
-			}
-			want := b < 0x20 || b == '"' || b == '\\'
-			if got := hasSpecial(w); got != want {
-				t.Fatalf("byte %#x at %d: hasSpecial = %v, want %v", b, pos, got, want)
+// TestSpecialMask: for every two bytes at every two positions of a word, the
+// lowest set bit of specialMask marks the first byte that is '"', '\\' or
+// below 0x20, and the mask is 0 when there is none.
+func TestSpecialMask(t *testing.T) {
+	special := func(c byte) bool { return c < 0x20 || c == '"' || c == '\\' }
+	word := []byte("abcdefgh")
+	for p := 0; p < 8; p++ {
+		for q := p + 1; q < 8; q++ {
+			for x := range 256 {
+				for y := range 256 {
+					copy(word, "abcdefgh")
+					word[p], word[q] = byte(x), byte(y)
+					want := 8
+					for i, c := range word {
+						if special(c) {
+							want = i
+							break
+						}
+					}
+					got := 8
+					if m := specialMask(binary.LittleEndian.Uint64(word)); m != 0 {
+						got = bits.TrailingZeros64(m) >> 3
+					}
+					if got != want {
+						t.Fatalf("%q: first special byte at %d, want %d", word, got, want)
+					}
+				}
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"strings"
 
 	"github.com/onexhost/onex/envelope/rawjson"
@@ -272,8 +273,13 @@ func readString(raw []byte, i int, field string) ([]byte, int, error) {
 func stringEnd(raw []byte, i int, field string) (end int, escaped bool, err error) {
 	j := i + 1
 	for {
-		// Eight bytes at a time while none of them is special.
-		for j+8 <= len(raw) && !hasSpecial(binary.LittleEndian.Uint64(raw[j:])) {
+		// Eight bytes at a time: to the first special byte of the first
+		// word that has one.
+		for j+8 <= len(raw) {
+			if m := specialMask(binary.LittleEndian.Uint64(raw[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
 			j += 8
 		}
 		if j >= len(raw) {
@@ -296,18 +302,20 @@ func stringEnd(raw []byte, i int, field string) (end int, escaped bool, err erro
 	}
 }
 
-// Word-at-a-time byte tests (the classic "has zero byte" bit trick): exact for
-// every byte value.
+// Word-at-a-time byte tests (the classic "has zero byte" bit trick).
 const (
 	ones  = 0x0101010101010101
 	highs = 0x8080808080808080
 )
 
-func hasZero(w uint64) bool { return (w-ones)&^w&highs != 0 }
-
-// hasSpecial reports whether any byte of w is '"', '\\' or below 0x20.
-func hasSpecial(w uint64) bool {
-	return hasZero(w^(ones*'"')) || hasZero(w^(ones*'\\')) || (w-ones*0x20)&^w&highs != 0
+// specialMask has the high bit of a byte of w set where it is '"', '\\' or
+// below 0x20, or above such a byte (the borrow of the bit trick): its lowest
+// set bit marks the first special byte exactly, and it is 0 when there is
+// none.
+func specialMask(w uint64) uint64 {
+	return ((w^(ones*'"'))-ones)&^(w^(ones*'"'))&highs |
+		((w^(ones*'\\'))-ones)&^(w^(ones*'\\'))&highs |
+		(w-ones*0x20)&^w&highs
 }
 
 // stringSpecial marks the bytes that end, escape or invalidate a JSON string.
