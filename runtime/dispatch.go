@@ -273,10 +273,9 @@ func lowerHexWord(w uint64) bool {
 	if w&highs != 0 {
 		return false
 	}
-	atLeast := func(c uint64) uint64 { return (w + ones*(0x80-c)) & highs }
-	digit := atLeast('0') &^ atLeast('9'+1)
-	letter := atLeast('a') &^ atLeast('f'+1)
-	return digit|letter == highs
+	digit := (w + ones*(0x80-'0')) &^ (w + ones*(0x80-'9'-1))
+	letter := (w + ones*(0x80-'a')) &^ (w + ones*(0x80-'f'-1))
+	return (digit|letter)&highs == highs
 }
 
 func classificationOf(b []byte) handler.Classification {

@@ -242,3 +242,32 @@ func TestCanonicalUUID(t *testing.T) {
 		}
 	}
 }
+
+// TestNewUUID: generated ids are version 4, variant RFC 9562, distinct, and
+// every one of their 122 random bits takes both values.
+func TestNewUUID(t *testing.T) {
+	s := newIDSource()
+	seen := map[uuid.UUID]bool{}
+	var ones, zeros [16]byte
+	for range 1000 {
+		u := s.newUUID()
+		if u.Version() != 4 || u.Variant() != uuid.RFC4122 {
+			t.Fatalf("%s: version %d, variant %s", u, u.Version(), u.Variant())
+		}
+		if seen[u] {
+			t.Fatalf("%s generated twice", u)
+		}
+		seen[u] = true
+		for i, b := range u {
+			ones[i] |= b
+			zeros[i] |= ^b
+		}
+	}
+	fixedOnes := [16]byte{6: 0x40, 8: 0x80}  // version and variant bits set
+	fixedZeros := [16]byte{6: 0xb0, 8: 0x40} // and clear
+	for i := range ones {
+		if ones[i]|fixedZeros[i] != 0xff || zeros[i]|fixedOnes[i] != 0xff {
+			t.Errorf("byte %d: bits never set %08b, never clear %08b", i, ^(ones[i] | fixedZeros[i]), ^(zeros[i] | fixedOnes[i]))
+		}
+	}
+}
