@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -264,6 +265,27 @@ func TestSecretRefs(t *testing.T) {
 	for _, bad := range []string{`{"a":{"secret":5}}`, `{"a":{"secret":"noslash"}}`, `{"a":{"secret":"/k"}}`, `{"a":{"secret":"s/"}}`} {
 		if _, err := FindSecretRefs(json.RawMessage(bad)); err == nil || !strings.Contains(err.Error(), "config.a") {
 			t.Errorf("%s: err = %v, want one naming config.a", bad, err)
+		}
+	}
+	// Several bad references: the first by path is reported, every time;
+	// secrets are resolved in path order.
+	twoBad := json.RawMessage(`{"z":{"secret":"noslash"},"m":{"x":{"secret":5}},"b":{"secret":"/k"}}`)
+	for range 20 {
+		if _, err := FindSecretRefs(twoBad); err == nil || !strings.HasPrefix(err.Error(), "config.b:") {
+			t.Fatalf("err = %v, want the one of config.b", err)
+		}
+	}
+	many := json.RawMessage(`{"e":{"secret":"s/e"},"a":{"secret":"s/a"},"d":{"n":{"secret":"s/d"}},"c":[{"secret":"s/c"}],"b":{"secret":"s/b"}}`)
+	for range 20 {
+		var order []string
+		if _, err := ResolveSecretRefs(many, func(path string, _ SecretRef) (string, error) {
+			order = append(order, path)
+			return "", nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"config.a", "config.b", "config.c[0]", "config.d.n", "config.e"}; !slices.Equal(order, want) {
+			t.Fatalf("resolved in order %v, want %v", order, want)
 		}
 	}
 	plain := json.RawMessage(`{"a":1}`)

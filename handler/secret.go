@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -237,8 +238,10 @@ func walkValue(v any, path string, resolve func(string, SecretRef) (string, erro
 			}
 			return resolve(path, ref)
 		}
-		for k, e := range x {
-			r, err := walkValue(e, path+"."+k, resolve)
+		// In key order: the first bad reference reported, and the order
+		// secrets are read in, are the same on every run.
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			r, err := walkValue(x[k], path+"."+k, resolve)
 			if err != nil {
 				return nil, err
 			}
