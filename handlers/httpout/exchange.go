@@ -154,6 +154,13 @@ func (h *HTTP) target(p *payload) (url.URL, error) {
 	}
 	// The joined path and the query are written into one buffer and become
 	// one string, which both fields share.
+	// A path escaped otherwise than by default (a%2Fb: a slash that is not
+	// a separator) keeps its escaping, in the base_url and in the reference.
+	// (url.URL escapes the path "*" as itself, not by default either.)
+	var escaped string
+	if ref.Path != "" && (ref.RawPath != "" || u.RawPath != "" || ref.Path == "*") {
+		escaped = strings.TrimSuffix(u.EscapedPath(), "/") + "/" + strings.TrimPrefix(ref.EscapedPath(), "/")
+	}
 	var buf [256]byte
 	b := buf[:0]
 	if ref.Path != "" {
@@ -179,9 +186,28 @@ func (h *HTTP) target(p *payload) (url.URL, error) {
 	s := string(b)
 	u.Path, u.RawQuery = s[:split], s[split:]
 	if ref.Path != "" {
-		u.RawPath = ""
+		u.RawPath = keepEscaping(&u, escaped)
 	}
 	return u, nil
+}
+
+// keepEscaping returns the RawPath that makes u's path go out as escaped: ""
+// when escaped is empty, the default escaping of u.Path, or not an encoding
+// of u.Path at all (url.URL's own rule for RawPath).
+func keepEscaping(u *url.URL, escaped string) string {
+	if escaped == "" {
+		return ""
+	}
+	v := *u
+	v.RawPath = ""
+	if escaped == v.EscapedPath() {
+		return ""
+	}
+	v.RawPath = escaped
+	if v.EscapedPath() != escaped {
+		return ""
+	}
+	return escaped
 }
 
 // parseRef parses the payload's url or path. For the usual relative path (see
@@ -198,23 +224,32 @@ func parseRef(raw string) (url.URL, error) {
 }
 
 // isPlainPath reports whether url.Parse reads raw as a relative reference
-// whose Path is raw itself, with nothing else set but RawPath: printable ASCII
-// with no scheme (no colon), no authority (no leading //), no query or
-// fragment, nothing to unescape. (url.Parse also sets RawPath, to raw, when raw
-// has characters such as ' that EscapedPath would escape; target never uses a
-// relative reference's RawPath, since the joined path is escaped anew.)
+// whose Path is raw itself, with nothing else set: no leading // (an
+// authority), and only bytes a path's default escaping leaves as they are
+// (letters, digits, -._~ and $&+,/;=@), so no scheme, query, fragment or
+// escape, and no RawPath.
 func isPlainPath(raw string) bool {
 	if raw == "" || strings.HasPrefix(raw, "//") {
 		return false
 	}
 	for i := 0; i < len(raw); i++ {
-		switch c := raw[i]; {
-		case c <= ' ' || c >= 0x7f, c == '%', c == '?', c == '#', c == ':':
+		if !plainPathByte[raw[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// plainPathByte marks the bytes of a plain path (isPlainPath).
+var plainPathByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+	}
+	for _, c := range "-._~$&+,/;=@" {
+		t[c] = true
+	}
+	return t
+}()
 
 // readResponse reads the response and renders the result, as JSON:
 // {"status_code", "headers" (names sorted, repeated values joined with ", "),

@@ -197,6 +197,33 @@ func TestVerbs(t *testing.T) {
 	}
 }
 
+// TestPathEscapingKept: a path's own escaping reaches the server as written
+// (an escaped slash is not a separator), in the base_url and in the
+// payload's path. A path that is not a valid escaped form (here a raw space
+// next to an escape) is escaped by default as a whole, url.URL's rule.
+func TestPathEscapingKept(t *testing.T) {
+	_, host := server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.RequestURI)
+	}))
+	for _, tc := range []struct{ base, path, want string }{
+		{"/kv/", "a%2Fb", "/kv/a%2Fb"},
+		{"/kv/", "a%2Fb/c%20d", "/kv/a%2Fb/c%20d"},
+		{"/kv/", "a%2Fb/c d", "/kv/a/b/c%20d"},
+		{"/ns%2Fx/", "items/1", "/ns%2Fx/items/1"},
+		{"/kv/", "a b/é", "/kv/a%20b/%C3%A9"},
+		{"/kv/", "it's", "/kv/it's"},
+	} {
+		h := open(t, map[string]any{"base_url": "http://" + host + tc.base}, host)
+		res, err := call(context.Background(), h, "get", map[string]any{"path": tc.path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.text(); res.StatusCode != 200 || got != tc.want {
+			t.Errorf("base %s, path %q: server saw %d %q, want %q", tc.base, tc.path, res.StatusCode, got, tc.want)
+		}
+	}
+}
+
 func TestResponseBodies(t *testing.T) {
 	mux := http.NewServeMux()
 	reply := func(status int, ct string, body []byte) http.HandlerFunc {
