@@ -284,7 +284,8 @@ func busHeaders(hs []kgo.RecordHeader) []bus.Header {
 
 // Subscribe joins the consumer group on topic: the group's partitions are
 // shared among its members, on any host. It returns once the member has its
-// first assignment (or after rebalance_timeout, the member still joining). fn is called from the member's poll
+// first assignment, or, the member still joining, once no broker answered or
+// after rebalance_timeout (each logged). fn is called from the member's poll
 // goroutine, in order within a partition, with a context that ends when the
 // subscription stops or the bus closes.
 func (b *Bus) Subscribe(ctx context.Context, topic, group string, fn bus.HandlerFunc) (bus.Subscription, error) {

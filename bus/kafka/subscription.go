@@ -100,18 +100,40 @@ func newSubscription(b *Bus, topic, group string, fn bus.HandlerFunc) (*subscrip
 
 // awaitJoin waits until the member joined its group and got its first
 // assignment, so that a subscriber that returns is part of the group; it
-// gives up (the member keeps trying in the background) after wait.
+// gives up (the member keeps trying in the background) after wait, or as soon
+// as no broker answers.
 func (s *subscription) awaitJoin(ctx context.Context, wait time.Duration) error {
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	select {
-	case <-s.joined:
-	case <-t.C:
-		s.log.Warn("consumer group not joined yet; consuming starts once it is", "waited", wait.String())
-	case <-ctx.Done():
-		return ctx.Err()
+	// Meanwhile one round trip tells whether any broker answers at all: when
+	// none does, the join cannot finish within wait, and waiting for it would
+	// only hold the host's start back. The member keeps trying either way.
+	pctx, cancel := context.WithCancel(ctx)
+	pinged := make(chan error, 1)
+	go func() { pinged <- s.b.prod.Ping(pctx) }()
+	defer func() {
+		cancel()
+		if pinged != nil {
+			<-pinged
+		}
+	}()
+	for {
+		select {
+		case <-s.joined:
+			return nil
+		case err := <-pinged:
+			pinged = nil
+			if err != nil && pctx.Err() == nil {
+				s.log.Warn("no broker reachable; consuming starts once the consumer group is joined", "error", err.Error())
+				return nil
+			}
+		case <-t.C:
+			s.log.Warn("consumer group not joined yet; consuming starts once it is", "waited", wait.String())
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	return nil
 }
 
 // run polls and hands records to fn until Stop.
