@@ -321,7 +321,16 @@ func TestRendering(t *testing.T) {
 		{"NULL::int[]", `null`},
 		{"'{{{1,2},{3,4}},{{5,6},{7,8}}}'::int[]", `[[[1,2],[3,4]],[[5,6],[7,8]]]`},
 		{"ARRAY['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid, NULL]", `["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",null]`},
-		{"ARRAY['1 day'::interval]", `["1 day 00:00:00"]`},
+		{"ARRAY['1 day'::interval]", `["1 day"]`},
+		// Arrays of types without a JSON form: each element as PostgreSQL
+		// prints it, as the type alone is printed.
+		{"ARRAY['192.168.0.1'::inet, '10.0.0.0/8']", `["192.168.0.1","10.0.0.0/8"]`},
+		{"ARRAY[ARRAY['192.168.0.1'::inet], ARRAY[NULL::inet]]", `[["192.168.0.1"],[null]]`},
+		{"'[0:1]={10.0.0.1,10.0.0.2}'::inet[]", `["10.0.0.1","10.0.0.2"]`},
+		{"ARRAY['12:34:56.5'::time, NULL]", `["12:34:56.5",null]`},
+		{"ARRAY['<a b=\"c\">x,y\\z</a>'::xml, 'NULL']", `["\u003ca b=\"c\"\u003ex,y\\z\u003c/a\u003e","NULL"]`},
+		{"ARRAY['(1,1),(0,0)'::box, '(3,3),(2,2)']", `["(1,1),(0,0)","(3,3),(2,2)"]`},
+		{"'{}'::interval[]", `[]`},
 		{"ARRAY[1.5::float8, 'NaN']", `[1.5,"NaN"]`},
 		{"'infinity'::date", `"infinity"`},
 		{"'{\"s\": \"<&>\",\n \"n\": [1, 2.50]}'::json", `{"s":"\u003c\u0026\u003e","n":[1,2.50]}`},

@@ -33,7 +33,8 @@ import (
 //	±infinity dates/times    "infinity", "-infinity"
 //	uuid                     canonical string
 //	arrays                   JSON arrays, element by element (multi-dimensional nested)
-//	anything else            PostgreSQL's text representation (interval, inet, time, …)
+//	anything else            PostgreSQL's text representation (interval, inet, time, …),
+//	                         in arrays too: each element as PostgreSQL prints it
 
 // The layouts of the table above.
 const (
@@ -105,12 +106,27 @@ func (c columns) appendRow(dst []byte, m *pgtype.Map, vals []any, raws [][]byte)
 			dst = appendServerText(dst, col.oid, raws[i])
 			continue
 		}
+		if col.elem != 0 && v != nil && col.format == pgtype.TextFormatCode {
+			// An array of a type without a JSON form: its elements as
+			// PostgreSQL prints them, as the same type is printed alone.
+			var arr pgtype.Array[*string]
+			if err := m.PlanScan(col.oid, col.format, &arr).Scan(raws[i], &arr); err != nil {
+				return dst, fmt.Errorf("column %q: %w", col.name, err)
+			}
+			dst = appendNested(dst, arr, func(dst []byte, e *string) []byte {
+				if e == nil {
+					return append(dst, "null"...)
+				}
+				return appendServerText(dst, col.elem, []byte(*e))
+			})
+			continue
+		}
 		if col.elem != 0 && v != nil {
 			var arr pgtype.Array[any]
 			if err := m.PlanScan(col.oid, col.format, &arr).Scan(raws[i], &arr); err != nil {
 				return dst, fmt.Errorf("column %q: %w", col.name, err)
 			}
-			dst = appendArray(dst, m, col.elem, arr)
+			dst = appendNested(dst, arr, func(dst []byte, e any) []byte { return appendValue(dst, m, col.elem, e) })
 			continue
 		}
 		dst = appendValue(dst, m, col.oid, v)
@@ -118,9 +134,9 @@ func (c columns) appendRow(dst []byte, m *pgtype.Map, vals []any, raws [][]byte)
 	return append(dst, '}'), nil
 }
 
-// appendArray appends a (possibly multi-dimensional) array as nested JSON
-// arrays.
-func appendArray(dst []byte, m *pgtype.Map, elem uint32, arr pgtype.Array[any]) []byte {
+// appendNested appends a (possibly multi-dimensional) array as nested JSON
+// arrays, each element by elem.
+func appendNested[T any](dst []byte, arr pgtype.Array[T], elem func([]byte, T) []byte) []byte {
 	if !arr.Valid {
 		return append(dst, "null"...)
 	}
@@ -136,7 +152,7 @@ func appendArray(dst []byte, m *pgtype.Map, elem uint32, arr pgtype.Array[any]) 
 				dst = append(dst, ',')
 			}
 			if d == len(arr.Dims)-1 {
-				dst = appendValue(dst, m, elem, arr.Elements[pos])
+				dst = elem(dst, arr.Elements[pos])
 				pos++
 			} else {
 				dst = build(dst, d+1)
