@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onexhost/onex/handler"
@@ -330,7 +331,7 @@ func (h *DB) Handle(ctx context.Context, inv *handler.Invocation) (handler.Outpu
 		if err != nil {
 			return handler.Output{}, err
 		}
-		tag, err := h.pool.Exec(ctx, st.sql, st.params()...)
+		tag, err := retryArrays(&st, func() (pgconn.CommandTag, error) { return h.pool.Exec(ctx, st.sql, st.params()...) })
 		if err != nil {
 			return handler.Output{}, mapError(err, "")
 		}
@@ -396,7 +397,7 @@ func prepare(p Statement, prefix string) (statement, error) {
 // selects a transaction's statement shape). It returns the statement's
 // row_count. On error dst comes back as it was.
 func (h *DB) appendQuery(ctx context.Context, q querier, st statement, prefix string, inTx bool, dst []byte) ([]byte, int64, error) {
-	rows, err := q.Query(ctx, st.sql, st.args...)
+	rows, err := retryArrays(&st, func() (pgx.Rows, error) { return q.Query(ctx, st.sql, st.args...) })
 	if err != nil {
 		return dst, 0, mapError(err, prefix)
 	}

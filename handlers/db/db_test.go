@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/goleak"
 
@@ -378,6 +379,13 @@ func TestParameters(t *testing.T) {
 		{"jsonb array", "SELECT jsonb_array_length($1::jsonb) AS v", `[[1,2,3]]`, `3`},
 		{"int array", "SELECT array_length($1::int[], 1) AS v", `[[1,2,3]]`, `3`},
 		{"text array", "SELECT $1::text[] AS v", `[["a",null,"c"]]`, `["a",null,"c"]`},
+		{"numeric array keeps digits", "SELECT $1::numeric[] AS v", `[[12345678901234567890.123456789, 1.50]]`, `[12345678901234567890.123456789,1.50]`},
+		{"numbers into a text array", "SELECT $1::text[] AS v", `[[1.50, 2]]`, `["1.50","2"]`},
+		{"jsonb array keeps digits and objects", "SELECT $1::jsonb AS v", `[[1.50, 12345678901234567890, {"a":1.50}, "s", [1]]]`, `[1.50,12345678901234567890,{"a":1.50},"s",[1]]`},
+		{"jsonb[] of objects", "SELECT $1::jsonb[] AS v", `[[{"a":1.50}, {"b":null}]]`, `[{"a":1.50},{"b":null}]`},
+		{"two-dimensional numeric", "SELECT $1::numeric[] AS v", `[[[1.10, -2e3], [3, 4]]]`, `[[1.10,-2000],[3,4]]`},
+		{"two-dimensional text, quoted", "SELECT $1::text[] AS v", `[[["a,b", "q\"uote"], ["back\\slash", null]]]`, `[["a,b","q\"uote"],["back\\slash",null]]`},
+		{"bigint array", "SELECT $1::int8[] AS v", `[[9223372036854775807, -1]]`, `[9223372036854775807,-1]`},
 		{"timestamptz text", "SELECT $1::timestamptz AS v", `["2024-01-02T03:04:05+01:00"]`, `"2024-01-02T02:04:05Z"`},
 		{"text stays text", "SELECT $1::text AS v", `["'; DROP TABLE x; --"]`, `"'; DROP TABLE x; --"`},
 		{"number into text", "SELECT $1::text AS v", `[1.50]`, `"1.50"`},
@@ -393,6 +401,45 @@ func TestParameters(t *testing.T) {
 				t.Errorf("%s with %s → %s, want %s", tt.sql, tt.params, b, tt.want)
 			}
 		})
+	}
+}
+
+// TestArrayParametersOfOtherTypes: an array of a type pgx does not know (an
+// enum here) reaches the server as an array literal, which it reads for the
+// parameter's type; a number an integer array cannot hold is the server's
+// error, not a silently truncated value.
+func TestArrayParametersOfOtherTypes(t *testing.T) {
+	h := open(t, nil)
+	typ := "onex_test_mood_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	if _, err := call(t, h, "execute", map[string]any{"sql": "CREATE TYPE " + typ + " AS ENUM ('a', 'b', 'c d')"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = call(t, h, "execute", map[string]any{"sql": "DROP TYPE " + typ}) })
+	for _, tc := range []struct{ sql, params, want string }{
+		{"SELECT 'c d'::" + typ + " = ANY($1) AS v", `[["a", "c d"]]`, `true`},
+		{"SELECT array_to_json($1::" + typ + "[]) AS v", `[["a", "c d", null]]`, `["a","c d",null]`},
+		{"SELECT array_to_json($1::" + typ + "[]) AS v", `[[["a"], ["b"]]]`, `[["a"],["b"]]`},
+		{"SELECT cardinality($1::" + typ + "[]) AS v", `[[]]`, `0`},
+	} {
+		res, err := call(t, h, "query", map[string]any{"sql": tc.sql, "parameters": json.RawMessage(tc.params)})
+		if err != nil {
+			t.Fatalf("%s with %s: %v", tc.sql, tc.params, err)
+		}
+		if got := decodeQuery(t, res).Rows[0]["v"]; string(got) != tc.want {
+			t.Errorf("%s with %s → %s, want %s", tc.sql, tc.params, got, tc.want)
+		}
+	}
+	_, err := call(t, h, "query", map[string]any{"sql": "SELECT $1::" + typ + "[] AS v", "parameters": json.RawMessage(`[["x"]]`)})
+	if he := testkit.HandlerError(t, err); he.Details["sqlstate"] != "22P02" {
+		t.Errorf("an unknown enum label: %v", err)
+	}
+	_, err = call(t, h, "query", map[string]any{"sql": "SELECT $1::int4[] AS v", "parameters": json.RawMessage(`[[1.5]]`)})
+	if he := testkit.HandlerError(t, err); he.Details["sqlstate"] != "22P02" {
+		t.Errorf("1.5 into int4[]: %v", err)
+	}
+	_, err = call(t, h, "execute", map[string]any{"sql": "SELECT $1::numeric[]", "parameters": json.RawMessage(`[[[1, 2], [3]]]`)})
+	if he := testkit.HandlerError(t, err); he.Kind != handler.KindInvalidPayload || he.Field != "parameters[0]" {
+		t.Errorf("a ragged array: %v", err)
 	}
 }
 
