@@ -4,17 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/envelope/rawjson"
 )
 
@@ -342,20 +343,11 @@ func appendNumeric(dst []byte, n pgtype.Numeric) []byte {
 	return dst
 }
 
-// appendUUID appends a uuid in its canonical form.
+// appendUUID appends a uuid in its canonical form, quoted.
 func appendUUID(dst []byte, u [16]byte) []byte {
-	var buf [38]byte
-	buf[0], buf[37] = '"', '"'
-	hex.Encode(buf[1:9], u[0:4])
-	buf[9] = '-'
-	hex.Encode(buf[10:14], u[4:6])
-	buf[14] = '-'
-	hex.Encode(buf[15:19], u[6:8])
-	buf[19] = '-'
-	hex.Encode(buf[20:24], u[8:10])
-	buf[24] = '-'
-	hex.Encode(buf[25:37], u[10:])
-	return append(dst, buf[:]...)
+	dst = append(dst, '"')
+	dst = envelope.AppendUUID(dst, uuid.UUID(u))
+	return append(dst, '"')
 }
 
 // elementOID is the element type of an array type, or oid itself for the
