@@ -2,7 +2,7 @@
 # The test suite, as CI runs it: starts a throwaway PostgreSQL on 127.0.0.1
 # (installing it from Debian's packages when missing), then runs go vet, the
 # architecture validator on the project itself, go test -race over every package,
-# and each fuzz target briefly.
+# every benchmark once, and each fuzz target briefly.
 #
 #   scripts/test.sh                 # everything
 #   FUZZTIME=30s scripts/test.sh    # longer fuzzing
@@ -27,6 +27,9 @@ go run ./cmd/onex vet ./...
 
 step "go test -race"
 go test -race -count=1 -timeout 15m ./...
+
+step "benchmarks, one iteration each (they still build, run and check their answers)"
+go test -run='^$' -bench=. -benchtime=1x -count=1 ./...
 
 step "bench module: go vet, go test -race (the harness checks its own answers)"
 (cd bench && go vet ./... && go test -race -count=1 ./...)

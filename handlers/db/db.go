@@ -186,8 +186,9 @@ func configError(err error) error {
 
 // DB is the PostgreSQL handler.
 type DB struct {
-	cfg  settings
-	pool *pgxpool.Pool
+	cfg   settings
+	pool  *pgxpool.Pool
+	types typeLoader
 }
 
 var (
@@ -403,7 +404,19 @@ func (h *DB) appendQuery(ctx context.Context, q querier, st statement, prefix st
 	}
 	defer rows.Close()
 	m := rows.Conn().TypeMap()
-	cols, err := newColumns(m, rows.FieldDescriptions())
+	fds := rows.FieldDescriptions()
+	var src rowSource = liveRows{rows}
+	if unknown := h.types.unknown(m, fds); len(unknown) > 0 {
+		// Types this connection has not loaded (types.go): read the rows as
+		// sent, load the types once the connection is free, then render.
+		b, err := readAhead(rows, h.cfg.maxRows)
+		if err != nil {
+			return dst, 0, mapError(err, prefix)
+		}
+		h.types.load(ctx, rows.Conn(), unknown)
+		b.m, fds, src = m, b.fds, b
+	}
+	cols, err := newColumns(m, fds)
 	if err != nil {
 		return dst, 0, handler.InvalidPayload(prefix+"sql", "%v", err)
 	}
@@ -414,19 +427,19 @@ func (h *DB) appendQuery(ctx context.Context, q querier, st statement, prefix st
 		dst = append(dst, `,"rows":[`...)
 	}
 	n, truncated := 0, false
-	for rows.Next() {
+	for src.next() {
 		if n == h.cfg.maxRows {
 			truncated = true
 			break
 		}
-		vals, err := rows.Values()
+		vals, err := src.values()
 		if err != nil {
 			return dst[:start], 0, mapError(err, prefix)
 		}
 		if n > 0 {
 			dst = append(dst, ',')
 		}
-		if dst, err = cols.appendRow(dst, m, vals, rows.RawValues()); err != nil {
+		if dst, err = cols.appendRow(dst, m, vals, src.raw()); err != nil {
 			return dst[:start], 0, handler.Failed(err, "cannot render the result: %v", err)
 		}
 		n++

@@ -443,6 +443,57 @@ func TestArrayParametersOfOtherTypes(t *testing.T) {
 	}
 }
 
+// TestResultsOfUnloadedTypes: a result column of a type the connection has
+// not loaded yet (an enum and its array, created after the pool connected)
+// renders as if pgx had known it: the array as a JSON array of labels; the
+// row cap still holds; a type pgx cannot build (money) keeps PostgreSQL's
+// text and is not looked up again.
+func TestResultsOfUnloadedTypes(t *testing.T) {
+	h := open(t, map[string]any{"max_rows": 3, "max_conns": 1})
+	typ := "onex_test_mood_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	if _, err := call(t, h, "execute", map[string]any{"sql": "CREATE TYPE " + typ + " AS ENUM ('a', 'b', 'c d')"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = call(t, h, "execute", map[string]any{"sql": "DROP TYPE " + typ}) })
+	q := func(sql string) queryResult {
+		t.Helper()
+		res, err := call(t, h, "query", map[string]any{"sql": sql})
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return decodeQuery(t, res)
+	}
+	for range 2 { // loading, then loaded
+		r := q("SELECT g, ARRAY['a', 'c d', NULL]::" + typ + "[] AS m, 'b'::" + typ + " AS e FROM generate_series(1, 5) AS g")
+		if len(r.Rows) != 3 || !r.Truncated || r.RowCount != 3 {
+			t.Fatalf("rows %d, truncated %v, row_count %d: want the cap of 3", len(r.Rows), r.Truncated, r.RowCount)
+		}
+		if row := r.Rows[2]; string(row["g"]) != "3" || string(row["m"]) != `["a","c d",null]` || string(row["e"]) != `"b"` {
+			t.Errorf("row %v", row)
+		}
+	}
+	res, err := call(t, h, "transaction", map[string]any{"statements": []any{
+		map[string]any{"sql": "SELECT ARRAY[ARRAY['b'::" + typ + "]] AS m"},
+		map[string]any{"sql": "SELECT 1 AS one"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := res.(json.RawMessage); !strings.Contains(string(b), `{"m":[["b"]]}`) {
+		t.Errorf("transaction result %s", b)
+	}
+	for range 2 {
+		if r := q("SELECT '12.5'::money::text AS t, ARRAY['12.5'::money] AS m"); !strings.HasPrefix(string(r.Rows[0]["m"]), `"{`) {
+			t.Errorf("money[] = %s, want PostgreSQL's array text", r.Rows[0]["m"])
+		}
+	}
+	n := 0
+	h.types.unloadable.Range(func(any, any) bool { n++; return true })
+	if n != 1 {
+		t.Errorf("%d types remembered as unloadable, want money[] alone", n)
+	}
+}
+
 func TestInvalidPayload(t *testing.T) {
 	h := open(t, nil)
 	tests := []struct {

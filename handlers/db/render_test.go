@@ -76,10 +76,10 @@ func TestNumericDigits(t *testing.T) {
 func BenchmarkAppendRow(b *testing.B) {
 	m := pgtype.NewMap()
 	cols := columns{
-		{name: "id", key: []byte(`"id":`), oid: pgtype.Int4OID},
-		{name: "name", key: []byte(`"name":`), oid: pgtype.TextOID},
-		{name: "price", key: []byte(`"price":`), oid: pgtype.NumericOID},
-		{name: "updated", key: []byte(`"updated":`), oid: pgtype.TimestamptzOID},
+		{name: "id", key: []byte(`"id":`), oid: pgtype.Int4OID, format: pgtype.BinaryFormatCode},
+		{name: "name", key: []byte(`"name":`), oid: pgtype.TextOID, format: pgtype.BinaryFormatCode},
+		{name: "price", key: []byte(`"price":`), oid: pgtype.NumericOID, format: pgtype.BinaryFormatCode},
+		{name: "updated", key: []byte(`"updated":`), oid: pgtype.TimestamptzOID, format: pgtype.BinaryFormatCode},
 	}
 	vals := []any{int32(7), "item 7", pgtype.Numeric{Int: big.NewInt(875), Exp: -2, Valid: true}, time.Date(2024, 1, 1, 8, 0, 0, 0, time.FixedZone("CET", 3600))}
 	buf := make([]byte, 0, 1024)
