@@ -38,6 +38,10 @@ func mapError(err error, prefix string) error {
 	if errors.As(err, &ve) {
 		return denied(ve, err)
 	}
+	var shape *arrayShapeError
+	if errors.As(err, &shape) {
+		return handler.InvalidPayload(fmt.Sprintf("%sparameters[%d]", prefix, shape.param), "%s", shape.msg)
+	}
 	if m := encodeArgRE.FindStringSubmatch(err.Error()); m != nil {
 		return handler.InvalidPayload(prefix+"parameters["+m[1]+"]", "cannot be converted to the parameter's type")
 	}

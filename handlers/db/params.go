@@ -110,7 +110,8 @@ func retryArrays[T any](st *statement, run func() (T, error)) (T, error) {
 		}
 		lit, lerr := arrayLiteral(arr)
 		if lerr != nil {
-			return r, err
+			var zero T
+			return zero, &arrayShapeError{param: i, msg: lerr.Error()}
 		}
 		st.args[i+1] = lit
 	}
@@ -142,6 +143,14 @@ func arrayOrUnknown(err error) bool {
 	_, isArray := t.Codec.(*pgtype.ArrayCodec)
 	return isArray
 }
+
+// arrayShapeError is an array parameter that no array literal can hold.
+type arrayShapeError struct {
+	param int
+	msg   string
+}
+
+func (e *arrayShapeError) Error() string { return fmt.Sprintf("parameters[%d]: %s", e.param, e.msg) }
 
 // arrayLiteral renders an array parameter, as convertParameter made it, as a
 // PostgreSQL array literal: the elements' text (numbers as written, objects
