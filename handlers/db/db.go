@@ -318,7 +318,15 @@ func (h *DB) Handle(ctx context.Context, inv *handler.Invocation) (handler.Outpu
 		if err != nil {
 			return handler.Output{}, err
 		}
-		res, _, err := h.appendQuery(ctx, h.pool, st, "", false, make([]byte, 0, resultBufferSize))
+		// One connection for the whole query: loading types for its result
+		// (types.go) happens on it after the rows are read, which with the
+		// pool's own Query would already have gone back to the pool.
+		conn, err := h.pool.Acquire(ctx)
+		if err != nil {
+			return handler.Output{}, mapError(err, "")
+		}
+		defer conn.Release()
+		res, _, err := h.appendQuery(ctx, conn.Conn(), st, "", false, make([]byte, 0, resultBufferSize))
 		if err != nil {
 			return handler.Output{}, err
 		}
@@ -362,7 +370,7 @@ func appendRowCount(dst []byte, n int64) []byte {
 	return append(dst, '}')
 }
 
-// querier is what a pool and a transaction share.
+// querier is what a connection and a transaction share.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }

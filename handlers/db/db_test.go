@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -450,7 +451,7 @@ func TestArrayParametersOfOtherTypes(t *testing.T) {
 // row cap still holds; a type pgx cannot build (money) keeps PostgreSQL's
 // text and is not looked up again.
 func TestResultsOfUnloadedTypes(t *testing.T) {
-	h := open(t, map[string]any{"max_rows": 3, "max_conns": 1})
+	h := open(t, map[string]any{"max_rows": 3, "max_conns": 3})
 	typ := "onex_test_mood_" + strings.ReplaceAll(uuid.NewString(), "-", "")
 	if _, err := call(t, h, "execute", map[string]any{"sql": "CREATE TYPE " + typ + " AS ENUM ('a', 'b', 'c d')"}); err != nil {
 		t.Fatal(err)
@@ -488,6 +489,29 @@ func TestResultsOfUnloadedTypes(t *testing.T) {
 			t.Errorf("money[] = %s, want PostgreSQL's array text", r.Rows[0]["m"])
 		}
 	}
+	// Concurrent queries on a pool of several connections, each meeting the
+	// enum anew: every result rendered, no connection used by two at once
+	// (the race detector watches the type maps).
+	var wg sync.WaitGroup
+	errs := make(chan error, 12)
+	for range 12 {
+		wg.Go(func() {
+			res, err := call(t, h, "query", map[string]any{"sql": "SELECT ARRAY['a', 'b']::" + typ + "[] AS m, pg_sleep(0.01)::text AS s"})
+			if err != nil {
+				errs <- err
+				return
+			}
+			if b := res.(json.RawMessage); !strings.Contains(string(b), `"m":["a","b"]`) {
+				errs <- fmt.Errorf("result %s", b)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+
 	n := 0
 	h.types.unloadable.Range(func(any, any) bool { n++; return true })
 	if n != 1 {
