@@ -2,11 +2,9 @@ package envelope
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
-	"math/bits"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -443,34 +441,3 @@ func BenchmarkAppendResult(b *testing.B) {
 	}
 }
 
-// TestSpecialMask: for every two bytes at every two positions of a word, the
-// lowest set bit of specialMask marks the first byte that is '"', '\\' or
-// below 0x20, and the mask is 0 when there is none.
-func TestSpecialMask(t *testing.T) {
-	special := func(c byte) bool { return c < 0x20 || c == '"' || c == '\\' }
-	word := []byte("abcdefgh")
-	for p := 0; p < 8; p++ {
-		for q := p + 1; q < 8; q++ {
-			for x := range 256 {
-				for y := range 256 {
-					copy(word, "abcdefgh")
-					word[p], word[q] = byte(x), byte(y)
-					want := 8
-					for i, c := range word {
-						if special(c) {
-							want = i
-							break
-						}
-					}
-					got := 8
-					if m := specialMask(binary.LittleEndian.Uint64(word)); m != 0 {
-						got = bits.TrailingZeros64(m) >> 3
-					}
-					if got != want {
-						t.Fatalf("%q: first special byte at %d, want %d", word, got, want)
-					}
-				}
-			}
-		}
-	}
-}

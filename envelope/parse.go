@@ -1,10 +1,8 @@
 package envelope
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math/bits"
 	"strings"
 
 	"github.com/onexhost/onex/envelope/rawjson"
@@ -273,27 +271,13 @@ func readString(raw []byte, i int, field string) ([]byte, int, error) {
 func stringEnd(raw []byte, i int, field string) (end int, escaped bool, err error) {
 	j := i + 1
 	for {
-		// Eight bytes at a time: to the first special byte of the first
-		// word that has one.
-		for j+8 <= len(raw) {
-			if m := specialMask(binary.LittleEndian.Uint64(raw[j:])); m != 0 {
-				j += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			j += 8
-		}
-		if j >= len(raw) {
+		if j = rawjson.NextSpecial(raw, j); j >= len(raw) {
 			return 0, false, syntaxErr(field, -1, "unterminated string")
 		}
-		c := raw[j]
-		if !stringSpecial[c] {
-			j++
-			continue
-		}
-		switch {
-		case c == '"':
+		switch raw[j] {
+		case '"':
 			return j + 1, escaped, nil
-		case c == '\\':
+		case '\\':
 			escaped = true
 			j += 2 // the escaped byte cannot end the string
 		default:
@@ -302,30 +286,6 @@ func stringEnd(raw []byte, i int, field string) (end int, escaped bool, err erro
 	}
 }
 
-// Word-at-a-time byte tests (the classic "has zero byte" bit trick).
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// specialMask has the high bit of a byte of w set where it is '"', '\\' or
-// below 0x20, or above such a byte (the borrow of the bit trick): its lowest
-// set bit marks the first special byte exactly, and it is 0 when there is
-// none.
-func specialMask(w uint64) uint64 {
-	return ((w^(ones*'"'))-ones)&^(w^(ones*'"'))&highs |
-		((w^(ones*'\\'))-ones)&^(w^(ones*'\\'))&highs |
-		(w-ones*0x20)&^w&highs
-}
-
-// stringSpecial marks the bytes that end, escape or invalidate a JSON string.
-var stringSpecial = func() (t [256]bool) {
-	for c := 0; c < 0x20; c++ {
-		t[c] = true
-	}
-	t['"'], t['\\'] = true, true
-	return t
-}()
 
 // valueEnd returns the offset just after the JSON value starting at raw[i]. It
 // only delimits the value (strings and bracket depth); the caller validates the

@@ -12,7 +12,10 @@
 // faster than encoding/json on the small documents of an envelope.
 package rawjson
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // maxDepth is encoding/json's nesting limit: a document nested deeper is
 // invalid.
@@ -155,22 +158,13 @@ func literal(data []byte, i int, lit string) (int, bool) {
 func scanString(data []byte, i int) (int, bool) {
 	j := i + 1
 	for {
-		// Byte by byte through the first bytes (keys and most values are
-		// short), then a word at a time.
-		for n := 0; n < 16 && j < len(data) && !special[data[j]]; n++ {
-			j++
-		}
-		for j+8 <= len(data) && !hasSpecial(binary.LittleEndian.Uint64(data[j:])) {
-			j += 8
-		}
-		if j >= len(data) {
+		if j = NextSpecial(data, j); j >= len(data) {
 			return 0, false
 		}
-		c := data[j]
-		switch {
-		case c == '"':
+		switch data[j] {
+		case '"':
 			return j + 1, true
-		case c == '\\':
+		case '\\':
 			if j+1 >= len(data) {
 				return 0, false
 			}
@@ -185,10 +179,8 @@ func scanString(data []byte, i int) (int, bool) {
 			default:
 				return 0, false
 			}
-		case c < 0x20:
+		default: // a control character
 			return 0, false
-		default:
-			j++
 		}
 	}
 }
@@ -199,12 +191,7 @@ func stringEnd(data []byte, i int) (int, bool) {
 	j := i + 1
 	escaped := false
 	for {
-		for n := 0; n < 16 && !special[data[j]]; n++ {
-			j++
-		}
-		for j+8 <= len(data) && !hasSpecial(binary.LittleEndian.Uint64(data[j:])) {
-			j += 8
-		}
+		j = NextSpecial(data, j)
 		switch data[j] {
 		case '"':
 			return j + 1, escaped
@@ -287,18 +274,36 @@ var special = func() (t [256]bool) {
 	return t
 }()
 
-// Word-at-a-time byte tests (the classic "has zero byte" bit trick): exact for
-// every byte value.
+// NextSpecial returns the offset of the first byte of data at or after i
+// that ends, escapes or invalidates a JSON string ('"', '\\' or below 0x20),
+// or len(data) when there is none (i itself when i is past the end). It reads
+// eight bytes at a time.
+func NextSpecial(data []byte, i int) int {
+	for ; i+8 <= len(data); i += 8 {
+		if m := specialMask(binary.LittleEndian.Uint64(data[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(data) && !special[data[i]] {
+		i++
+	}
+	return i
+}
+
+// Word-at-a-time byte tests (the classic "has zero byte" bit trick).
 const (
 	ones  = 0x0101010101010101
 	highs = 0x8080808080808080
 )
 
-func hasZero(w uint64) bool { return (w-ones)&^w&highs != 0 }
-
-// hasSpecial reports whether any byte of w is '"', '\\' or below 0x20.
-func hasSpecial(w uint64) bool {
-	return hasZero(w^(ones*'"')) || hasZero(w^(ones*'\\')) || (w-ones*0x20)&^w&highs != 0
+// specialMask has the high bit of a byte of w set where it is '"', '\\' or
+// below 0x20, or above such a byte (the borrow of the bit trick): its lowest
+// set bit marks the first special byte exactly, and it is 0 when there is
+// none.
+func specialMask(w uint64) uint64 {
+	return ((w^(ones*'"'))-ones)&^(w^(ones*'"'))&highs |
+		((w^(ones*'\\'))-ones)&^(w^(ones*'\\'))&highs |
+		(w-ones*0x20)&^w&highs
 }
 
 // Blank reports whether data holds nothing but JSON white space (space, tab,
