@@ -440,4 +440,3 @@ func BenchmarkAppendResult(b *testing.B) {
 		}
 	}
 }
-

@@ -286,7 +286,6 @@ func stringEnd(raw []byte, i int, field string) (end int, escaped bool, err erro
 	}
 }
 
-
 // valueEnd returns the offset just after the JSON value starting at raw[i]. It
 // only delimits the value (strings and bracket depth); the caller validates the
 // delimited bytes (rawjson.Valid).
