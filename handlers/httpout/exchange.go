@@ -378,11 +378,7 @@ func appendBody(dst []byte, contentType string, body []byte) []byte {
 	}
 	mt := mediaType(contentType)
 	if (mt == "application/json" || strings.HasSuffix(mt, "+json")) && rawjson.Valid(body) {
-		if isCompact(body) {
-			dst = append(dst, body...)
-		} else {
-			dst = rawjson.AppendCompact(dst, body)
-		}
+		dst = rawjson.AppendCompact(dst, body)
 		return append(dst, `,"body_encoding":"json"}`...)
 	}
 	if isText(mt) && utf8.Valid(body) {
@@ -392,23 +388,6 @@ func appendBody(dst []byte, contentType string, body []byte) []byte {
 	dst = append(dst, '"')
 	dst = base64.StdEncoding.AppendEncode(dst, body)
 	return append(dst, `","body_encoding":"base64"}`...)
-}
-
-// compactChange marks the bytes at which rawjson.AppendCompact may change a
-// valid JSON text: whitespace (dropped outside strings; a raw space may also
-// be inside one, the others cannot), < > & (escaped inside strings), and 0xE2,
-// the first byte of U+2028 and U+2029 (escaped).
-var compactChange = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, '<': true, '>': true, '&': true, 0xE2: true}
-
-// isCompact reports whether rawjson.AppendCompact would copy the valid JSON
-// text b unchanged, which a byte scan decides much faster than compacting.
-func isCompact(b []byte) bool {
-	for _, c := range b {
-		if compactChange[c] {
-			return false
-		}
-	}
-	return true
 }
 
 func responseTooLarge(req *http.Request, length, max int64) error {

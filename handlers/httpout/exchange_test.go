@@ -1,7 +1,6 @@
 package httpout
 
 import (
-	"encoding/json"
 	"net/url"
 	"reflect"
 	"strings"
@@ -163,21 +162,6 @@ func FuzzIsPlainPath(f *testing.F) {
 		u, err := url.Parse(s)
 		if err != nil || !reflect.DeepEqual(*u, url.URL{Path: s}) {
 			t.Fatalf("isPlainPath(%q) but url.Parse gives %#v, %v", s, u, err)
-		}
-	})
-}
-
-// isCompact must only accept what rawjson.AppendCompact leaves unchanged.
-func FuzzIsCompact(f *testing.F) {
-	for _, s := range []string{`{"a":1}`, `{"a": 1}`, `["<"]`, `"\u2028"`, "\"\u2028\"", `{"a":"&"}`, `[1,2]`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if !json.Valid(b) || !isCompact(b) {
-			return
-		}
-		if got := rawjson.AppendCompact(nil, b); string(got) != string(b) {
-			t.Fatalf("isCompact(%q) but AppendCompact gives %q", b, got)
 		}
 	})
 }
