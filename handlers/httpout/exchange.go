@@ -269,7 +269,9 @@ func (h *HTTP) readResponse(parent context.Context, x *exchangeContext, req *htt
 		body = slices.Grow(body, int(n))[:n]
 		_, err = io.ReadFull(resp.Body, body)
 	} else {
-		body, err = readAll(body, io.LimitReader(resp.Body, max+1))
+		b := bytes.NewBuffer(body)
+		_, err = b.ReadFrom(io.LimitReader(resp.Body, max+1))
+		body = b.Bytes()
 	}
 	*buf = body
 	if err != nil {
@@ -279,23 +281,6 @@ func (h *HTTP) readResponse(parent context.Context, x *exchangeContext, req *htt
 		return nil, responseTooLarge(req, -1, max)
 	}
 	return renderResult(resp, body), nil
-}
-
-// readAll appends what r holds to b, as io.ReadAll does.
-func readAll(b []byte, r io.Reader) ([]byte, error) {
-	for {
-		if len(b) == cap(b) {
-			b = slices.Grow(b, max(512, cap(b)))
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-	}
 }
 
 // Response bodies are read into pooled buffers: the result holds a rendered

@@ -319,51 +319,12 @@ func (s *scanner) scalar() (rawjson.Value, bool) {
 		_, ok := s.plain()
 		return rawjson.Value(s.b[start:s.i:s.i]), ok
 	}
-	for s.i < len(s.b) && (s.b[s.i] >= 'a' && s.b[s.i] <= 'z' || s.b[s.i] >= '0' && s.b[s.i] <= '9' ||
-		s.b[s.i] == '-' || s.b[s.i] == '+' || s.b[s.i] == '.' || s.b[s.i] == 'E') {
-		s.i++
+	end, ok := rawjson.ValueEnd(s.b, s.i)
+	if !ok {
+		return nil, false
 	}
-	v := s.b[start:s.i:s.i]
-	return rawjson.Value(v), string(v) == "true" || string(v) == "false" || isNumber(v)
-}
-
-// isNumber reports whether b is a JSON number.
-func isNumber(b []byte) bool {
-	digits := func(i int) int {
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		return i
-	}
-	i := 0
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		i = digits(i)
-	default:
-		return false
-	}
-	if i < len(b) && b[i] == '.' {
-		if j := digits(i + 1); j > i+1 {
-			i = j
-		} else {
-			return false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if j := digits(i); j > i {
-			i = j
-		} else {
-			return false
-		}
-	}
-	return i == len(b)
+	s.i = end
+	v := rawjson.Value(s.b[start:end:end])
+	k := v.Kind()
+	return v, k == rawjson.Number || k == rawjson.Bool
 }
