@@ -12,8 +12,9 @@ import (
 // caught by the caller since before the host started), a change under the
 // contract paths (contract and hybrid modes) and, for the registry, a changed
 // index (handler_source.registry.poll_interval). The host counts every reload
-// in the metrics itself (runtime.Options.OnReload). The returned function stops watching and waits
-// for a reload in progress; call it before stopping the host.
+// in the metrics itself (runtime.Options.OnReload). The returned function
+// stops watching and waits for a reload in progress; call it before stopping
+// the host.
 func startReloads(ctx context.Context, env *Env, host *runtime.Host, setup *hostSetup, hup <-chan os.Signal) (stop func()) {
 	t := runtime.ReloadTriggers{Signals: hup}
 	switch setup.source.Mode {

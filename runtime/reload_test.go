@@ -601,7 +601,8 @@ config: {marker: %s}
 	}
 	writeContract("a", "wa", "w1")
 	src := source.NewContract([]string{root}, source.ContractOptions{})
-	h := New(src, nil, nil, nil, nil, Options{Config: testConfig()})
+	results := make(chan ReloadResult, 16)
+	h := New(src, nil, nil, nil, nil, Options{Config: testConfig(), OnReload: func(r ReloadResult, _ error) { results <- r }})
 	if err := h.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -612,12 +613,10 @@ config: {marker: %s}
 	}()
 
 	signals := make(chan os.Signal, 1)
-	results := make(chan ReloadResult, 16)
 	ctx, cancel := context.WithCancel(context.Background())
 	watched := make(chan error, 1)
 	go func() {
-		watched <- h.WatchReloads(ctx, ReloadTriggers{Signals: signals, Paths: []string{root}, Debounce: 20 * time.Millisecond,
-			Reloaded: func(r ReloadResult, _ error) { results <- r }})
+		watched <- h.WatchReloads(ctx, ReloadTriggers{Signals: signals, Paths: []string{root}, Debounce: 20 * time.Millisecond})
 	}()
 	defer func() {
 		cancel()
@@ -744,7 +743,8 @@ func TestRegistryIndexChangeReloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := New(src, nil, nil, nil, nil, Options{Config: testConfig()})
+	results := make(chan ReloadResult, 16)
+	h := New(src, nil, nil, nil, nil, Options{Config: testConfig(), OnReload: func(r ReloadResult, _ error) { results <- r }})
 	if err := h.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -753,12 +753,10 @@ func TestRegistryIndexChangeReloads(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	results := make(chan ReloadResult, 16)
 	ctx, cancel := context.WithCancel(context.Background())
 	watched := make(chan error, 1)
 	go func() {
-		watched <- h.WatchReloads(ctx, ReloadTriggers{PollInterval: 10 * time.Millisecond,
-			Reloaded: func(r ReloadResult, _ error) { results <- r }})
+		watched <- h.WatchReloads(ctx, ReloadTriggers{PollInterval: 10 * time.Millisecond})
 	}()
 	defer func() {
 		cancel()

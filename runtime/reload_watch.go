@@ -42,8 +42,6 @@ type ReloadTriggers struct {
 	// (the registry), is how often the source is asked whether it changed; a
 	// change reloads.
 	PollInterval time.Duration
-	// Reloaded, when set, is called after every reload with its result.
-	Reloaded func(ReloadResult, error)
 }
 
 // WatchReloads is NewReloadWatch followed by Run: it reloads the host
@@ -109,12 +107,8 @@ func (w *ReloadWatch) Run(ctx context.Context) {
 	defer debounce.Stop()
 	var pending <-chan time.Time // debounce.C while a change waits
 
-	reload := func(trigger string) {
-		res, err := h.Reload(ctx, trigger)
-		if t.Reloaded != nil {
-			t.Reloaded(res, err)
-		}
-	}
+	// Options.OnReload sees every result, and Reload logs it.
+	reload := func(trigger string) { _, _ = h.Reload(ctx, trigger) }
 	for {
 		select {
 		case <-ctx.Done():
