@@ -6,6 +6,7 @@ package verbs
 
 import (
 	"context"
+	"maps"
 	"slices"
 
 	"github.com/onexhost/onex/handler"
@@ -49,11 +50,4 @@ func (t Table[H]) Handle(ctx context.Context, h H, name string, inv *handler.Inv
 }
 
 // Verbs lists the table's verbs, sorted.
-func (t Table[H]) Verbs() []string {
-	vs := make([]string, 0, len(t))
-	for v := range t {
-		vs = append(vs, v)
-	}
-	slices.Sort(vs)
-	return vs
-}
+func (t Table[H]) Verbs() []string { return slices.Sorted(maps.Keys(t)) }
