@@ -120,7 +120,7 @@ type failure struct {
 // buf; w is the worker running it, if any, and st the caller's scratch (the
 // worker's own, or one borrowed from the host).
 func (h *Host) dispatch(ctx context.Context, raw []byte, buf []byte, w *worker, st *scratch, out *Outcome) {
-	c := call{start: time.Now(), gen: st.ids}
+	c := call{start: st.clock.now(), gen: st.ids}
 	out.read = true
 	if h.opts.Observer != nil {
 		c.octx = ctx
@@ -316,6 +316,7 @@ type scratch struct {
 	lh       corrHandler
 	log      *slog.Logger
 	ids      *idSource
+	clock    clock
 	res      []byte // the handler's result, encoded
 	respSize int    // the size of the last response Dispatch made
 }
@@ -397,9 +398,7 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 	if w == nil {
 		<-h.busy
 	}
-	// One reading of the monotonic clock; end keeps the wall clock of start.
-	took := time.Since(c.start)
-	end := c.start.Add(took)
+	took := time.Since(c.start) // one reading of the monotonic clock
 	if w != nil && w.disarm() {
 		// The watchdog answered at the deadline; this late result goes nowhere.
 		c.r.log.Warn("late result discarded: the request was answered at its deadline",
@@ -424,7 +423,7 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 			break
 		}
 		if e.guard != nil {
-			e.guard.Record(end, false)
+			e.guard.Record(c.start.Add(took), false)
 		}
 		h.stats.succeeded.Add(1)
 		// The ids are canonical UUIDs (setIDs), the route's fields encoded
@@ -432,15 +431,15 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 		out.Response = envelope.AppendSuccess(buf, c.gen.newUUID(), c.correlationID(), c.envelopeID(), c.r.fields, res, took.Microseconds())
 		out.Success, out.Handler, out.CorrelationID = true, e.desc.Name, c.correlationID()
 		if h.opts.Observer != nil {
-			h.observed(c, out, end)
+			h.observed(c, out, c.start.Add(took))
 		}
 		st.inv.Reset(handler.InvocationParams{})
 		return
 	}
 	if og, ok := e.guard.(OutcomeGuard); ok {
-		og.RecordOutcome(end, f.rule != "HANDLER-006", f.retryable)
+		og.RecordOutcome(c.start.Add(took), f.rule != "HANDLER-006", f.retryable)
 	} else if e.guard != nil {
-		e.guard.Record(end, f.rule != "HANDLER-006")
+		e.guard.Record(c.start.Add(took), f.rule != "HANDLER-006")
 	}
 	st.inv.Reset(handler.InvocationParams{})
 	h.fail(c, buf, out, f)
