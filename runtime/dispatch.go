@@ -355,20 +355,14 @@ func (c *corrHandler) WithGroup(name string) slog.Handler {
 
 func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class handler.Classification, buf []byte, w *worker, st *scratch, out *Outcome) {
 	// max_concurrency bounds the invocations of workers and synchronous
-	// dispatches together: a worker holds one of the busy tokens already,
+	// dispatches together: a worker holds one unit of busy already,
 	// a synchronous dispatch takes one for its invocation (leaving a worker
 	// idle meanwhile).
-	if w == nil {
-		select {
-		case h.busy <- struct{}{}:
-		default:
-			select {
-			case h.busy <- struct{}{}:
-			case <-ctx.Done():
-				h.fail(c, buf, out, &failure{rule: "HANDLER-004", retryable: true,
-					msg: fmt.Sprintf("no invocation capacity before the request was canceled (runtime.max_concurrency %d): %v", h.cfg.MaxConcurrency, ctx.Err())})
-				return
-			}
+	if w == nil && !h.busy.TryAcquire(1) {
+		if err := h.busy.Acquire(ctx, 1); err != nil {
+			h.fail(c, buf, out, &failure{rule: "HANDLER-004", retryable: true,
+				msg: fmt.Sprintf("no invocation capacity before the request was canceled (runtime.max_concurrency %d): %v", h.cfg.MaxConcurrency, err)})
+			return
 		}
 	}
 	e := c.r.e
@@ -396,7 +390,7 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 	h.stats.inflight.Add(-1)
 	ictx.finish()
 	if w == nil {
-		<-h.busy
+		h.busy.Release(1)
 	}
 	took := time.Since(c.start) // one reading of the monotonic clock
 	if w != nil && w.disarm() {

@@ -28,6 +28,7 @@ import (
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/source"
 	"github.com/onexhost/onex/validate"
+	"golang.org/x/sync/semaphore"
 )
 
 // Policy grants each handler the capabilities its descriptor earned.
@@ -127,8 +128,8 @@ type Host struct {
 
 	inflight sync.WaitGroup // synchronous dispatches
 	in       intake
-	busy     chan struct{} // one token per request queued or in progress, or a synchronous dispatch invokes
-	qmu      sync.Mutex    // guards queue, qclosed, idle, waking and each worker's started
+	busy     *semaphore.Weighted // one unit per request queued or in progress, or a synchronous dispatch invokes
+	qmu      sync.Mutex          // guards queue, qclosed, idle, waking and each worker's started
 	queue    jobQueue
 	qclosed  bool
 	idle     []*worker // idle workers, the last one to become idle on top

@@ -12,6 +12,7 @@ import (
 	"github.com/onexhost/onex/bus"
 	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
+	"golang.org/x/sync/semaphore"
 )
 
 // Redelivery decides what the host does with a bus delivery whose dispatch
@@ -70,7 +71,7 @@ func (h *Host) Submit(ctx context.Context, raw []byte, reply func(resp []byte, o
 }
 
 // enqueue queues j for the workers. It blocks while max_concurrency requests
-// are queued or in progress (each holds a busy token).
+// are queued or in progress (each holds a unit of busy).
 //
 // Workers take requests from one queue and only go idle when it is empty, so
 // a steady stream costs no goroutine wake-up per request. An idle worker is
@@ -86,13 +87,9 @@ func (h *Host) enqueue(ctx context.Context, j job) error {
 	if h.in.closed || h.busy == nil {
 		return ErrNotAccepting
 	}
-	select {
-	case h.busy <- struct{}{}:
-	default:
-		select {
-		case h.busy <- struct{}{}:
-		case <-ctx.Done():
-			return fmt.Errorf("runtime: request not queued: %w", ctx.Err())
+	if !h.busy.TryAcquire(1) {
+		if err := h.busy.Acquire(ctx, 1); err != nil {
+			return fmt.Errorf("runtime: request not queued: %w", err)
 		}
 	}
 	h.qmu.Lock()
@@ -140,7 +137,7 @@ func (h *Host) onDelivery(ctx context.Context, d *bus.Delivery) {
 // start when they are first woken.
 func (h *Host) startWorkers() {
 	n := h.cfg.MaxConcurrency
-	h.busy = make(chan struct{}, n)
+	h.busy = semaphore.NewWeighted(int64(n))
 	h.workers = make([]*worker, n)
 	h.idle = make([]*worker, n)
 	for i := range h.workers {
@@ -236,7 +233,7 @@ func (w *worker) run() {
 		}
 		h.qmu.Unlock()
 		w.process(j)
-		<-h.busy
+		h.busy.Release(1)
 		h.qmu.Lock()
 	}
 }
@@ -428,7 +425,7 @@ func responseHeaders(j job, out *Outcome, sb *sendBuf) []bus.Header {
 }
 
 // jobQueue is a FIFO of requests, a ring that grows as needed (never beyond
-// max_concurrency: each queued request holds a busy token).
+// max_concurrency: each queued request holds a unit of busy).
 type jobQueue struct {
 	buf  []job
 	head int
