@@ -30,14 +30,30 @@ type invocationContext struct {
 	// Written once, before any string is made, and never again.
 	ids [72]byte
 
-	mu         sync.Mutex
-	done       chan struct{} // made by the first Done
+	mu sync.Mutex
+	// st is nil while the invocation runs and nothing waits on it: the rest
+	// of the state is made when Done is first called, or is one of the shared
+	// ended states when the context ends before that. A handler that never
+	// waits pays one allocation of 128 bytes.
+	st *ctxState
+}
+
+// ctxState is the part of an invocation context that waiting on it needs.
+type ctxState struct {
+	done       chan struct{}
 	err        error
 	timer      *time.Timer
 	stopParent func() bool
 	// after are the callbacks of AfterFunc not yet run or stopped.
 	after []*afterCall
 }
+
+// The states of contexts that ended before anything waited on them; shared,
+// never modified.
+var (
+	endedCanceled = &ctxState{done: closedChan, err: context.Canceled}
+	endedDeadline = &ctxState{done: closedChan, err: context.DeadlineExceeded}
+)
 
 // afterCall is one AfterFunc registration; its identity is what stop removes.
 type afterCall struct{ f func() }
@@ -66,31 +82,30 @@ func (c *invocationContext) Deadline() (time.Time, bool) { return c.deadline, tr
 func (c *invocationContext) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.done != nil {
-		return c.done
-	}
-	if c.err == nil {
+	if c.st == nil {
 		c.checkLocked()
 	}
-	if c.err != nil {
-		c.done = closedChan
-		return c.done
+	if c.st != nil {
+		return c.st.done
 	}
-	c.done = make(chan struct{})
-	c.timer = time.AfterFunc(time.Until(c.deadline), func() { c.cancel(context.DeadlineExceeded) })
+	c.st = &ctxState{done: make(chan struct{})}
+	c.st.timer = time.AfterFunc(time.Until(c.deadline), func() { c.cancel(context.DeadlineExceeded) })
 	if c.parent.Done() != nil {
-		c.stopParent = context.AfterFunc(c.parent, func() { c.cancel(c.parent.Err()) })
+		c.st.stopParent = context.AfterFunc(c.parent, func() { c.cancel(c.parent.Err()) })
 	}
-	return c.done
+	return c.st.done
 }
 
 func (c *invocationContext) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err == nil {
+	if c.st == nil {
 		c.checkLocked()
 	}
-	return c.err
+	if c.st == nil {
+		return nil
+	}
+	return c.st.err
 }
 
 // checkLocked cancels c when its parent ended or its deadline passed, so Err is
@@ -117,25 +132,33 @@ func (c *invocationContext) cancel(err error) {
 }
 
 func (c *invocationContext) cancelLocked(err error) {
-	if c.err != nil {
+	switch st := c.st; {
+	case st == nil: // nothing waits: no channel to close, no timer to stop
+		switch err {
+		case context.Canceled:
+			c.st = endedCanceled
+		case context.DeadlineExceeded:
+			c.st = endedDeadline
+		default:
+			c.st = &ctxState{done: closedChan, err: err}
+		}
+		return
+	case st.err != nil:
 		return
 	}
-	c.err = err
-	if c.done != nil && c.done != closedChan {
-		close(c.done)
-	}
-	if c.timer != nil {
-		c.timer.Stop()
-	}
-	if c.stopParent != nil {
-		c.stopParent()
+	st := c.st
+	st.err = err
+	close(st.done)
+	st.timer.Stop()
+	if st.stopParent != nil {
+		st.stopParent()
 	}
 	// As context.AfterFunc promises: each callback in its own goroutine, so
 	// none runs under this lock.
-	for _, a := range c.after {
+	for _, a := range st.after {
 		go a.f()
 	}
-	c.after = nil
+	st.after = nil
 }
 
 // AfterFunc arranges for f to run, in its own goroutine, once c is canceled;
@@ -147,18 +170,19 @@ func (c *invocationContext) AfterFunc(f func()) (stop func() bool) {
 	c.Done() // arms the deadline and the parent's cancellation
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil {
+	st := c.st
+	if st.err != nil {
 		go f()
 		return func() bool { return false }
 	}
 	a := &afterCall{f: f}
-	c.after = append(c.after, a)
+	st.after = append(st.after, a)
 	return func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		for i, x := range c.after {
+		for i, x := range st.after {
 			if x == a {
-				c.after = append(c.after[:i], c.after[i+1:]...)
+				st.after = append(st.after[:i], st.after[i+1:]...)
 				return true
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	goruntime "runtime"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/onexhost/onex/bus"
 )
@@ -73,6 +74,48 @@ func TestInvocationContext(t *testing.T) {
 			t.Errorf("Err = %v", c.Err())
 		}
 	})
+	t.Run("a parent's own error", func(t *testing.T) {
+		errOwn := errors.New("parent's own error")
+		c := newInvocationContext(erringContext{errOwn}, time.Now().Add(time.Hour), new([72]byte))
+		if err := c.Err(); err != errOwn {
+			t.Errorf("Err = %v, want the parent's %v", err, errOwn)
+		}
+		select {
+		case <-c.Done():
+		default:
+			t.Error("Done not closed after the parent ended")
+		}
+		c.finish()
+		if err := c.Err(); err != errOwn {
+			t.Errorf("after finish, Err = %v, want the parent's %v", err, errOwn)
+		}
+	})
+	t.Run("shared ended states stay as they are", func(t *testing.T) {
+		ended := newInvocationContext(context.Background(), time.Now().Add(time.Hour), new([72]byte))
+		ended.finish()
+		past := newInvocationContext(context.Background(), time.Now().Add(-time.Second), new([72]byte))
+		for _, c := range []*invocationContext{ended, past} {
+			ran := make(chan struct{})
+			c.AfterFunc(func() { close(ran) })
+			<-ran
+			<-c.Done()
+			c.finish()
+		}
+		if ended.Err() != context.Canceled || past.Err() != context.DeadlineExceeded {
+			t.Errorf("Err = %v and %v, want canceled and deadline exceeded", ended.Err(), past.Err())
+		}
+		if ended.st != endedCanceled || past.st != endedDeadline {
+			t.Error("a context that ended unwatched did not take a shared state")
+		}
+		for _, st := range []*ctxState{endedCanceled, endedDeadline} {
+			if st.after != nil || st.timer != nil || st.stopParent != nil || st.done != closedChan {
+				t.Errorf("a shared ended state was modified: %+v", st)
+			}
+		}
+		if endedCanceled.err != context.Canceled || endedDeadline.err != context.DeadlineExceeded {
+			t.Error("a shared ended state's error was modified")
+		}
+	})
 	t.Run("one allocation when Done is never called", func(t *testing.T) {
 		parent := context.Background()
 		n := testing.AllocsPerRun(100, func() {
@@ -83,8 +126,20 @@ func TestInvocationContext(t *testing.T) {
 		if n > 1 {
 			t.Errorf("%.0f allocations", n)
 		}
+		// The allocation is of the 128-byte size class.
+		if size := unsafe.Sizeof(invocationContext{}); size > 128 {
+			t.Errorf("an invocation context takes %d bytes, more than 128", size)
+		}
 	})
 }
+
+// erringContext is a parent that ended with an error of its own.
+type erringContext struct{ err error }
+
+func (erringContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (erringContext) Done() <-chan struct{}       { return closedChan }
+func (c erringContext) Err() error                { return c.err }
+func (erringContext) Value(any) any               { return nil }
 
 func TestInvocationContextDerivedWithoutGoroutines(t *testing.T) {
 	c := newInvocationContext(context.Background(), time.Now().Add(time.Hour), new([72]byte))
@@ -102,7 +157,7 @@ func TestInvocationContextDerivedWithoutGoroutines(t *testing.T) {
 	// A child canceled on its own unregisters its callback.
 	cancels[0]()
 	c.mu.Lock()
-	left := len(c.after)
+	left := len(c.st.after)
 	c.mu.Unlock()
 	if left != n-1 {
 		t.Fatalf("%d callbacks registered after one child was canceled, want %d", left, n-1)
