@@ -301,9 +301,12 @@ const (
 // set bit marks the first special byte exactly, and it is 0 when there is
 // none.
 func specialMask(w uint64) uint64 {
-	return ((w^(ones*'"'))-ones)&^(w^(ones*'"'))&highs |
-		((w^(ones*'\\'))-ones)&^(w^(ones*'\\'))&highs |
-		(w-ones*0x20)&^w&highs
+	// x flips bit 1: '"' (0x22) becomes 0x20 and the bytes below 0x20 stay
+	// below it, so the bytes of x below 0x21 are exactly '"' and the control
+	// characters.
+	x := w ^ (ones * 0x02)
+	return (x-ones*0x21)&^x&highs |
+		((w^(ones*'\\'))-ones)&^(w^(ones*'\\'))&highs
 }
 
 // Blank reports whether data holds nothing but JSON white space (space, tab,
