@@ -132,8 +132,8 @@ func (c *invocationContext) cancel(err error) {
 }
 
 func (c *invocationContext) cancelLocked(err error) {
-	switch st := c.st; {
-	case st == nil: // nothing waits: no channel to close, no timer to stop
+	st := c.st
+	if st == nil { // nothing waits: no channel to close, no timer to stop
 		switch err {
 		case context.Canceled:
 			c.st = endedCanceled
@@ -143,10 +143,10 @@ func (c *invocationContext) cancelLocked(err error) {
 			c.st = &ctxState{done: closedChan, err: err}
 		}
 		return
-	case st.err != nil:
+	}
+	if st.err != nil {
 		return
 	}
-	st := c.st
 	st.err = err
 	close(st.done)
 	st.timer.Stop()
