@@ -71,48 +71,33 @@ const (
 // offset after the closing quote, or next 0 for anything else (escapes,
 // unknown names), which readString and lookupField then handle.
 func knownKey(raw []byte, i int) (id fieldID, next int) {
-	if i+1 >= len(raw) {
+	if i+2 >= len(raw) {
 		return fUnknown, 0
 	}
-	// Each name is compared with its closing quote, as a constant: the
-	// compiler compares such strings a word at a time, in line.
-	r := raw[i+1:]
-	switch r[0] {
+	switch raw[i+1] {
 	case 'e':
-		if hasKey(r, FieldEnvelopeID+`"`) {
-			return fEnvelopeID, i + 2 + len(FieldEnvelopeID)
-		}
+		id = fEnvelopeID
 	case 'c':
-		if hasKey(r, FieldCorrelationID+`"`) {
-			return fCorrelationID, i + 2 + len(FieldCorrelationID)
-		}
+		id = fCorrelationID
 	case 'o':
-		if hasKey(r, FieldOperation+`"`) {
-			return fOperation, i + 2 + len(FieldOperation)
-		}
+		id = fOperation
 	case 'h':
-		if hasKey(r, FieldHandler+`"`) {
-			return fHandler, i + 2 + len(FieldHandler)
-		}
+		id = fHandler
 	case 'p':
-		if hasKey(r, FieldPayload+`"`) {
-			return fPayload, i + 2 + len(FieldPayload)
-		}
+		id = fPayload
 	case 'd':
-		if hasKey(r, FieldDataClassification+`"`) {
-			return fDataClassification, i + 2 + len(FieldDataClassification)
-		}
+		id = fDataClassification
 	case 'm':
-		if hasKey(r, FieldMetadata+`"`) {
-			return fMetadata, i + 2 + len(FieldMetadata)
-		}
+		id = fMetadata
+	default:
+		return fUnknown, 0
 	}
-	return fUnknown, 0
-}
-
-// hasKey reports whether r starts with key; inlined with a constant key.
-func hasKey(r []byte, key string) bool {
-	return len(r) >= len(key) && string(r[:len(key)]) == key
+	name := RequestFields[id]
+	end := i + 1 + len(name)
+	if end >= len(raw) || raw[end] != '"' || string(raw[i+1:end]) != name {
+		return fUnknown, 0
+	}
+	return id, end + 1
 }
 
 func lookupField(key []byte) fieldID {
