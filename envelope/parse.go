@@ -127,14 +127,14 @@ func lookupField(key []byte) fieldID {
 // in v (the runtime answers with the ids it could read).
 func Parse(raw []byte, v *View) error {
 	*v = View{}
-	i := skipWS(raw, 0)
+	i := rawjson.SkipWS(raw, 0)
 	if i >= len(raw) {
 		return syntaxErr("", -1, "empty input: an envelope is one JSON object")
 	}
 	if raw[i] != '{' {
 		return syntaxErr("", i, "an envelope is a JSON object, found %s", describe(raw, i))
 	}
-	i = skipWS(raw, i+1)
+	i = rawjson.SkipWS(raw, i+1)
 	var seen uint8
 	if i < len(raw) && raw[i] == '}' {
 		return trailing(raw, i+1)
@@ -164,11 +164,11 @@ func Parse(raw []byte, v *View) error {
 			return syntaxErr(name, i, "field %q appears more than once", name)
 		}
 		seen |= 1 << id
-		i = skipWS(raw, next)
+		i = rawjson.SkipWS(raw, next)
 		if i >= len(raw) || raw[i] != ':' {
 			return syntaxErr(name, min(i, len(raw)), "expected ':' after the field name")
 		}
-		i = skipWS(raw, i+1)
+		i = rawjson.SkipWS(raw, i+1)
 		if i >= len(raw) {
 			return syntaxErr(name, -1, "unexpected end of input: field has no value")
 		}
@@ -176,13 +176,13 @@ func Parse(raw []byte, v *View) error {
 		if i, err = parseField(raw, i, id, name, v); err != nil {
 			return err
 		}
-		i = skipWS(raw, i)
+		i = rawjson.SkipWS(raw, i)
 		if i >= len(raw) {
 			return syntaxErr("", -1, "unexpected end of input inside the envelope object")
 		}
 		switch raw[i] {
 		case ',':
-			i = skipWS(raw, i+1)
+			i = rawjson.SkipWS(raw, i+1)
 		case '}':
 			return trailing(raw, i+1)
 		default:
@@ -331,24 +331,10 @@ func isNull(raw []byte, i int) bool {
 }
 
 func trailing(raw []byte, i int) error {
-	if j := skipWS(raw, i); j < len(raw) {
+	if j := rawjson.SkipWS(raw, i); j < len(raw) {
 		return syntaxErr("", j, "unexpected data after the envelope object")
 	}
 	return nil
-}
-
-func skipWS(raw []byte, i int) int {
-	// Every JSON white space byte is at most ' ': one comparison passes
-	// the bytes that follow white space in most documents.
-	for i < len(raw) && raw[i] <= ' ' {
-		switch raw[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
 }
 
 // describe names the JSON token at raw[i] for error messages.

@@ -39,9 +39,9 @@ func ValueEnd(data []byte, i int) (end int, ok bool) {
 // validValue validates data and returns its one value without the
 // surrounding whitespace.
 func validValue(data []byte) ([]byte, bool) {
-	start := skipWS(data, 0)
+	start := SkipWS(data, 0)
 	end, ok := scanValue(data, start)
-	if !ok || skipWS(data, end) != len(data) {
+	if !ok || SkipWS(data, end) != len(data) {
 		return nil, false
 	}
 	return data[start:end:end], true
@@ -65,7 +65,7 @@ func scanValue(data []byte, i int) (int, bool) {
 				return 0, false
 			}
 			obj := data[i] == '{'
-			i = skipWS(data, i+1)
+			i = SkipWS(data, i+1)
 			if i < len(data) && (obj && data[i] == '}' || !obj && data[i] == ']') {
 				i++
 				break
@@ -103,14 +103,14 @@ func scanValue(data []byte, i int) (int, bool) {
 			if len(stack) == 0 {
 				return i, true
 			}
-			i = skipWS(data, i)
+			i = SkipWS(data, i)
 			if i >= len(data) {
 				return 0, false
 			}
 			obj := stack[len(stack)-1]
 			c := data[i]
 			if c == ',' {
-				i = skipWS(data, i+1)
+				i = SkipWS(data, i+1)
 				if obj {
 					if i, ok = scanKey(data, i); !ok {
 						return 0, false
@@ -138,11 +138,11 @@ func scanKey(data []byte, i int) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	i = skipWS(data, i)
+	i = SkipWS(data, i)
 	if i >= len(data) || data[i] != ':' {
 		return 0, false
 	}
-	return skipWS(data, i+1), true
+	return SkipWS(data, i+1), true
 }
 
 func literal(data []byte, i int, lit string) (int, bool) {
@@ -253,7 +253,9 @@ func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
-func skipWS(data []byte, i int) int {
+// SkipWS returns the offset of the first byte of data at or after i that is
+// not JSON white space (space, tab, LF, CR), or len(data).
+func SkipWS(data []byte, i int) int {
 	// Every JSON white space byte is at most ' ': one comparison passes
 	// the bytes that follow white space in most documents.
 	for i < len(data) && data[i] <= ' ' {

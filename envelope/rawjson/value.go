@@ -102,18 +102,18 @@ func (v Value) Members() iter.Seq2[Value, Value] {
 		if v.Kind() != Object {
 			return
 		}
-		i := skipWS(v, 1)
+		i := SkipWS(v, 1)
 		for i < len(v) && v[i] == '"' {
 			kend, _ := stringEnd(v, i)
 			key := v[i:kend:kend]
-			vstart := skipWS(v, skipWS(v, kend)+1) // past ':'
+			vstart := SkipWS(v, SkipWS(v, kend)+1) // past ':'
 			vend := valueEnd(v, vstart)
 			if !yield(key, v[vstart:vend:vend]) {
 				return
 			}
-			i = skipWS(v, vend)
+			i = SkipWS(v, vend)
 			if v[i] == ',' {
-				i = skipWS(v, i+1)
+				i = SkipWS(v, i+1)
 			}
 		}
 	}
@@ -126,15 +126,15 @@ func (v Value) Elements() iter.Seq2[int, Value] {
 		if v.Kind() != Array {
 			return
 		}
-		i := skipWS(v, 1)
+		i := SkipWS(v, 1)
 		for n := 0; i < len(v) && v[i] != ']'; n++ {
 			end := valueEnd(v, i)
 			if !yield(n, v[i:end:end]) {
 				return
 			}
-			i = skipWS(v, end)
+			i = SkipWS(v, end)
 			if v[i] == ',' {
-				i = skipWS(v, i+1)
+				i = SkipWS(v, i+1)
 			}
 		}
 	}
