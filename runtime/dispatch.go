@@ -358,8 +358,8 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 	// dispatches together: a worker holds one unit of busy already,
 	// a synchronous dispatch takes one for its invocation (leaving a worker
 	// idle meanwhile).
-	if w == nil && !h.busy.TryAcquire(1) {
-		if err := h.busy.Acquire(ctx, 1); err != nil {
+	if w == nil {
+		if err := h.acquireBusy(ctx); err != nil {
 			h.fail(c, buf, out, &failure{rule: "HANDLER-004", retryable: true,
 				msg: fmt.Sprintf("no invocation capacity before the request was canceled (runtime.max_concurrency %d): %v", h.cfg.MaxConcurrency, err)})
 			return

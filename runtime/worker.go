@@ -87,10 +87,8 @@ func (h *Host) enqueue(ctx context.Context, j job) error {
 	if h.in.closed || h.busy == nil {
 		return ErrNotAccepting
 	}
-	if !h.busy.TryAcquire(1) {
-		if err := h.busy.Acquire(ctx, 1); err != nil {
-			return fmt.Errorf("runtime: request not queued: %w", err)
-		}
+	if err := h.acquireBusy(ctx); err != nil {
+		return fmt.Errorf("runtime: request not queued: %w", err)
 	}
 	h.qmu.Lock()
 	h.queue.push(j)
@@ -122,6 +120,16 @@ func (h *Host) wakeLocked() {
 		return
 	}
 	w.wake <- struct{}{} // room for one: the worker was idle
+}
+
+// acquireBusy takes one unit of max_concurrency: at once when one is free,
+// even under a context that has ended, else waiting until one is released or
+// ctx ends.
+func (h *Host) acquireBusy(ctx context.Context) error {
+	if h.busy.TryAcquire(1) {
+		return nil
+	}
+	return h.busy.Acquire(ctx, 1)
 }
 
 // onDelivery is the host's bus subscription: it queues the delivery for the
