@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The test suite, as CI runs it: starts a throwaway PostgreSQL on 127.0.0.1
-# (installing it from Debian's packages when missing), then runs go vet, the
-# architecture validator on the project itself, go test -race over every package,
-# every benchmark once, and each fuzz target briefly.
+# The test suite, as CI runs it: downloads every Go module the tests load,
+# starts a throwaway PostgreSQL on 127.0.0.1 (installing it from Debian's
+# packages when missing), then runs go vet, the architecture validator on the
+# project itself, go test -race over every package, every benchmark once, and
+# each fuzz target briefly.
 #
 #   scripts/test.sh                 # everything
 #   FUZZTIME=30s scripts/test.sh    # longer fuzzing
@@ -10,14 +11,33 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZTIME=${FUZZTIME:-10s}
-export GOFLAGS=${GOFLAGS:--buildvcs=false}
+case " ${GOFLAGS:-} " in
+  *" -buildvcs="*) ;;
+  *) export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false" ;;
+esac
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+# Some tests run the go command offline (GOPROXY=off) on a workspace made of
+# this module and the sample module archcheck/testdata/vetmod (which imports
+# nothing but this module), so that nothing but this checkout can satisfy an
+# import of github.com/onexhost/onex. Loading that workspace reads the go.mod of
+# every module in the graph, including ones no Linux build fetches (cobra's
+# Windows-only mousetrap). So the download step is explicit and comes first:
+# the go.mod of every module in each graph (go list -m all), and the source of
+# every module whose packages the code and tests import (go list -deps -test).
+# `go mod download` of everything is not used: the graph names module versions
+# (test-only dependencies of dependencies) that the proxy does not serve and no
+# build needs.
+step "download the Go modules the tests load (main module and bench/)"
+for mod in . bench; do
+  (cd "$mod" && go list -m all >/dev/null && go list -deps -test ./... >/dev/null)
+done
 
 # shellcheck source=scripts/pg.sh
 . scripts/pg.sh
 trap pg_stop EXIT
 pg_start
-
-step() { printf '\n== %s\n' "$*" >&2; }
 
 step "go vet"
 go vet ./...
