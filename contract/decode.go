@@ -3,20 +3,18 @@ package contract
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
 	"go.yaml.in/yaml/v4"
-	"go.yaml.in/yaml/v4/plugin/loaderlimits"
 
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/suggest"
+	"github.com/onexhost/onex/internal/yamldoc"
 )
 
 // The keys of each mapping of the format, in the order of SPEC §3.
@@ -54,20 +52,6 @@ var (
 	// too, reported as CONTRACT-013).
 	requiredKeys = []string{"contract_version", "handler_identity", "handler_type", "handler_type_category", "commands_accepted"}
 )
-
-// errTooDeep is how the loader refuses a document nested deeper than
-// MaxNesting; the message is reported as is.
-var errTooDeep = fmt.Errorf("YAML nesting deeper than %d levels", MaxNesting)
-
-// loadOptions bound the nesting the YAML loader accepts (its own default is
-// 10 000 levels).
-var loadOptions = yaml.WithPlugin(loaderlimits.New(loaderlimits.DepthFunc(
-	func(depth int, _ *yaml.DepthContext) error {
-		if depth > MaxNesting {
-			return errTooDeep
-		}
-		return nil
-	})))
 
 // Decode decodes one handler_contract.yaml document named path. It collects every
 // problem, never stopping at the first, and returns the contract only when there
@@ -155,39 +139,14 @@ func location(n *yaml.Node) handler.Location {
 
 // load reads every document of data and returns the bodies of the first two
 // that are not empty (a contract has one); a document the loader refuses is a
-// CONTRACT-001, wherever it is in the file. A panic in the loader is a syntax
-// error of this file, not a crash of the host.
+// CONTRACT-001, wherever it is in the file.
 func (d *decoder) load(data []byte) (body, second *yaml.Node, ok bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			body, second, ok = nil, nil, false
-			d.add(handler.Location{Line: 1, Column: 1}, "CONTRACT-001", "", "the YAML parser failed on this file: %v", r)
-		}
-	}()
-	l, err := yaml.NewLoader(bytes.NewReader(data), loadOptions)
+	body, second, err := yamldoc.Load(data, loadOptions)
 	if err != nil {
-		d.add(handler.Location{Line: 1, Column: 1}, "CONTRACT-001", "", "YAML loader: %v", err)
+		d.syntaxError(err)
 		return nil, nil, false
 	}
-	var doc yaml.Node // the bodies kept are its children, not doc itself
-	for {
-		doc = yaml.Node{}
-		err := l.Load(&doc)
-		if errors.Is(err, io.EOF) {
-			return body, second, true
-		}
-		if err != nil {
-			d.syntaxError(data, err)
-			return nil, nil, false
-		}
-		switch b := docBody(&doc); {
-		case b == nil:
-		case body == nil:
-			body = b
-		case second == nil:
-			second = b
-		}
-	}
+	return body, second, true
 }
 
 func (d *decoder) decode(data []byte) *Contract {
@@ -210,14 +169,6 @@ func (d *decoder) decode(data []byte) *Contract {
 		return nil
 	}
 	return d.decodeTop(body)
-}
-
-// docBody is the content of a document, nil when it has none.
-func docBody(doc *yaml.Node) *yaml.Node {
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || implicitNull(doc.Content[0]) {
-		return nil
-	}
-	return doc.Content[0]
 }
 
 // startLocation is where a document body starts: its first key for a plain
@@ -284,7 +235,7 @@ func (d *decoder) check(root *yaml.Node) bool {
 	walk(root)
 	if dup != nil {
 		d.add(location(dup), "CONTRACT-001", "remove or rename one of the two keys: a mapping sets each key once",
-			"YAML syntax error: mapping key %q is already defined at line %d, column %d", resolve(dup).Value, first.Line, first.Column)
+			"YAML syntax error: mapping key %q is already defined at line %d, column %d", yamldoc.Resolve(dup).Value, first.Line, first.Column)
 		return false
 	}
 	if len(aliases) == 0 {
@@ -379,22 +330,11 @@ func duplicateKey(m *yaml.Node) (dup, first *yaml.Node) {
 // keyText is the text of a mapping key: a scalar other than null, written or
 // reached through an alias. The merge key << is a key like the others here.
 func keyText(k *yaml.Node) (string, bool) {
-	r := resolve(k)
+	r := yamldoc.Resolve(k)
 	if r == nil || r.Kind != yaml.ScalarNode || r.Tag == "!!null" {
 		return "", false
 	}
 	return r.Value, true
-}
-
-// resolve follows aliases to the node that holds the value.
-func resolve(n *yaml.Node) *yaml.Node {
-	for range 64 { // alias chains are acyclic after check
-		if n == nil || n.Kind != yaml.AliasNode {
-			return n
-		}
-		n = n.Alias
-	}
-	return n
 }
 
 // explicitTag reports whether the document tags n (!!str, !custom, ...)
@@ -421,22 +361,16 @@ func unsupportedTag(n *yaml.Node) bool {
 	return true
 }
 
-// implicitNull reports whether n is the empty value of `key:` with nothing
-// after it.
-func implicitNull(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.Tag == "!!null" && n.Value == "" && n.Style == 0 && n.Anchor == ""
-}
-
 // isNull reports whether n is absent or null.
 func isNull(n *yaml.Node) bool {
-	r := resolve(n)
+	r := yamldoc.Resolve(n)
 	return r == nil || (r.Kind == yaml.ScalarNode && r.Tag == "!!null")
 }
 
 // str returns the string value of a scalar string node (plain, quoted, block, or
 // tagged !!str). A plain scalar YAML reads as a timestamp is a string here.
 func str(n *yaml.Node) (string, bool) {
-	r := resolve(n)
+	r := yamldoc.Resolve(n)
 	if r == nil || r.Kind != yaml.ScalarNode {
 		return "", false
 	}
@@ -459,7 +393,7 @@ func (e entry) pos() handler.Location { return location(e.k) }
 // valuePos is where an error about e's value points: the value, or the key
 // when the value is implicit (key: with nothing after it).
 func (e entry) valuePos() handler.Location {
-	if e.value == nil || implicitNull(e.value) {
+	if e.value == nil || yamldoc.ImplicitNull(e.value) {
 		return e.pos()
 	}
 	return location(e.value)
@@ -469,7 +403,7 @@ func (e entry) valuePos() handler.Location {
 // Merge keys (<<: *anchor or <<: [*a, *b]) add the keys of the merged mappings
 // that the mapping does not set itself; earlier merged mappings win.
 func (d *decoder) mapping(n *yaml.Node) (entries []entry, ok bool) {
-	m := resolve(n)
+	m := yamldoc.Resolve(n)
 	if m == nil || m.Kind != yaml.MappingNode || unsupportedTag(m) {
 		return nil, false
 	}
@@ -511,7 +445,7 @@ func (d *decoder) mapping(n *yaml.Node) (entries []entry, ok bool) {
 
 func (d *decoder) mergeSources(v *yaml.Node) [][]entry {
 	srcs := []*yaml.Node{v}
-	if seq := resolve(v); seq != nil && seq.Kind == yaml.SequenceNode && !unsupportedTag(seq) {
+	if seq := yamldoc.Resolve(v); seq != nil && seq.Kind == yaml.SequenceNode && !unsupportedTag(seq) {
 		srcs = seq.Content
 	}
 	var out [][]entry
@@ -529,7 +463,7 @@ func (d *decoder) mergeSources(v *yaml.Node) [][]entry {
 
 // kindOf names the YAML kind of a node for messages.
 func kindOf(n *yaml.Node) string {
-	r := resolve(n)
+	r := yamldoc.Resolve(n)
 	if r == nil {
 		return "null"
 	}
@@ -586,7 +520,7 @@ func (d *decoder) wantString(f field) (string, bool) {
 }
 
 func quoteHint(f field) string {
-	if r := resolve(f.e.value); r.Kind == yaml.ScalarNode && !unsupportedTag(r) {
+	if r := yamldoc.Resolve(f.e.value); r.Kind == yaml.ScalarNode && !unsupportedTag(r) {
 		switch r.Tag {
 		case "!!int", "!!float", "!!bool":
 			return fmt.Sprintf("quote the value of %s so YAML reads it as a string, e.g. %q", f.name, r.Value)
@@ -598,7 +532,7 @@ func quoteHint(f field) string {
 // seqLen is the length of a list, 0 for anything else: the capacity to give
 // the slice a list decodes to.
 func seqLen(n *yaml.Node) int {
-	if r := resolve(n); r != nil && r.Kind == yaml.SequenceNode {
+	if r := yamldoc.Resolve(n); r != nil && r.Kind == yaml.SequenceNode {
 		return len(r.Content)
 	}
 	return 0
@@ -616,7 +550,7 @@ func (d *decoder) wantList(f field, item func(i int, s string, at handler.Locati
 		}
 		return false
 	}
-	seq := resolve(f.e.value)
+	seq := yamldoc.Resolve(f.e.value)
 	if seq.Kind != yaml.SequenceNode || unsupportedTag(seq) {
 		d.add(f.e.valuePos(), "CONTRACT-003", "write "+f.name+" as a list, e.g. [a, b] or one `- item` per line",
 			"%s must be a list, got %s", f.name, kindOf(f.e.value))
@@ -624,7 +558,7 @@ func (d *decoder) wantList(f field, item func(i int, s string, at handler.Locati
 	}
 	for i, v := range seq.Content {
 		at := location(v)
-		if implicitNull(v) {
+		if yamldoc.ImplicitNull(v) {
 			at = f.e.pos()
 		}
 		s, isStr := str(v)
@@ -809,7 +743,7 @@ func (d *decoder) decodeTop(body *yaml.Node) *Contract {
 
 // boolValue returns the value of a boolean node.
 func boolValue(n *yaml.Node) (value, ok bool) {
-	r := resolve(n)
+	r := yamldoc.Resolve(n)
 	if r == nil || r.Kind != yaml.ScalarNode || r.Tag != "!!bool" {
 		return false, false
 	}
@@ -907,7 +841,7 @@ func (d *decoder) decodeCommands(c *Contract, f field) {
 		listedAt = append(listedAt, i)
 	})
 	if present && n == 0 {
-		if seq := resolve(f.e.value); seq.Kind == yaml.SequenceNode && len(seq.Content) == 0 {
+		if seq := yamldoc.Resolve(f.e.value); seq.Kind == yaml.SequenceNode && len(seq.Content) == 0 {
 			d.add(f.e.valuePos(), "CONTRACT-002", "list at least one operation, e.g. [orders.query]", "commands_accepted is empty: the handler would never be invoked")
 		}
 	}
@@ -1121,7 +1055,7 @@ func (d *decoder) decodeConfig(f field) json.RawMessage {
 		d.add(f.e.valuePos(), "CONTRACT-003", "remove the key to leave config out, or write config: {}", "config must be a mapping, got null")
 		return nil
 	}
-	if m := resolve(f.e.value); m.Kind != yaml.MappingNode || unsupportedTag(m) {
+	if m := yamldoc.Resolve(f.e.value); m.Kind != yaml.MappingNode || unsupportedTag(m) {
 		d.add(f.e.valuePos(), "CONTRACT-003", "write config as a mapping of the handler's keys", "config must be a mapping, got %s", kindOf(f.e.value))
 		return nil
 	}
@@ -1140,7 +1074,7 @@ func (d *decoder) jsonValue(buf *bytes.Buffer, n *yaml.Node, path string, depth 
 		d.add(location(n), "CONTRACT-003", "flatten the config", "%s nests deeper than %d levels", path, MaxNesting)
 		return false
 	}
-	x := resolve(n)
+	x := yamldoc.Resolve(n)
 	if x == nil {
 		buf.WriteString("null")
 		return true

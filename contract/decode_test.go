@@ -48,7 +48,13 @@ var decodeCases = []struct {
 	{"duplicate key", minimal + "handler_type: node_handler\n", []at{{"CONTRACT-001", 10, 1}}},
 	{"undefined alias", minimal + "description: *nope\n", []at{{"CONTRACT-001", 10, 14}}},
 	{"deep flow nesting", "config: " + strings.Repeat("[", MaxNesting+1) + strings.Repeat("]", MaxNesting+1) + "\n", []at{{"CONTRACT-001", 1, 9 + MaxNesting}}},
-	{"many block entries on a line", "config:\n  a: " + strings.Repeat("- ", MaxNesting+1) + "x\n", []at{{"CONTRACT-001", 2, 6 + 2*(MaxNesting-1)}}},
+	// A block sequence cannot start on the line of its key: the first - is
+	// the mistake, however many follow.
+	{"block entries on the line of their key", "config:\n  a: " + strings.Repeat("- ", MaxNesting+1) + "x\n", []at{{"CONTRACT-001", 2, 6}}},
+	// Compact block sequences, one in the other on one line: the collection
+	// past the bound (after the contract's mapping and config's) is refused.
+	{"many block entries on a line", minimal + "config:\n  a:\n    " + strings.Repeat("- ", MaxNesting) + "x\n", []at{{"CONTRACT-001", 12, 5 + 2*(MaxNesting-2)}}},
+	{"compact block entries within the bound", minimal + "config:\n  a:\n    " + strings.Repeat("- ", MaxNesting-2) + "x\n", nil},
 	{"two documents", minimal + "---\n" + minimal, []at{{"CONTRACT-003", 11, 1}}},
 	{"empty file", "", []at{{"CONTRACT-002", 1, 1}}},
 	{"comment only", "# nothing here\n", []at{{"CONTRACT-002", 1, 1}}},
@@ -70,7 +76,9 @@ var decodeCases = []struct {
 	{"no commands", strings.Replace(minimal, "[orders.query]", "[]", 1), []at{{"CONTRACT-002", 7, 20}}},
 	{"commands null", strings.Replace(minimal, " [orders.query]", "", 1), []at{{"CONTRACT-002", 7, 1}}},
 	{"command of the wrong type", strings.Replace(minimal, "[orders.query]", "[orders.query, 7]", 1), []at{{"CONTRACT-003", 7, 35}}},
+	{"quoted keys", strings.NewReplacer("handler_type:", `"handler_type":`, "  name:", "  'name':").Replace(minimal), nil},
 	{"unknown field with suggestion", minimal + "descripton: x\n", []at{{"CONTRACT-004", 10, 1}}},
+	{"unknown quoted field", minimal + `"descripton": x` + "\n", []at{{"CONTRACT-004", 10, 1}}},
 	{"unknown field without suggestion", minimal + "colour: red\n", []at{{"CONTRACT-004", 10, 1}}},
 	{"unknown nested field", strings.Replace(minimal, "  version: \"1.2.0\"\n", "  version: \"1.2.0\"\n  verison: x\n", 1), []at{{"CONTRACT-004", 5, 3}}},
 	{"unknown security field", minimal + "security:\n  allowed_domain: [a.example]\n", []at{{"CONTRACT-004", 11, 3}}},
