@@ -388,15 +388,30 @@ func (a *Allowlist) AllowsName(host string, port uint16) bool {
 }
 
 // AllowsAddr reports whether addr on port is listed explicitly, as an address or
-// inside a CIDR. IPv4-mapped IPv6 addresses match their IPv4 form.
+// inside a CIDR. IPv4-mapped IPv6 addresses match their IPv4 form. It is the
+// allowlist's answer alone: the guard also refuses cloud metadata endpoints and
+// embedded IPv4 addresses that only ListsAddr lifts.
 func (a *Allowlist) AllowsAddr(addr netip.Addr, port uint16) bool {
+	return a.ListsAddr(addr, port) || a.InPrefix(addr, port)
+}
+
+// ListsAddr reports whether addr on port is listed as that exact IP address (not
+// through a CIDR). IPv4-mapped IPv6 addresses match their IPv4 form.
+func (a *Allowlist) ListsAddr(addr netip.Addr, port uint16) bool {
+	if a == nil {
+		return false
+	}
+	ps, ok := a.addrs[addr.Unmap().WithZone("")]
+	return ok && ps.allows(port)
+}
+
+// InPrefix reports whether addr on port lies inside a CIDR of the list.
+// IPv4-mapped IPv6 addresses match their IPv4 form.
+func (a *Allowlist) InPrefix(addr netip.Addr, port uint16) bool {
 	if a == nil {
 		return false
 	}
 	addr = addr.Unmap().WithZone("")
-	if ps, ok := a.addrs[addr]; ok && ps.allows(port) {
-		return true
-	}
 	for _, p := range a.prefixes {
 		if p.prefix.Contains(addr) && p.ports.allows(port) {
 			return true

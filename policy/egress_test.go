@@ -99,9 +99,10 @@ func (r *fakeResolver) count(host string) int {
 	return r.lookups[host]
 }
 
-// recordingDialer dials for real, after translating unroutable test addresses
-// (documentation and metadata ranges) to local listeners, and records every
-// address the guard asked for.
+// recordingDialer records every address the guard asked for, translates
+// unroutable test addresses (documentation and metadata ranges) to local
+// listeners, and dials only loopback: whatever the guard lets through, no test
+// sends a packet off this machine.
 type recordingDialer struct {
 	mu        sync.Mutex
 	dialed    []string
@@ -115,6 +116,9 @@ func (d *recordingDialer) DialContext(ctx context.Context, network, address stri
 	d.mu.Unlock()
 	if !ok {
 		to = address
+	}
+	if ap, err := netip.ParseAddrPort(to); err != nil || !ap.Addr().Unmap().IsLoopback() {
+		return nil, fmt.Errorf("test dialer: %s is not a loopback address, not dialed", to)
 	}
 	var nd net.Dialer
 	return nd.DialContext(ctx, network, to)
@@ -293,6 +297,7 @@ func TestEgressGuard(t *testing.T) {
 		{name: "IPv4-mapped IPv6 literal in hex", domains: []string{"api.allowed.test"}, url: "http://[::ffff:7f00:2]:{D}/", wantErr: "is not listed"},
 		{name: "listed IP on another port", domains: []string{"127.0.0.2:{A}"}, url: "http://127.0.0.2:{D}/", wantErr: "is not listed"},
 		{name: "metadata address not listed", domains: []string{"*.allowed.test"}, url: "http://169.254.169.254:{A}/", wantErr: "169.254.169.254"},
+		{name: "metadata address inside a listed CIDR", domains: []string{"169.254.0.0/16"}, url: "http://169.254.169.254:{A}/", wantErr: "a CIDR in allowed_domains does not grant it"},
 
 		// Denied resolved addresses.
 		{name: "name resolving to loopback under deny", domains: []string{"internal.corp.test"}, private: PrivateNetworksDeny, url: "http://internal.corp.test:{D}/", wantErr: "egress_private_networks: deny"},
@@ -307,6 +312,9 @@ func TestEgressGuard(t *testing.T) {
 		{name: "redirect from allowed to denied host", domains: []string{"api.allowed.test"}, url: "http://api.allowed.test:{A}/redirect?to=http://evil.test:{D}/", wantErr: `host "evil.test"`, wantDialed: []string{"127.0.0.1:{A}"}},
 		{name: "redirect from allowed to IP literal", domains: []string{"api.allowed.test"}, url: "http://api.allowed.test:{A}/redirect?to=http://127.0.0.2:{D}/", wantErr: "IP address 127.0.0.2", wantDialed: []string{"127.0.0.1:{A}"}},
 		{name: "redirect from allowed to decimal IP", domains: []string{"api.allowed.test"}, url: "http://api.allowed.test:{A}/redirect?to=http://2130706434:{D}/", wantErr: "non-canonical", wantDialed: []string{"127.0.0.1:{A}"}},
+		{name: "redirect to the metadata address inside a listed 0.0.0.0/0", domains: []string{"api.allowed.test", "0.0.0.0/0"}, url: "http://api.allowed.test:{A}/redirect?to=http://169.254.169.254:{A}/", wantErr: "a CIDR in allowed_domains does not grant it", wantDialed: []string{"127.0.0.1:{A}"}},
+		{name: "redirect to a name resolving to the metadata address", domains: []string{"*.allowed.test", "0.0.0.0/0"}, url: "http://api.allowed.test:{A}/redirect?to=http://meta.allowed.test:{A}/", wantErr: "cloud metadata", wantDialed: []string{"127.0.0.1:{A}"}},
+		{name: "redirect to the metadata address listed exactly", domains: []string{"api.allowed.test", "169.254.169.254"}, url: "http://api.allowed.test:{A}/redirect?to=http://169.254.169.254:{A}/", wantDialed: []string{"127.0.0.1:{A}", "169.254.169.254:{A}"}},
 		{name: "userinfo naming the allowed host", domains: []string{"api.allowed.test"}, url: "http://api.allowed.test@evil.test:{D}/", wantErr: `host "evil.test"`},
 		{name: "userinfo with allowed host and port", domains: []string{"api.allowed.test"}, url: "http://api.allowed.test:{A}@evil.test:{D}/", wantErr: `host "evil.test"`},
 
@@ -590,7 +598,22 @@ func TestAddrRefusal(t *testing.T) {
 		{"255.255.255.255", "broadcast", "broadcast"},
 		{"240.0.0.1", "reserved", "reserved"},
 		{"2001:db8::1", "reserved", "reserved"},
-		{"::7f00:1", "reserved", "reserved"},
+		{"::7f00:1", "reserved", "IPv4-compatible (RFC 4291) form of 127.0.0.1"},
+		{"169.254.170.2", "ECS task credentials", "ECS task credentials"},
+		{"169.254.170.23", "EKS Pod Identity", "EKS Pod Identity"},
+		{"fd00:ec2::23", "EKS Pod Identity agent over IPv6", "EKS Pod Identity agent over IPv6"},
+		{"100.100.100.200", "Alibaba Cloud", "Alibaba Cloud"},
+		{"fd20:ce::254", "Google Cloud", "Google Cloud"},
+		{"fe80::a9fe:a9fe", "OpenStack", "OpenStack"},
+		{"192.0.0.192", "Oracle Cloud at Customer", "Oracle Cloud at Customer"},
+		{"64:ff9b::a9fe:a9fe", "NAT64 well-known prefix (RFC 6052) form of 169.254.169.254, a cloud metadata", "metadata"},
+		{"64:ff9b:1::a01:203", "", "NAT64 local-use prefix (RFC 8215) form of 10.1.2.3, a loopback, private or link-local"},
+		{"64:ff9b:1::a9fe:a9fe", "metadata", "metadata"},
+		{"64:ff9b:1::c000:221", "", ""},
+		{"2002:a9fe:a9fe::", "6to4 (RFC 3056) form of 169.254.169.254", "metadata"},
+		{"::ffff:0:a01:203", "", "IPv4-translated (RFC 2765) form of 10.1.2.3"},
+		{"2001:0:4136:e378:8000:63bf:5601:5601", "Teredo (RFC 4380) form of 169.254.169.254", "metadata"},
+		{"2001:0:4136:e378:8000:63bf:3fff:fdd2", "reserved", "reserved"},
 	}
 	for _, tc := range cases {
 		a := netip.MustParseAddr(tc.addr)

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"unicode"
@@ -26,6 +27,7 @@ const (
 	RuleEgress                handler.RuleID = "SECURITY-310"
 	RuleSecretScope           handler.RuleID = "SECURITY-311"
 	RuleClassification        handler.RuleID = "SECURITY-312"
+	RuleMetadataInRange       handler.RuleID = "SECURITY-314"
 )
 
 // scopeProblem says what is wrong with a secret scope name, or "". A scope is the
@@ -45,9 +47,10 @@ func scopeProblem(s string) string {
 }
 
 // Registration returns the registration-time validator of this environment:
-// SECURITY-300..309 for every descriptor, and SECURITY-311 for a secret reference
-// in config whose scope is not declared. Every violation is reported, each located
-// at the offending descriptor field.
+// SECURITY-300..309 for every descriptor, SECURITY-311 for a secret reference in
+// config whose scope is not declared, and the SECURITY-314 warning for a CIDR
+// that covers a cloud metadata endpoint it does not grant. Every violation is
+// reported, each located at the offending descriptor field.
 func (env Environment) Registration() validate.Validator {
 	return validate.Func(func(descs []*handler.Descriptor) []*diag.ValidationError {
 		var errs []*diag.ValidationError
@@ -130,13 +133,48 @@ func (env Environment) Check(d *handler.Descriptor) []*diag.ValidationError {
 		}
 	}
 	for i, p := range domains {
-		if _, err := ParsePattern(p); err != nil {
-			add(RuleMalformedDomain, fmt.Sprintf("security.allowed_domains[%d]", i), map[string]any{"pattern": p},
-				"allowed domain %q %v", p, err)
+		path := fmt.Sprintf("security.allowed_domains[%d]", i)
+		pat, err := ParsePattern(p)
+		if err != nil {
+			add(RuleMalformedDomain, path, map[string]any{"pattern": p}, "allowed domain %q %v", p, err)
+			continue
+		}
+		if pat.Kind != PatternPrefix {
+			continue
+		}
+		if covered := metadataInRange(pat.Prefix, domains); len(covered) > 0 {
+			addrs, named := make([]string, len(covered)), make([]string, len(covered))
+			for j, m := range covered {
+				addrs[j] = m.addr.String()
+				named[j] = addrs[j] + " (" + m.what + ")"
+			}
+			add(RuleMetadataInRange, path, map[string]any{"pattern": p, "endpoints": addrs},
+				"allowed domain %q covers the cloud metadata or credential endpoint(s) %s, which a CIDR does not grant: list the exact address, e.g. %q, if the handler must reach it",
+				p, strings.Join(named, "; "), addrs[0])
 		}
 	}
 	errs = append(errs, undeclaredConfigSecrets(d)...)
 	return errs
+}
+
+// metadataInRange returns the metadata and credential endpoints inside prefix
+// that domains does not list as exact IP literals: the guard refuses them
+// although the CIDR covers them (SECURITY-314).
+func metadataInRange(prefix netip.Prefix, domains []string) []metadataEndpoint {
+	var out []metadataEndpoint
+	for _, m := range metadataEndpoints {
+		if !prefix.Contains(m.addr) {
+			continue
+		}
+		listed := slices.ContainsFunc(domains, func(s string) bool {
+			p, err := ParsePattern(s)
+			return err == nil && p.Kind == PatternAddr && p.Prefix.Addr() == m.addr
+		})
+		if !listed {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // undeclaredConfigSecrets reports every {secret: "scope/key"} in config whose
