@@ -191,6 +191,32 @@ func TestRegistrationRules(t *testing.T) {
 			d.Security.AllowedDomains = []string{"api.partner.example:0", "api.partner.example:65536"}
 			return d
 		}, []want{{RuleMalformedDomain, "security.allowed_domains[0]"}, {RuleMalformedDomain, "security.allowed_domains[1]"}}},
+		{"SECURITY-314 link-local CIDR covering the metadata endpoints", dev, func() *handler.Descriptor {
+			d := base()
+			d.Security.AllowedDomains = []string{"api.partner.example", "169.254.0.0/16"}
+			return d
+		}, []want{{RuleMetadataInRange, "security.allowed_domains[1]"}}},
+		{"SECURITY-314 every address, both families", prod, func() *handler.Descriptor {
+			d := base()
+			d.Security.AllowedDomains = []string{"0.0.0.0/0", "::/0"}
+			d.Security.SecretScopes, d.Config = nil, nil
+			return d
+		}, []want{{RuleMetadataInRange, "security.allowed_domains[0]"}, {RuleMetadataInRange, "security.allowed_domains[1]"}}},
+		{"SECURITY-314 a one-address CIDR is not a literal", dev, func() *handler.Descriptor {
+			d := base()
+			d.Security.AllowedDomains = []string{"100.100.100.200/32"}
+			return d
+		}, []want{{RuleMetadataInRange, "security.allowed_domains[0]"}}},
+		{"SECURITY-314 not for a CIDR whose endpoints are listed exactly", dev, func() *handler.Descriptor {
+			d := base()
+			d.Security.AllowedDomains = []string{"169.254.170.0/24", "169.254.170.2", "169.254.170.23:80"}
+			return d
+		}, nil},
+		{"SECURITY-314 not for a CIDR without an endpoint", dev, func() *handler.Descriptor {
+			d := base()
+			d.Security.AllowedDomains = []string{"10.0.0.0/8", "fd12::/16"}
+			return d
+		}, nil},
 		{"SECURITY-309 adapter with standard observability", dev, func() *handler.Descriptor {
 			d := adapter()
 			d.Security.ObservabilityLevel = ""
@@ -227,8 +253,8 @@ func assertErrors(t *testing.T, errs []*diag.ValidationError, want []want) {
 		if e.FilePath != fixtureFile || e.Line != fixtureLines[w.path] || e.Column != 3 {
 			t.Errorf("error %d (%s): at %s:%d:%d, want line %d (%s)", i, e.RuleID, e.FilePath, e.Line, e.Column, fixtureLines[w.path], w.path)
 		}
-		if e.RemediationHint == "" || e.Message == "" || e.ErrorType != handler.ErrSecurityValidation || !e.Blocking() {
-			t.Errorf("error %d: %+v lacks a hint, a message, the security error type or blocking severity", i, e)
+		if e.RemediationHint == "" || e.Message == "" || e.ErrorType != handler.ErrSecurityValidation || e.Blocking() != (w.rule != RuleMetadataInRange) {
+			t.Errorf("error %d: %+v lacks a hint, a message, the security error type or its severity (blocking but for the SECURITY-314 warning)", i, e)
 		}
 	}
 }
@@ -257,6 +283,36 @@ func TestRegistrationAggregates(t *testing.T) {
 	slices.Sort(rules)
 	if got := strings.Join(rules, " "); got != "SECURITY-302 SECURITY-307 SECURITY-308 SECURITY-309" {
 		t.Fatalf("rules = %s, want the four problems:\n%s", got, render(report.Diagnostics))
+	}
+}
+
+// TestMetadataInRangeWarning: the SECURITY-314 warning names every endpoint the
+// CIDR covers but does not grant, leaves out one listed exactly, says how to
+// grant one, and does not block registration.
+func TestMetadataInRangeWarning(t *testing.T) {
+	d := base()
+	d.Security.AllowedDomains = []string{"0.0.0.0/0", "169.254.170.2"}
+	report := validate.Set([]*handler.Descriptor{d}, DefaultEnvironment(handler.EnvDevelopment).Registration())
+	if len(report.Diagnostics) != 1 || report.Blocking() {
+		t.Fatalf("want one non-blocking warning:\n%s", render(report.Diagnostics))
+	}
+	e := report.Diagnostics[0]
+	if e.RuleID != RuleMetadataInRange || e.Severity != handler.SeverityWarning || e.Line != fixtureLines["security.allowed_domains[0]"] {
+		t.Fatalf("got %v", e)
+	}
+	for _, s := range []string{`"0.0.0.0/0"`, "169.254.169.254", "169.254.170.23", "100.100.100.200", "192.0.0.192", `list the exact address, e.g. "169.254.169.254"`} {
+		if !strings.Contains(e.Message, s) {
+			t.Errorf("message %q lacks %q", e.Message, s)
+		}
+	}
+	if strings.Contains(e.Message, "169.254.170.2 ") || strings.Contains(e.Message, "fd00:ec2") {
+		t.Errorf("message %q names an endpoint listed exactly or outside the CIDR", e.Message)
+	}
+	if got, _ := e.Details["endpoints"].([]string); len(got) != 4 {
+		t.Errorf("details endpoints = %v, want the 4 covered IPv4 endpoints", e.Details["endpoints"])
+	}
+	if !strings.Contains(e.RemediationHint, "exact IP address") {
+		t.Errorf("hint %q does not say how to grant an endpoint", e.RemediationHint)
 	}
 }
 
