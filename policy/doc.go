@@ -2,7 +2,9 @@
 //
 // At registration, before any handler is constructed, the environment policy
 // (onex.yaml environment:) is checked against every descriptor: SECURITY-300..309,
-// and SECURITY-311 for secret references in config whose scope is not declared.
+// SECURITY-311 for secret references in config whose scope is not declared, and
+// the SECURITY-314 warning for an allowed_domains CIDR that covers a cloud
+// metadata endpoint.
 // Environment.Registration is the validate.Validator the host and `onex validate`
 // plug into validate.Set.
 //
@@ -11,7 +13,11 @@
 // HTTP client built on it (SECURITY-310), and a secret reader limited to the
 // scopes it declared (SECURITY-311). The guard matches the allowlist on the name,
 // resolves the name once, checks every resolved address and dials only a checked
-// address, so a second, different DNS answer can never be dialed. The envelope
+// address, so a second, different DNS answer can never be dialed. A cloud
+// metadata or credential endpoint is dialed only when allowed_domains lists that
+// exact IP address; an IPv6 address that embeds an IPv4 one (NAT64, 6to4,
+// Teredo, IPv4-compatible, -translated) is refused when the IPv4 address would
+// be, unless that exact IPv6 address is listed. The envelope
 // classification check (SECURITY-312) belongs to the runtime's dispatch
 // pipeline, which refuses the envelope before the handler runs.
 //

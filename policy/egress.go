@@ -112,7 +112,7 @@ func rfc6052(bits int) ipv4Layout {
 // prefixes do not overlap, so at most one form applies.
 //
 // The local-use NAT64 prefix may hold a network-specific prefix of any RFC 6052
-// length within it (RFC 8215 §3), and the address does not say which one its
+// length within it (RFC 8215), and the address does not say which one its
 // translator uses: every decoding counts, and one refused decoding refuses the
 // address. /32 and /40 do not fit inside a /48; the well-known prefix is a /96
 // only (RFC 6052 §2.1). Network-specific prefixes elsewhere are

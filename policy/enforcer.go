@@ -123,8 +123,9 @@ func New(o Options) *Enforcer {
 // Environment returns the environment policy.
 func (e *Enforcer) Environment() Environment { return e.env }
 
-// Registration returns the registration-time validator (SECURITY-300..309, and
-// SECURITY-311 for undeclared config secret scopes) for validate.Set.
+// Registration returns the registration-time validator (SECURITY-300..309,
+// SECURITY-311 for undeclared config secret scopes, the SECURITY-314 warning)
+// for validate.Set.
 func (e *Enforcer) Registration() validate.Validator { return e.env.Registration() }
 
 // Grant returns the capabilities d earned: an effect handler gets an
