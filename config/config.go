@@ -8,19 +8,19 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
-	"github.com/goccy/go-yaml/token"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/internal/suggest"
+	"github.com/onexhost/onex/internal/yamldoc"
 )
 
 // MaxFileBytes bounds the size of onex.yaml.
@@ -40,15 +40,17 @@ var Sections = []string{
 	"tracing",        // runtime: OpenTelemetry
 }
 
-// File is a parsed onex.yaml.
+// File is a parsed onex.yaml: the node tree of each section, which keeps the
+// line and column of every key and value.
 type File struct {
 	// Path is the file the configuration came from ("" for defaults).
 	Path     string
-	sections map[string]ast.Node
+	sections map[string]*yaml.Node
+	keys     map[string]*yaml.Node // the key node of each section
 }
 
 // Empty is the configuration of a host started without a file: all defaults.
-func Empty() *File { return &File{sections: map[string]ast.Node{}} }
+func Empty() *File { return &File{sections: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}} }
 
 // Load reads and parses path. An empty path yields Empty().
 func Load(path string) (*File, []*diag.ValidationError) {
@@ -85,54 +87,48 @@ func trimPathErr(err error) error {
 
 // Parse parses the content of a configuration file named path.
 func Parse(path string, data []byte) (*File, []*diag.ValidationError) {
-	f := &File{Path: path, sections: map[string]ast.Node{}}
-	parsed, err := parser.ParseBytes(data, 0)
+	f := &File{Path: path, sections: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
+	body, second, err := yamldoc.Load(data, yamldoc.Options{})
 	if err != nil {
-		e := diag.New("RUNTIME-002", "invalid YAML: %s", yamlMessage(err))
-		f.locate(e, yamlToken(err))
+		e := diag.New("RUNTIME-002", "invalid YAML: %s", err)
+		var se *yamldoc.SyntaxError
+		if errors.As(err, &se) {
+			e = diag.New("RUNTIME-002", "invalid YAML: %s", se.Message)
+			f.locate(e, se.Line, se.Column)
+		}
+		e.FilePath = path
 		e.RemediationHint = "fix the YAML syntax of the configuration at the reported line and column"
 		return nil, []*diag.ValidationError{e}
 	}
-	var body ast.Node
-	for _, doc := range parsed.Docs {
-		if doc.Body == nil {
-			continue
-		}
-		if body != nil {
-			e := diag.New("RUNTIME-002", "configuration holds more than one YAML document")
-			f.locate(e, doc.Body.GetToken())
-			return nil, []*diag.ValidationError{e}
-		}
-		body = doc.Body
+	if second != nil {
+		e := diag.New("RUNTIME-002", "configuration holds more than one YAML document")
+		f.locateNode(e, second)
+		return nil, []*diag.ValidationError{e}
 	}
-	body = unwrap(body)
 	if body == nil {
 		return f, nil
 	}
-	m, ok := body.(*ast.MappingNode)
-	if !ok {
+	if e := f.duplicateKey(body); e != nil {
+		return nil, []*diag.ValidationError{e}
+	}
+	m := yamldoc.Resolve(body)
+	if m.Kind != yaml.MappingNode {
 		e := diag.New("RUNTIME-002", "configuration must be a mapping of sections (%s)", strings.Join(Sections, ", "))
-		f.locate(e, body.GetToken())
+		f.locateNode(e, body)
 		return nil, []*diag.ValidationError{e}
 	}
 	var errs []*diag.ValidationError
-	for _, mv := range m.Values {
-		key := mv.Key.String()
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		key, _ := yamldoc.KeyText(k)
 		if !slices.Contains(Sections, key) {
 			e := diag.New("RUNTIME-002", "unknown section %q%s", key, suggest.Hint(key, Sections))
 			e.Details = map[string]any{"key": key}
-			f.locate(e, mv.Key.GetToken())
+			f.locateNode(e, k)
 			errs = append(errs, e)
 			continue
 		}
-		if _, dup := f.sections[key]; dup {
-			e := diag.New("RUNTIME-002", "section %q appears twice", key)
-			e.Details = map[string]any{"key": key}
-			f.locate(e, mv.Key.GetToken())
-			errs = append(errs, e)
-			continue
-		}
-		f.sections[key] = mv.Value
+		f.sections[key], f.keys[key] = v, k
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -140,10 +136,34 @@ func Parse(path string, data []byte) (*File, []*diag.ValidationError) {
 	return f, nil
 }
 
+// duplicateKey reports the first key set twice in one mapping, anywhere in
+// the file: YAML forbids it, and a decoder would silently keep one of them.
+func (f *File) duplicateKey(n *yaml.Node) *diag.ValidationError {
+	switch n.Kind {
+	case yaml.AliasNode:
+		return nil // its anchor is checked where it is written
+	case yaml.MappingNode:
+		if dup, first := yamldoc.DuplicateKey(n); dup != nil {
+			key, _ := yamldoc.KeyText(dup)
+			e := diag.New("RUNTIME-002", "key %q appears twice in one mapping (first at line %d, column %d)", key, first.Line, first.Column)
+			e.Details = map[string]any{"key": key}
+			e.RemediationHint = "remove or merge one of the two: a mapping sets each key once"
+			f.locateNode(e, dup)
+			return e
+		}
+	}
+	for _, c := range n.Content {
+		if e := f.duplicateKey(c); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
 // Has reports whether the section is present.
 func (f *File) Has(section string) bool {
-	n, ok := f.sections[section]
-	return ok && unwrap(n) != nil && n.Type() != ast.NullType
+	n := yamldoc.Resolve(f.sections[section])
+	return n != nil && !(n.Kind == yaml.ScalarNode && n.Tag == "!!null")
 }
 
 // Decode strictly decodes a section into dst (a pointer to the owning package's
@@ -157,13 +177,21 @@ func (f *File) Decode(section string, dst any) []*diag.ValidationError {
 		return nil
 	}
 	node := f.sections[section]
-	if errs := f.unknownKeys(section, node, reflect.TypeOf(dst)); len(errs) > 0 {
+	if errs := f.check(section, section, node, reflect.TypeOf(dst)); len(errs) > 0 {
 		return errs
 	}
-	if err := yaml.NodeToValue(node, dst, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
-		e := diag.New("RUNTIME-002", "%s: %s", section, yamlMessage(err))
+	if err := node.Load(dst, yaml.WithKnownFields(), yaml.WithUniqueKeys()); err != nil {
+		msg, line, col := err.Error(), node.Line, node.Column
+		var le *yaml.LoadError
+		if errors.As(err, &le) {
+			msg = le.Message
+			if le.Mark.Line > 0 {
+				line, col = le.Mark.Line, le.Mark.Column
+			}
+		}
+		e := diag.New("RUNTIME-002", "%s: %s", section, msg)
 		e.Details = map[string]any{"key": section}
-		f.locate(e, yamlToken(err))
+		f.locate(e, line, col)
 		return []*diag.ValidationError{e}
 	}
 	return nil
@@ -186,6 +214,7 @@ func (f *File) FilePath(e *diag.ValidationError) { e.FilePath = f.Path }
 
 // Position returns the line and column of the value at keyPath (dotted, with
 // [i] for list items), or of its nearest present ancestor; 0, 0 when unknown.
+// A key written with no value (`key:`) is placed at the key.
 func (f *File) Position(keyPath string) (line, col int) {
 	if f == nil {
 		return 0, 0
@@ -198,19 +227,21 @@ func (f *File) Position(keyPath string) (line, col int) {
 	if !ok {
 		return 0, 0
 	}
-	tok := node.GetToken()
+	at := node
+	if yamldoc.ImplicitNull(node) {
+		at = f.keys[parts[0]]
+	}
 	for _, p := range parts[1:] {
-		next := child(unwrap(node), p)
+		key, next := child(node, p)
 		if next == nil {
 			break
 		}
-		node = next
-		tok = node.GetToken()
+		node, at = next, next
+		if key != nil && yamldoc.ImplicitNull(next) {
+			at = key
+		}
 	}
-	if tok == nil {
-		return 0, 0
-	}
-	return tok.Position.Line, tok.Position.Column
+	return at.Line, at.Column
 }
 
 func splitPath(p string) []string {
@@ -229,102 +260,192 @@ func splitPath(p string) []string {
 	return out
 }
 
-func child(n ast.Node, seg string) ast.Node {
-	switch x := n.(type) {
-	case *ast.MappingNode:
-		for _, mv := range x.Values {
-			if mv.Key.String() == seg {
-				return mv.Value
+// child is the value under key (or list index "[i]") seg of n, with its key
+// node (nil for a list item).
+func child(n *yaml.Node, seg string) (key, value *yaml.Node) {
+	switch x := yamldoc.Resolve(n); x.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(x.Content); i += 2 {
+			if k, ok := yamldoc.KeyText(x.Content[i]); ok && k == seg {
+				return x.Content[i], x.Content[i+1]
 			}
 		}
-	case *ast.SequenceNode:
+	case yaml.SequenceNode:
 		if strings.HasPrefix(seg, "[") {
 			i, err := strconv.Atoi(strings.Trim(seg, "[]"))
-			if err == nil && i >= 0 && i < len(x.Values) {
-				return x.Values[i]
+			if err == nil && i >= 0 && i < len(x.Content) {
+				return nil, x.Content[i]
 			}
 		}
 	}
-	return nil
+	return nil, nil
 }
 
-// unknownKeys walks the YAML mapping against the struct's fields and reports every
-// key the struct does not have, with a did-you-mean among its siblings.
-func (f *File) unknownKeys(path string, n ast.Node, t reflect.Type) []*diag.ValidationError {
+// check walks the YAML node against the Go type it decodes into, before the
+// decoding: it reports every key the struct does not have (with a did-you-mean
+// among its siblings), every value of the wrong shape (a scalar where a
+// mapping or a list goes, and the reverse), every boolean that is not true or
+// false, and every value a TextUnmarshaler refuses, each at its node.
+func (f *File) check(section, path string, n *yaml.Node, t reflect.Type) []*diag.ValidationError {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	n = unwrap(n)
+	n = yamldoc.Resolve(n)
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil // leaves the default in place
+	}
 	if e := f.checkText(path, n, t); e != nil {
 		return []*diag.ValidationError{e}
 	}
-	switch x := n.(type) {
-	case *ast.MappingNode:
-		switch t.Kind() {
-		case reflect.Struct:
-			if implementsUnmarshaler(t) {
-				return nil
-			}
-			fields := yamlFields(t)
-			names := make([]string, 0, len(fields))
-			for k := range fields {
-				names = append(names, k)
-			}
-			slices.Sort(names)
-			var errs []*diag.ValidationError
-			for _, mv := range x.Values {
-				key := mv.Key.String()
-				ft, ok := fields[key]
-				if !ok {
-					e := diag.New("RUNTIME-002", "%s: unknown key %q%s", path, key, suggest.Hint(key, names))
-					e.Details = map[string]any{"key": path + "." + key, "valid": names}
-					f.locate(e, mv.Key.GetToken())
-					errs = append(errs, e)
-					continue
-				}
-				errs = append(errs, f.unknownKeys(path+"."+key, mv.Value, ft)...)
-			}
-			return errs
-		case reflect.Map:
-			var errs []*diag.ValidationError
-			for _, mv := range x.Values {
-				errs = append(errs, f.unknownKeys(path+"."+mv.Key.String(), mv.Value, t.Elem())...)
-			}
-			return errs
+	if implementsUnmarshaler(t) || t.Kind() == reflect.Interface {
+		return nil
+	}
+	switch want := shape(t); {
+	case want != shapeOf(n):
+		if want == "" {
+			want = scalarName(t)
 		}
-	case *ast.SequenceNode:
-		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
-			var errs []*diag.ValidationError
-			for i, v := range x.Values {
-				errs = append(errs, f.unknownKeys(fmt.Sprintf("%s[%d]", path, i), v, t.Elem())...)
+		e := diag.New("RUNTIME-002", "%s: %s was used where %s is expected", path, describe(n), want)
+		e.Details = map[string]any{"key": section}
+		f.locateNode(e, n)
+		return []*diag.ValidationError{e}
+	case t.Kind() == reflect.Bool && n.Tag != "!!bool":
+		e := diag.New("RUNTIME-002", "%s: %s is not a boolean (true or false)", path, strconv.Quote(n.Value))
+		e.Details = map[string]any{"key": section}
+		f.locateNode(e, n)
+		return []*diag.ValidationError{e}
+	}
+	var errs []*diag.ValidationError
+	switch t.Kind() {
+	case reflect.Struct:
+		fields, rest := yamlFields(t)
+		names := slices.Sorted(maps.Keys(fields))
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+				errs = append(errs, f.merged(section, path, v, t)...) // <<: *defaults
+				continue
 			}
-			return errs
+			key, _ := yamldoc.KeyText(k)
+			ft, ok := fields[key]
+			switch {
+			case ok:
+			case rest != nil: // an inline map takes the other keys
+				ft = rest
+			default:
+				e := diag.New("RUNTIME-002", "%s: unknown key %q%s", path, key, suggest.Hint(key, names))
+				e.Details = map[string]any{"key": path + "." + key, "valid": names}
+				f.locateNode(e, k)
+				errs = append(errs, e)
+				continue
+			}
+			errs = append(errs, f.check(section, path+"."+key, v, ft)...)
+		}
+	case reflect.Map:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+				errs = append(errs, f.merged(section, path, v, t)...)
+				continue
+			}
+			key, _ := yamldoc.KeyText(k)
+			errs = append(errs, f.check(section, path+"."+key, v, t.Elem())...)
+		}
+	case reflect.Slice, reflect.Array:
+		for i, v := range n.Content {
+			errs = append(errs, f.check(section, fmt.Sprintf("%s[%d]", path, i), v, t.Elem())...)
 		}
 	}
-	return nil
+	return errs
+}
+
+// merged checks the keys a merge key (<<) brings into a mapping of type t:
+// one mapping, or a list of them.
+func (f *File) merged(section, path string, v *yaml.Node, t reflect.Type) []*diag.ValidationError {
+	if r := yamldoc.Resolve(v); r.Kind == yaml.SequenceNode {
+		var errs []*diag.ValidationError
+		for _, m := range r.Content {
+			errs = append(errs, f.check(section, path, m, t)...)
+		}
+		return errs
+	}
+	return f.check(section, path, v, t)
+}
+
+// shape is the YAML collection a Go type decodes from: a mapping, a
+// sequence, or "" for a scalar.
+func shape(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "mapping"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "" // bytes: a !!binary or a string
+		}
+		return "sequence"
+	}
+	return ""
+}
+
+// scalarName names the scalar a Go type decodes from, for messages.
+func scalarName(t reflect.Type) string {
+	switch {
+	case t == reflect.TypeFor[time.Duration]():
+		return "duration"
+	case t.Kind() == reflect.Bool:
+		return "boolean"
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Float64:
+		return "number"
+	}
+	return "string"
+}
+
+func shapeOf(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "sequence"
+	}
+	return ""
+}
+
+// describe names a node's kind for messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "sequence"
+	}
+	switch n.Tag {
+	case "!!int", "!!float":
+		return "number"
+	case "!!bool":
+		return "boolean"
+	}
+	return "string"
 }
 
 // checkText decodes a scalar bound for a TextUnmarshaler (a vocabulary type, a
 // duration wrapper…) on its own, so that a rejected value is reported at its
-// node: the YAML decoder loses the position of errors from UnmarshalText.
-func (f *File) checkText(path string, n ast.Node, t reflect.Type) *diag.ValidationError {
-	scalar, ok := n.(ast.ScalarNode)
-	if !ok || n.Type() == ast.NullType || !reflect.PointerTo(t).Implements(textUnmarshaler) {
+// node with its key path.
+func (f *File) checkText(path string, n *yaml.Node, t reflect.Type) *diag.ValidationError {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" || !reflect.PointerTo(t).Implements(textUnmarshaler) {
 		return nil
 	}
-	text := fmt.Sprint(scalar.GetValue())
 	u := reflect.New(t).Interface().(interface{ UnmarshalText([]byte) error })
-	if err := u.UnmarshalText([]byte(text)); err != nil {
+	if err := u.UnmarshalText([]byte(n.Value)); err != nil {
 		e := diag.New("RUNTIME-002", "%s: %v", path, err)
 		e.Details = map[string]any{"key": path}
-		f.locate(e, n.GetToken())
+		f.locateNode(e, n)
 		return e
 	}
 	return nil
 }
 
 var (
-	yamlUnmarshaler = reflect.TypeFor[yaml.BytesUnmarshaler]()
+	yamlUnmarshaler = reflect.TypeFor[yaml.Unmarshaler]()
 	textUnmarshaler = reflect.TypeFor[interface{ UnmarshalText([]byte) error }]()
 )
 
@@ -333,76 +454,57 @@ func implementsUnmarshaler(t reflect.Type) bool {
 	return p.Implements(yamlUnmarshaler) || p.Implements(textUnmarshaler)
 }
 
-// yamlFields maps the YAML keys of a struct (as goccy/go-yaml names them: the yaml
-// tag, else the json tag, else the lower-cased field name; inline structs flattened)
-// to their types.
-func yamlFields(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
+// yamlFields maps the YAML keys of a struct (as go.yaml.in/yaml names them: the
+// yaml tag, else the lower-cased field name; ,inline structs flattened) to
+// their types. rest is the element type of an ,inline map, which takes every
+// other key; nil when there is none.
+func yamlFields(t reflect.Type) (fields map[string]reflect.Type, rest reflect.Type) {
+	fields = map[string]reflect.Type{}
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
-		if !sf.IsExported() {
+		if !sf.IsExported() && !sf.Anonymous {
 			continue
 		}
-		tag := sf.Tag.Get("yaml")
-		if tag == "" {
-			tag = sf.Tag.Get("json")
-		}
-		name, opts, _ := strings.Cut(tag, ",")
+		name, opts, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
 		if name == "-" {
 			continue
 		}
-		if strings.Contains(opts, "inline") || (sf.Anonymous && name == "") {
+		if slices.Contains(strings.Split(opts, ","), "inline") {
 			ft := sf.Type
 			for ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
 			}
-			if ft.Kind() == reflect.Struct {
-				for k, v := range yamlFields(ft) {
-					out[k] = v
+			switch ft.Kind() {
+			case reflect.Struct:
+				inner, innerRest := yamlFields(ft)
+				maps.Copy(fields, inner)
+				if innerRest != nil {
+					rest = innerRest
 				}
-				continue
+			case reflect.Map:
+				rest = ft.Elem()
 			}
+			continue
+		}
+		if !sf.IsExported() {
+			continue
 		}
 		if name == "" {
 			name = strings.ToLower(sf.Name)
 		}
-		out[name] = sf.Type
+		fields[name] = sf.Type
 	}
-	return out
+	return fields, rest
 }
 
-func unwrap(n ast.Node) ast.Node {
-	for {
-		switch x := n.(type) {
-		case *ast.AnchorNode:
-			n = x.Value
-		case *ast.TagNode:
-			n = x.Value
-		default:
-			return n
-		}
-	}
+// locateNode places e at node n of the file.
+func (f *File) locateNode(e *diag.ValidationError, n *yaml.Node) {
+	f.locate(e, n.Line, n.Column)
 }
 
-func (f *File) locate(e *diag.ValidationError, tok *token.Token) {
+func (f *File) locate(e *diag.ValidationError, line, col int) {
 	e.FilePath = f.Path
-	if tok != nil && tok.Position != nil {
-		e.Line, e.Column = tok.Position.Line, tok.Position.Column
+	if line > 0 {
+		e.Line, e.Column = line, max(col, 1)
 	}
-}
-
-func yamlToken(err error) *token.Token {
-	var te interface{ GetToken() *token.Token }
-	if errors.As(err, &te) {
-		return te.GetToken()
-	}
-	return nil
-}
-
-func yamlMessage(err error) string {
-	var me interface{ GetMessage() string }
-	if errors.As(err, &me) {
-		return me.GetMessage()
-	}
-	return err.Error()
 }

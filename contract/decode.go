@@ -223,7 +223,7 @@ func (d *decoder) check(root *yaml.Node) bool {
 			aliases = append(aliases, n)
 			return
 		case yaml.MappingNode:
-			if k, prev := duplicateKey(n); k != nil {
+			if k, prev := yamldoc.DuplicateKey(n); k != nil {
 				dup, first = k, prev
 				return
 			}
@@ -289,52 +289,6 @@ func (d *decoder) check(root *yaml.Node) bool {
 		}
 	}
 	return true
-}
-
-// duplicateKey returns the first key of mapping m that an earlier key of m
-// already sets, and that earlier key. Keys that are not scalars are left to
-// the decoding, which refuses them.
-func duplicateKey(m *yaml.Node) (dup, first *yaml.Node) {
-	n := len(m.Content) / 2
-	if n < 2 {
-		return nil, nil
-	}
-	if n <= 16 { // small mappings, the common case: no map to allocate
-		for i := 2; i < 2*n; i += 2 {
-			key, ok := keyText(m.Content[i])
-			if !ok {
-				continue
-			}
-			for j := 0; j < i; j += 2 {
-				if prev, ok := keyText(m.Content[j]); ok && prev == key {
-					return m.Content[i], m.Content[j]
-				}
-			}
-		}
-		return nil, nil
-	}
-	seen := make(map[string]*yaml.Node, n)
-	for i := 0; i < 2*n; i += 2 {
-		key, ok := keyText(m.Content[i])
-		if !ok {
-			continue
-		}
-		if p, ok := seen[key]; ok {
-			return m.Content[i], p
-		}
-		seen[key] = m.Content[i]
-	}
-	return nil, nil
-}
-
-// keyText is the text of a mapping key: a scalar other than null, written or
-// reached through an alias. The merge key << is a key like the others here.
-func keyText(k *yaml.Node) (string, bool) {
-	r := yamldoc.Resolve(k)
-	if r == nil || r.Kind != yaml.ScalarNode || r.Tag == "!!null" {
-		return "", false
-	}
-	return r.Value, true
 }
 
 // explicitTag reports whether the document tags n (!!str, !custom, ...)
@@ -415,7 +369,7 @@ func (d *decoder) mapping(n *yaml.Node) (entries []entry, ok bool) {
 			merges = append(merges, v)
 			continue
 		}
-		key, ok := keyText(k)
+		key, ok := yamldoc.KeyText(k)
 		if !ok {
 			d.add(location(k), "CONTRACT-003", "write mapping keys as plain or quoted strings",
 				"mapping key must be a scalar, got %s", kindOf(k))

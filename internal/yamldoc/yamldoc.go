@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v4"
 	"go.yaml.in/yaml/v4/plugin/loaderlimits"
@@ -118,6 +120,53 @@ func Resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
+// DuplicateKey returns the first key of mapping m that an earlier key of m
+// already sets, and that earlier key. Keys that are not scalars are left to
+// the decoding, which refuses them.
+func DuplicateKey(m *yaml.Node) (dup, first *yaml.Node) {
+	n := len(m.Content) / 2
+	if n < 2 {
+		return nil, nil
+	}
+	if n <= 16 { // small mappings, the common case: no map to allocate
+		for i := 2; i < 2*n; i += 2 {
+			key, ok := KeyText(m.Content[i])
+			if !ok {
+				continue
+			}
+			for j := 0; j < i; j += 2 {
+				if prev, ok := KeyText(m.Content[j]); ok && prev == key {
+					return m.Content[i], m.Content[j]
+				}
+			}
+		}
+		return nil, nil
+	}
+	seen := make(map[string]*yaml.Node, n)
+	for i := 0; i < 2*n; i += 2 {
+		key, ok := KeyText(m.Content[i])
+		if !ok {
+			continue
+		}
+		if p, ok := seen[key]; ok {
+			return m.Content[i], p
+		}
+		seen[key] = m.Content[i]
+	}
+	return nil, nil
+}
+
+// KeyText is the text of a mapping key: a scalar other than null, written or
+// reached through an alias. Quoting does not change a key: a, "a" and 'a' are
+// one key. The merge key << is a key like the others here.
+func KeyText(k *yaml.Node) (string, bool) {
+	r := Resolve(k)
+	if r == nil || r.Kind != yaml.ScalarNode || r.Tag == "!!null" {
+		return "", false
+	}
+	return r.Value, true
+}
+
 // locate turns a load error into a SyntaxError at the position an editor
 // shows for it.
 func locate(data []byte, err error, o Options) *SyntaxError {
@@ -147,7 +196,8 @@ const simpleKey = "while scanning a simple key"
 //   - a flow collection ([ or {) in a block is over at the first line that is
 //     not indented past the line it opened on: that line is the mistake;
 //   - at the end of the file there is nothing to show, so the construct left
-//     open (a quote, a bracket) is shown instead.
+//     open (a quote, a bracket) is shown instead, or when the loader does not
+//     say which, the last thing written.
 func position(data []byte, le *yaml.LoadError, o Options) (line, col int) {
 	mark, ctx := le.Mark, le.ContextMark
 	if mark.Line <= 0 {
@@ -157,27 +207,34 @@ func position(data []byte, le *yaml.LoadError, o Options) (line, col int) {
 	for len(lines) < mark.Line {
 		lines = append(lines, nil) // past the last line break
 	}
-	if ctx.Line <= 0 || ctx.Line > mark.Line {
-		if charAt(lines[mark.Line-1], mark.Column) == ':' {
-			if k := keyBefore(data[:offset(lines, mark)], o); k != nil {
-				return k.Line, k.Column
-			}
+	before := ctx.Line > 0 && (ctx.Line < mark.Line || ctx.Line == mark.Line && ctx.Column < mark.Column)
+	if !before && charAt(lines[mark.Line-1], mark.Column) == ':' {
+		if k := keyBefore(data[:offset(lines, mark)], o); k != nil {
+			return k.Line, k.Column
 		}
-		return mark.Line, max(mark.Column, 1)
 	}
-	if le.ContextMsg == simpleKey {
+	if before && le.ContextMsg == simpleKey {
 		return ctx.Line, max(ctx.Column, 1)
 	}
-	if opener := lines[ctx.Line-1]; charAt(opener, ctx.Column) == '[' || charAt(opener, ctx.Column) == '{' {
-		parent := indent(opener)
-		for n := ctx.Line + 1; n <= mark.Line; n++ {
-			if in := indent(lines[n-1]); !blank(lines[n-1]) && in <= parent {
-				return n, in + 1
+	if before {
+		if opener := lines[ctx.Line-1]; charAt(opener, ctx.Column) == '[' || charAt(opener, ctx.Column) == '{' {
+			parent := indent(opener)
+			for n := ctx.Line + 1; n <= mark.Line; n++ {
+				if in := indent(lines[n-1]); !blank(lines[n-1]) && in <= parent {
+					return n, in + 1
+				}
 			}
 		}
 	}
 	if len(bytes.TrimSpace(data[offset(lines, mark):])) == 0 { // at the end
-		return ctx.Line, max(ctx.Column, 1)
+		if before {
+			return ctx.Line, max(ctx.Column, 1)
+		}
+		for n := mark.Line; n >= 1; n-- {
+			if l := lines[n-1]; !blank(l) {
+				return n, utf8.RuneCount(bytes.TrimRightFunc(l, unicode.IsSpace))
+			}
+		}
 	}
 	return mark.Line, max(mark.Column, 1)
 }

@@ -140,3 +140,38 @@ func TestResolve(t *testing.T) {
 		t.Fatal("ImplicitNull: want true for `c:` only")
 	}
 }
+
+func TestDuplicateKey(t *testing.T) {
+	var large strings.Builder // more keys than are compared pairwise
+	for _, k := range strings.Split("abcdefghijklmnopqrst", "") {
+		large.WriteString(k + ": 1\n")
+	}
+	for _, tc := range []struct {
+		name      string
+		doc       string
+		dup, prev int // lines of the duplicate and of the first key; 0: none
+	}{
+		{"none", "a: 1\nb: 2\n", 0, 0},
+		{"plain", "a: 1\nb: 2\na: 3\n", 3, 1},
+		{"quoted and plain", "a: 1\n\"a\": 2\n", 2, 1},
+		{"single-quoted", "'a': 1\nb: 2\n'a': 3\n", 3, 1},
+		{"through an alias", "a: &k x\n*k : 2\nx: 3\n", 3, 2},
+		{"null keys are not compared", "~: 1\n? ~\n: 2\n", 0, 0},
+		{"large", large.String() + "c: again\n", 21, 3},
+		{"large without", large.String(), 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _, err := Load([]byte(tc.doc), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dup, prev := DuplicateKey(m)
+			switch {
+			case tc.dup == 0 && dup != nil:
+				t.Fatalf("got a duplicate at line %d, want none", dup.Line)
+			case tc.dup != 0 && (dup == nil || dup.Line != tc.dup || prev.Line != tc.prev):
+				t.Fatalf("got %v %v, want the key of line %d set first at line %d", dup, prev, tc.dup, tc.prev)
+			}
+		})
+	}
+}
