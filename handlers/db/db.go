@@ -33,6 +33,7 @@ import (
 	"strings"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -189,6 +190,7 @@ type DB struct {
 	cfg   settings
 	pool  *pgxpool.Pool
 	types typeLoader
+	descs *lru.Cache[string, *pgconn.StatementDescription] // by sql (params.go)
 }
 
 var (
@@ -204,7 +206,11 @@ func New(config json.RawMessage) (handler.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{cfg: cfg}, nil
+	descs, err := lru.New[string, *pgconn.StatementDescription](describeCacheSize)
+	if err != nil {
+		return nil, err
+	}
+	return &DB{cfg: cfg, descs: descs}, nil
 }
 
 // Init builds the connection pool on the granted dialer and checks that the
@@ -238,7 +244,9 @@ func (h *DB) Init(ctx context.Context, env *handler.InitEnv) error {
 		cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(cfg.statementTimeout.Milliseconds(), 10)
 	}
 	// Extended protocol only: the server then refuses several statements in
-	// one sql, and values never travel inside the text.
+	// one sql, and values never travel inside the text. With the statement
+	// cache off (PgBouncer in transaction mode), pgx describes every
+	// statement again and prepares none by name.
 	cc.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
 	if !cfg.statementCache {
 		cc.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
@@ -290,9 +298,7 @@ type TransactionPayload struct {
 	ReadOnly  bool   `json:"read_only,omitempty"`
 }
 
-// The results are rendered straight into JSON bytes (a json.RawMessage the
-// runtime copies into the response after checking it), row by row while pgx
-// reads them, in these shapes:
+// The results are Go values the runtime encodes, in these shapes:
 //
 //	query        {"columns":[…],"rows":[{col:val,…},…],"row_count":N,"truncated":true}
 //	execute      {"row_count":N}
@@ -303,174 +309,181 @@ type TransactionPayload struct {
 // RETURNING included; rows omitted when there are none), else {"row_count":N}
 // with the affected count; the transaction's row_count is their sum.
 
+// result is the result of query and execute, and of one statement of a
+// transaction.
+type result struct {
+	Columns   []string `json:"columns,omitzero"`
+	Rows      *rowSet  `json:"rows,omitzero"`
+	RowCount  int64    `json:"row_count"`
+	Truncated bool     `json:"truncated,omitzero"`
+}
+
+// transactionResult is the result of transaction.
+type transactionResult struct {
+	Results  []result `json:"results"`
+	RowCount int64    `json:"row_count"`
+}
+
 // Handle runs one verb.
 func (h *DB) Handle(ctx context.Context, inv *handler.Invocation) (handler.Output, error) {
 	if h.pool == nil {
 		return handler.Output{}, handler.Failed(nil, "the database handler is not initialised")
 	}
+	var res any
+	var err error
 	switch inv.Verb() {
-	case "query":
-		p, err := decodeStatement(inv.Payload())
-		if err != nil {
+	case "query", "execute":
+		var p Statement
+		if err := inv.Decode(&p); err != nil {
 			return handler.Output{}, err
 		}
-		st, err := prepare(p, "")
-		if err != nil {
-			return handler.Output{}, err
-		}
-		// One connection for the whole query: loading types for its result
-		// (types.go) happens on it after the rows are read, which with the
-		// pool's own Query would already have gone back to the pool.
-		conn, err := h.pool.Acquire(ctx)
-		if err != nil {
-			return handler.Output{}, mapError(err, "")
-		}
-		defer conn.Release()
-		res, _, err := h.appendQuery(ctx, conn.Conn(), st, "", false, make([]byte, 0, resultBufferSize))
-		if err != nil {
-			return handler.Output{}, err
-		}
-		return handler.Output{Result: json.RawMessage(res)}, nil
-	case "execute":
-		p, err := decodeStatement(inv.Payload())
-		if err != nil {
-			return handler.Output{}, err
-		}
-		st, err := prepare(p, "")
-		if err != nil {
-			return handler.Output{}, err
-		}
-		tag, err := retryArrays(&st, func() (pgconn.CommandTag, error) { return h.pool.Exec(ctx, st.sql, st.params()...) })
-		if err != nil {
-			return handler.Output{}, mapError(err, "")
-		}
-		return handler.Output{Result: json.RawMessage(appendRowCount(nil, tag.RowsAffected()))}, nil
+		res, err = h.statement(ctx, p, inv.Verb() == "query")
 	case "transaction":
-		p, err := decodeTransaction(inv.Payload())
-		if err != nil {
+		var p TransactionPayload
+		if err := inv.Decode(&p); err != nil {
 			return handler.Output{}, err
 		}
-		res, err := h.transaction(ctx, p)
-		if err != nil {
-			return handler.Output{}, err
+		res, err = h.transaction(ctx, p)
+	default:
+		return handler.Output{}, handler.Failed(nil, "verb %q is not implemented by the database handler", inv.Verb())
+	}
+	if err != nil {
+		return handler.Output{}, err
+	}
+	return handler.Output{Result: res}, nil
+}
+
+// statement runs the statement of query (rows true) or execute.
+func (h *DB) statement(ctx context.Context, p Statement, rows bool) (result, error) {
+	if strings.TrimSpace(p.SQL) == "" {
+		return result{}, handler.InvalidPayload("sql", "%v", errEmptySQL)
+	}
+	// One connection for the whole statement: describing it, loading the
+	// types of its columns and running it.
+	conn, err := h.pool.Acquire(ctx)
+	if err != nil {
+		return result{}, mapError(err, "")
+	}
+	defer conn.Release()
+	mode := modeQuery
+	if !rows {
+		mode = modeExecute
+	}
+	return h.run(ctx, conn.Conn(), p, "", mode)
+}
+
+// runMode says what a statement's result is made of.
+type runMode uint8
+
+const (
+	modeQuery       runMode = iota // columns and rows, always
+	modeExecute                    // the affected row count alone
+	modeTransaction                // columns and rows when it has columns, else the affected count
+)
+
+// run describes p on conn, runs it and returns its result; prefix is the
+// payload path of the statement ("" or "statements[2].").
+func (h *DB) run(ctx context.Context, conn *pgx.Conn, p Statement, prefix string, mode runMode) (result, error) {
+	sd, err := h.describe(ctx, conn, p.SQL)
+	if err != nil {
+		return result{}, mapError(err, prefix)
+	}
+	m := conn.TypeMap()
+	args, err := parameters(m, sd.ParamOIDs, p.Parameters, prefix)
+	if err != nil {
+		return result{}, err
+	}
+	withRows := mode == modeQuery || (mode == modeTransaction && len(sd.Fields) > 0)
+	if withRows {
+		if err := distinctNames(sd.Fields); err != nil {
+			return result{}, handler.InvalidPayload(prefix+"sql", "%v", err)
 		}
-		return handler.Output{Result: json.RawMessage(res)}, nil
+		if unknown := h.types.unknown(m, sd.Fields); len(unknown) > 0 {
+			h.types.load(ctx, conn, unknown)
+		}
 	}
-	return handler.Output{}, handler.Failed(nil, "verb %q is not implemented by the database handler", inv.Verb())
-}
-
-// resultBufferSize is the first size of a result buffer: a few rows fit
-// without growing it.
-const resultBufferSize = 1024
-
-// appendRowCount appends {"row_count":n}.
-func appendRowCount(dst []byte, n int64) []byte {
-	dst = append(dst, `{"row_count":`...)
-	dst = strconv.AppendInt(dst, n, 10)
-	return append(dst, '}')
-}
-
-// querier is what a connection and a transaction share.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
-// statement is a checked Statement, ready to send.
-type statement struct {
-	sql  string
-	args []any // resultFormats, then the parameters
-}
-
-// params are the parameters alone, for Exec (which takes no result formats).
-func (s statement) params() []any { return s.args[1:] }
-
-// prepare checks one statement's shape and converts its parameters; prefix is
-// the payload path of the statement ("" or "statements[2].").
-func prepare(p Statement, prefix string) (statement, error) {
-	shape, err := scanSQL(p.SQL)
+	res, err := h.read(ctx, conn, p.SQL, args, withRows)
+	if err != nil || (withRows && !sameColumns(sd.Fields, res.cols)) {
+		// As pgx drops a statement that failed from its cache: the schema
+		// may have changed under the description, which is asked again
+		// next time.
+		h.descs.Remove(p.SQL)
+	}
 	if err != nil {
-		return statement{}, handler.InvalidPayload(prefix+"sql", "%v", err)
+		return result{}, mapError(err, prefix)
 	}
-	if shape.maxParam != len(p.Parameters) {
-		return statement{}, handler.InvalidPayload(prefix+"parameters",
-			"sql uses %d placeholder(s) ($1..$%d), %d parameter(s) given", shape.maxParam, shape.maxParam, len(p.Parameters))
+	if res.tag.String() == "" {
+		// The protocol's empty query response: only comments or semicolons.
+		return result{}, handler.InvalidPayload(prefix+"sql", "%v", errEmptySQL)
 	}
-	args, err := convertParameters(p.Parameters, prefix)
-	if err != nil {
-		return statement{}, err
+	if !withRows {
+		return result{RowCount: res.tag.RowsAffected()}, nil
 	}
-	return statement{sql: p.SQL, args: args}, nil
+	out := result{Columns: res.cols.names(), Rows: &res.rows, RowCount: int64(res.rows.n), Truncated: res.truncated}
+	if mode == modeTransaction && res.rows.n == 0 {
+		out.Rows = nil // a transaction's result omits empty rows
+	}
+	return out, nil
 }
 
-// appendQuery runs st and appends its result to dst (the shapes above; inTx
-// selects a transaction's statement shape). It returns the statement's
-// row_count. On error dst comes back as it was.
-func (h *DB) appendQuery(ctx context.Context, q querier, st statement, prefix string, inTx bool, dst []byte) ([]byte, int64, error) {
-	rows, err := retryArrays(&st, func() (pgx.Rows, error) { return q.Query(ctx, st.sql, st.args...) })
+// sameColumns reports whether the columns read are the ones described.
+func sameColumns(fds []pgconn.FieldDescription, cols columns) bool {
+	if len(fds) != len(cols) {
+		return false
+	}
+	for i, fd := range fds {
+		if fd.Name != cols[i].name || fd.DataTypeOID != cols[i].oid {
+			return false
+		}
+	}
+	return true
+}
+
+// readResult is what running a statement gave.
+type readResult struct {
+	cols      columns
+	rows      rowSet
+	truncated bool
+	tag       pgconn.CommandTag
+}
+
+// read runs sql with args on conn and, with withRows, reads at most max_rows
+// of its rows as JSON-ready values.
+func (h *DB) read(ctx context.Context, conn *pgx.Conn, sql string, args []any, withRows bool) (readResult, error) {
+	// Query, not Exec, for every statement: pgx runs a statement without
+	// arguments through the simple protocol in Exec, which would take
+	// several statements in one sql.
+	rows, err := conn.Query(ctx, sql, args...)
 	if err != nil {
-		return dst, 0, mapError(err, prefix)
+		return readResult{}, err
 	}
 	defer rows.Close()
-	m := rows.Conn().TypeMap()
-	fds := rows.FieldDescriptions()
-	var src rowSource = liveRows{rows}
-	if unknown := h.types.unknown(m, fds); len(unknown) > 0 {
-		// Types this connection has not loaded (types.go): read the rows as
-		// sent, load the types once the connection is free, then render.
-		b, err := readAhead(rows, h.cfg.maxRows)
-		if err != nil {
-			return dst, 0, mapError(err, prefix)
+	var res readResult
+	if withRows {
+		m := conn.TypeMap()
+		res.cols = newColumns(m, rows.FieldDescriptions())
+		res.rows.names = res.cols.names()
+		for rows.Next() {
+			if res.rows.n == h.cfg.maxRows {
+				res.truncated = true
+				break
+			}
+			vals, err := rows.Values()
+			if err != nil {
+				return readResult{}, err
+			}
+			if res.rows.vals, err = res.cols.appendRow(res.rows.vals, m, vals, rows.RawValues()); err != nil {
+				return readResult{}, handler.Failed(err, "cannot render the result: %v", err)
+			}
+			res.rows.n++
 		}
-		h.types.load(ctx, rows.Conn(), unknown)
-		b.m, fds, src = m, b.fds, b
-	}
-	cols, err := newColumns(m, fds)
-	if err != nil {
-		return dst, 0, handler.InvalidPayload(prefix+"sql", "%v", err)
-	}
-	start := len(dst)
-	withColumns := !inTx || len(cols) > 0
-	if withColumns {
-		dst = cols.appendNames(append(dst, `{"columns":`...))
-		dst = append(dst, `,"rows":[`...)
-	}
-	n, truncated := 0, false
-	for src.next() {
-		if n == h.cfg.maxRows {
-			truncated = true
-			break
-		}
-		vals, err := src.values()
-		if err != nil {
-			return dst[:start], 0, mapError(err, prefix)
-		}
-		if n > 0 {
-			dst = append(dst, ',')
-		}
-		if dst, err = cols.appendRow(dst, m, vals, src.raw()); err != nil {
-			return dst[:start], 0, handler.Failed(err, "cannot render the result: %v", err)
-		}
-		n++
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return dst[:start], 0, mapError(err, prefix)
+		return readResult{}, err
 	}
-	if !withColumns {
-		affected := rows.CommandTag().RowsAffected()
-		return appendRowCount(dst, affected), affected, nil
-	}
-	if inTx && n == 0 {
-		dst = dst[:len(dst)-len(`,"rows":[`)] // a transaction's result omits empty rows
-	} else {
-		dst = append(dst, ']')
-	}
-	dst = append(dst, `,"row_count":`...)
-	dst = strconv.AppendInt(dst, int64(n), 10)
-	if truncated {
-		dst = append(dst, `,"truncated":true`...)
-	}
-	return append(dst, '}'), int64(n), nil
+	res.tag = rows.CommandTag()
+	return res, nil
 }
 
 var isolationLevels = map[string]pgx.TxIsoLevel{
@@ -480,54 +493,52 @@ var isolationLevels = map[string]pgx.TxIsoLevel{
 	"serializable":    pgx.Serializable,
 }
 
-func (h *DB) transaction(ctx context.Context, p TransactionPayload) ([]byte, error) {
+func (h *DB) transaction(ctx context.Context, p TransactionPayload) (transactionResult, error) {
 	if len(p.Statements) == 0 {
-		return nil, handler.InvalidPayload("statements", "at least one statement is required")
+		return transactionResult{}, handler.InvalidPayload("statements", "at least one statement is required")
 	}
 	if len(p.Statements) > h.cfg.maxStatements {
-		return nil, handler.InvalidPayload("statements", "%d statements, more than max_statements (%d)", len(p.Statements), h.cfg.maxStatements)
+		return transactionResult{}, handler.InvalidPayload("statements", "%d statements, more than max_statements (%d)", len(p.Statements), h.cfg.maxStatements)
 	}
 	iso, ok := isolationLevels[p.Isolation]
 	if !ok {
-		return nil, handler.InvalidPayload("isolation", "unknown isolation %q (read_committed, repeatable_read, serializable)", p.Isolation)
+		return transactionResult{}, handler.InvalidPayload("isolation", "unknown isolation %q (read_committed, repeatable_read, serializable)", p.Isolation)
 	}
-	// Check every statement before opening the transaction.
-	sts := make([]statement, len(p.Statements))
 	for i, s := range p.Statements {
-		st, err := prepare(s, fmt.Sprintf("statements[%d].", i))
-		if err != nil {
-			return nil, err
+		if strings.TrimSpace(s.SQL) == "" {
+			return transactionResult{}, handler.InvalidPayload(fmt.Sprintf("statements[%d].sql", i), "%v", errEmptySQL)
 		}
-		sts[i] = st
 	}
 	opts := pgx.TxOptions{IsoLevel: iso}
 	if p.ReadOnly {
 		opts.AccessMode = pgx.ReadOnly
 	}
-	tx, err := h.pool.BeginTx(ctx, opts)
+	conn, err := h.pool.Acquire(ctx)
 	if err != nil {
-		return nil, mapError(err, "")
+		return transactionResult{}, mapError(err, "")
+	}
+	defer conn.Release()
+	tx, err := conn.BeginTx(ctx, opts)
+	if err != nil {
+		return transactionResult{}, mapError(err, "")
 	}
 	// Rolled back on every early return; a no-op after Commit.
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	out := append(make([]byte, 0, resultBufferSize), `{"results":[`...)
-	var total int64
-	for i, st := range sts {
-		if i > 0 {
-			out = append(out, ',')
+	// Each statement is described when its turn comes, inside the
+	// transaction: it may use what an earlier one created.
+	out := transactionResult{Results: make([]result, len(p.Statements))}
+	for i, s := range p.Statements {
+		r, err := h.run(ctx, tx.Conn(), s, fmt.Sprintf("statements[%d].", i), modeTransaction)
+		if err != nil {
+			return transactionResult{}, rolledBack(err, i)
 		}
-		var n int64
-		if out, n, err = h.appendQuery(ctx, tx, st, fmt.Sprintf("statements[%d].", i), true, out); err != nil {
-			return nil, rolledBack(err, i)
-		}
-		total += n
+		out.Results[i] = r
+		out.RowCount += r.RowCount
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, rolledBack(mapError(err, ""), len(sts))
+		return transactionResult{}, rolledBack(mapError(err, ""), len(p.Statements))
 	}
-	out = append(out, `],"row_count":`...)
-	out = strconv.AppendInt(out, total, 10)
-	return append(out, '}'), nil
+	return out, nil
 }
 
 // rolledBack marks a handler error as having rolled the transaction back.

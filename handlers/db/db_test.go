@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
@@ -63,23 +64,30 @@ func open(t *testing.T, extra map[string]any) *DB {
 	return h.(*DB)
 }
 
+// call runs a verb; a json.RawMessage payload is sent as it is (it may be
+// invalid JSON).
 func call(t *testing.T, h *DB, verb string, payload any) (any, error) {
 	t.Helper()
-	raw, err := json.Marshal(payload)
-	if err != nil {
-		t.Fatal(err)
+	raw, ok := payload.(json.RawMessage)
+	if !ok {
+		var err error
+		if raw, err = json.Marshal(payload); err != nil {
+			t.Fatal(err)
+		}
 	}
 	inv := handler.NewInvocation(handler.InvocationParams{
 		HandlerName: "db", Operation: handler.Command("db." + verb), Payload: raw,
 	})
 	out, err := h.Handle(context.Background(), inv)
-	if err == nil {
-		raw, ok := out.Result.(json.RawMessage)
-		if !ok || !json.Valid(raw) || bytes.ContainsAny(raw, "\n\r") {
-			t.Fatalf("%s result %T %q is not one line of JSON", verb, out.Result, out.Result)
-		}
+	if err != nil {
+		return nil, err
 	}
-	return out.Result, err
+	// The runtime encodes the result with encoding/json.
+	res, err := json.Marshal(out.Result)
+	if err != nil || bytes.ContainsAny(res, "\n\r") {
+		t.Fatalf("%s result %#v does not encode as one line of JSON: %s, %v", verb, out.Result, res, err)
+	}
+	return json.RawMessage(res), nil
 }
 
 // queryResult is a query result decoded for tests, values kept as their JSON.
@@ -179,64 +187,83 @@ func TestConfig(t *testing.T) {
 	}
 }
 
-func TestScanSQL(t *testing.T) {
+// TestOneStatementPerSQL: the server, which prepares every sql, refuses one
+// holding several statements, whatever hides a semicolon from a reader of
+// the text; the handler answers an invalid payload naming the sql, and
+// nothing of it ran.
+func TestOneStatementPerSQL(t *testing.T) {
+	h := open(t, nil)
+	mustCall(t, h, "execute", map[string]any{"sql": "CREATE TABLE kept (id int)"})
 	tests := []struct {
-		sql      string
-		maxParam int
-		wantErr  string
+		name   string
+		verb   string
+		sql    string
+		params []any
+		one    bool
 	}{
-		{"SELECT 1", 0, ""},
-		{"SELECT 1;", 0, ""},
-		{"SELECT 1;  -- trailing comment\n", 0, ""},
-		{"SELECT $1, $2, $10", 10, ""},
-		{"SELECT 'a;b', \"x;y\" FROM t", 0, ""},
-		{"SELECT 'it''s; fine'", 0, ""},
-		{`SELECT E'a\';b'`, 0, ""},
-		{"SELECT $$ ; $1 $$, $tag$ ; $tag$", 0, ""},
-		{"SELECT a$1 FROM t", 0, ""},
-		{"SELECT 1 /* ; /* nested ; */ still; */", 0, ""},
-		{"-- only ; in a comment\nSELECT $3", 3, ""},
-		{"SELECT 1; SELECT 2", 0, "more than one statement"},
-		{"SELECT 1;;", 0, "more than one statement"},
-		{"INSERT INTO t VALUES (1); DROP TABLE t", 0, "more than one statement"},
-		{"  ", 0, "sql is empty"},
-		{"-- nothing\n;", 0, "sql is empty"},
-		{"SELECT 'open", 0, "unterminated string"},
-		{`SELECT "open`, 0, "unterminated quoted identifier"},
-		{"SELECT $a$ open", 0, "unterminated dollar-quoted"},
-		{"SELECT /* open", 0, "unterminated /* comment"},
-		{"SELECT $0", 0, "placeholders start at $1"},
-		{"SELECT $99999", 0, "out of range"},
+		{"plain", "query", "SELECT 1 AS v", nil, true},
+		{"trailing semicolon and comment", "query", "SELECT 1 AS v;  -- done\n", nil, true},
+		{"empty statements after it", "query", "SELECT 1 AS v;;", nil, true},
+		{"semicolons in strings and identifiers", "query", `SELECT 'a;b' AS "x;y", E'c\';d' AS v`, nil, true},
+		{"dollar quoting", "query", "SELECT $$ ; $1 $$ AS a, $tag$ ; $tag$ AS v", nil, true},
+		{"nested comments", "query", "SELECT 1 AS v /* ; /* nested ; */ still ; */", nil, true},
+		{"placeholder after a comment", "query", "-- ; $9\nSELECT $1::int AS v", []any{1}, true},
+		{"two selects", "query", "SELECT 1; SELECT 2", nil, false},
+		{"execute without parameters", "execute", "INSERT INTO kept VALUES (1); DROP TABLE kept", nil, false},
+		{"execute with parameters", "execute", "INSERT INTO kept VALUES ($1); DROP TABLE kept", []any{1}, false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.sql, func(t *testing.T) {
-			shape, err := scanSQL(tt.sql)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("scanSQL(%q) error = %v, want %q", tt.sql, err, tt.wantErr)
+		t.Run(tt.name, func(t *testing.T) {
+			p := map[string]any{"sql": tt.sql}
+			if tt.params != nil {
+				p["parameters"] = tt.params
+			}
+			_, err := call(t, h, tt.verb, p)
+			if tt.one {
+				if err != nil {
+					t.Fatalf("%q: %v", tt.sql, err)
 				}
 				return
 			}
-			if err != nil {
-				t.Fatalf("scanSQL(%q): %v", tt.sql, err)
-			}
-			if shape.maxParam != tt.maxParam {
-				t.Fatalf("scanSQL(%q) maxParam = %d, want %d", tt.sql, shape.maxParam, tt.maxParam)
+			he := testkit.HandlerError(t, err)
+			if he.Kind != handler.KindInvalidPayload || he.Field != "sql" || he.Hint == "" ||
+				he.Details["sqlstate"] != "42601" || !strings.Contains(he.Message, "more than one statement") {
+				t.Fatalf("%q: error %+v, want an invalid payload naming sql, with SQLSTATE 42601 and a hint", tt.sql, he)
 			}
 		})
 	}
+	got := mustCall(t, h, "query", map[string]any{"sql": "SELECT count(*) AS n FROM kept"})
+	if b, _ := json.Marshal(got["rows"]); string(b) != `[{"n":0}]` {
+		t.Fatalf("after the refused statements: %s, want the table kept and empty", b)
+	}
 }
 
-func FuzzScanSQL(f *testing.F) {
-	for _, s := range []string{"SELECT 1", "SELECT $1; -- x", "SELECT $a$;$a$", "/* /* */ */", `E'\''`, "\"a\"\"b\""} {
-		f.Add(s)
+// TestEmptySQL: an sql without a statement (blank, or only comments and
+// semicolons, which the server answers with its empty query response) is an
+// invalid payload naming it.
+func TestEmptySQL(t *testing.T) {
+	h := open(t, nil)
+	tests := []struct {
+		verb    string
+		payload string
+		field   string
+	}{
+		{"query", `{"sql":""}`, "sql"},
+		{"execute", `{"sql":" \n "}`, "sql"},
+		{"query", `{"sql":"-- nothing\n;"}`, "sql"},
+		{"execute", `{"sql":"/* nothing */"}`, "sql"},
+		{"transaction", `{"statements":[{"sql":"SELECT 1"},{"sql":""}]}`, "statements[1].sql"},
+		{"transaction", `{"statements":[{"sql":"SELECT 1"},{"sql":";"}]}`, "statements[1].sql"},
 	}
-	f.Fuzz(func(t *testing.T, sql string) {
-		shape, err := scanSQL(sql)
-		if err == nil && (shape.maxParam < 0 || shape.maxParam > 65535) {
-			t.Fatalf("maxParam %d out of range", shape.maxParam)
-		}
-	})
+	for _, tt := range tests {
+		t.Run(tt.payload, func(t *testing.T) {
+			_, err := call(t, h, tt.verb, json.RawMessage(tt.payload))
+			he := testkit.HandlerError(t, err)
+			if he.Kind != handler.KindInvalidPayload || he.Field != tt.field || !strings.Contains(he.Message, "sql is empty") {
+				t.Fatalf("error %+v, want an invalid payload naming %s", he, tt.field)
+			}
+		})
+	}
 }
 
 func TestQueryAndExecute(t *testing.T) {
@@ -268,6 +295,82 @@ func TestQueryAndExecute(t *testing.T) {
 	}
 	if err := h.Health(context.Background()); err != nil {
 		t.Errorf("Health: %v", err)
+	}
+}
+
+// countingDialer counts the writes on the connections it opens: pgx sends
+// the messages of one round trip in one write.
+type countingDialer struct {
+	net.Dialer
+	writes atomic.Int64
+}
+
+func (d *countingDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	c, err := d.Dialer.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	return &countedConn{Conn: c, writes: &d.writes}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c *countedConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// TestSteadyStateRoundTrips: once a statement has been described and
+// prepared, running it again costs what it costs with pgx alone: one round
+// trip with the statement cache, two without it (pgx then describes every
+// statement itself); the handler's own description is not asked again.
+func TestSteadyStateRoundTrips(t *testing.T) {
+	dsn, _ := testkit.PostgresSchema(t)
+	tests := []struct {
+		name     string
+		cache    bool
+		perQuery int64
+	}{
+		{"statement cache", true, 1},
+		{"no statement cache", false, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &countingDialer{}
+			raw, _ := json.Marshal(map[string]any{"dsn": dsn, "max_conns": 1, "statement_cache": tt.cache})
+			hh, err := New(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := hh.(*DB)
+			if err := h.Init(context.Background(), handler.NewInitEnv(handler.InitParams{Config: raw, Capabilities: handler.Capabilities{Dialer: d}})); err != nil {
+				t.Fatal(err)
+			}
+			defer h.Close(context.Background())
+			payloads := []struct {
+				verb string
+				p    map[string]any
+			}{
+				{"query", map[string]any{"sql": "SELECT $1::int + 1 AS v, $2::text[] AS a", "parameters": []any{41, []any{"x"}}}},
+				{"execute", map[string]any{"sql": "SELECT $1::jsonb", "parameters": []any{[]any{1, 2}}}},
+			}
+			for _, p := range payloads { // the first time: described, then prepared
+				mustCall(t, h, p.verb, p.p)
+			}
+			before := d.writes.Load()
+			const n = 10
+			for range n {
+				for _, p := range payloads {
+					mustCall(t, h, p.verb, p.p)
+				}
+			}
+			if got, want := d.writes.Load()-before, n*int64(len(payloads))*tt.perQuery; got != want {
+				t.Fatalf("%d round trips for %d statements, want %d", got, n*len(payloads), want)
+			}
+		})
 	}
 }
 
@@ -538,6 +641,16 @@ func TestInvalidPayload(t *testing.T) {
 		{"bad statement in transaction", "transaction", `{"statements":[{"sql":"SELECT 1"},{"sql":"SELECT 1;SELECT 2"}]}`, "statements[1].sql"},
 		{"bad isolation", "transaction", `{"statements":[{"sql":"SELECT 1"}],"isolation":"chaos"}`, "isolation"},
 		{"wrong type", "query", `{"sql":1}`, "sql"},
+		{"parameters not an array", "query", `{"sql":"SELECT 1","parameters":{"a":1}}`, "parameters"},
+		{"nested wrong type", "transaction", `{"statements":[{"sql":"SELECT 1"},{"sql":false}]}`, "statements.sql"},
+		{"nested unknown field", "transaction", `{"statements":[{"sql":"SELECT 1","x":1}]}`, "x"},
+		{"read_only not a bool", "transaction", `{"statements":[{"sql":"SELECT 1"}],"read_only":"yes"}`, "read_only"},
+		{"not an object", "query", `[1]`, ""},
+		{"trailing data", "query", `{"sql":"SELECT 1"} {}`, ""},
+		{"syntax error", "query", `{"sql":"SELECT 1",}`, ""},
+		{"parameter count in transaction", "transaction", `{"statements":[{"sql":"SELECT 1"},{"sql":"SELECT $1::int","parameters":[]}]}`, "statements[1].parameters"},
+		{"ragged array", "execute", `{"sql":"SELECT $1::numeric[]","parameters":[[[1,2],[3]]]}`, "parameters[0]"},
+		{"array for a scalar in transaction", "transaction", `{"statements":[{"sql":"SELECT $1::text","parameters":[["a"]]}]}`, "statements[0].parameters[0]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"regexp"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -22,8 +21,6 @@ import (
 // syntax error or access rule violation (42), … — is permanent.
 var retryableClasses = map[string]bool{"08": true, "53": true, "57": true, "58": true, "40": true}
 
-var encodeArgRE = regexp.MustCompile(`failed to encode args\[(\d+)\]`)
-
 // mapError turns a pgx error into the handler's structured error. prefix is the
 // payload path of the statement ("" or "statements[2].").
 func mapError(err error, prefix string) error {
@@ -38,12 +35,9 @@ func mapError(err error, prefix string) error {
 	if errors.As(err, &ve) {
 		return denied(ve, err)
 	}
-	var shape *arrayShapeError
-	if errors.As(err, &shape) {
-		return handler.InvalidPayload(fmt.Sprintf("%sparameters[%d]", prefix, shape.param), "%s", shape.msg)
-	}
-	if m := encodeArgRE.FindStringSubmatch(err.Error()); m != nil {
-		return handler.InvalidPayload(prefix+"parameters["+m[1]+"]", "cannot be converted to the parameter's type")
+	var he *handler.Error
+	if errors.As(err, &he) {
+		return he
 	}
 	if isConnectionError(err) {
 		e := handler.Transient(err, "database connection failed: %s", sanitizeConnectError(err))
@@ -53,7 +47,22 @@ func mapError(err error, prefix string) error {
 	return handler.Failed(err, "database error: %v", err)
 }
 
+// sqlstateSyntaxError is SQLSTATE 42601, syntax_error.
+const sqlstateSyntaxError = "42601"
+
+// parseRoutine is the server routine that parses a statement of the
+// extended protocol; the only syntax error it raises itself is for an sql
+// holding more than one statement, which the protocol cannot prepare.
+const parseRoutine = "exec_parse_message"
+
 func pgError(pe *pgconn.PgError, prefix string) *handler.Error {
+	if pe.Code == sqlstateSyntaxError && pe.Routine == parseRoutine {
+		e := handler.InvalidPayload(prefix+"sql", "more than one statement: each sql holds one (the server: %s, SQLSTATE %s)", pe.Message, pe.Code)
+		e.Err = pe
+		e.Hint = "send the statements as the statements of a transaction, one sql each"
+		e.Details = map[string]any{"sqlstate": pe.Code}
+		return e
+	}
 	class := ""
 	if len(pe.Code) >= 2 {
 		class = pe.Code[:2]

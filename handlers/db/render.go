@@ -3,20 +3,15 @@ package db
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
-
-	"github.com/onexhost/onex/envelope"
-	"github.com/onexhost/onex/envelope/rawjson"
 )
 
 // How values become JSON, faithfully:
@@ -44,196 +39,214 @@ const (
 	layoutDate        = "2006-01-02"
 )
 
-// columns describes a result's columns, in one allocation with their keys.
+// rowSet is the rows of a result: a JSON array of objects whose keys follow
+// the column order of the query, which a Go map (sorted by encoding/json)
+// would lose. Keys and values are encoded by encoding/json; only the
+// brackets, braces, colons and commas between them are written here.
+type rowSet struct {
+	names []string
+	vals  []any // row by row, len(names) values each
+	n     int   // rows (a result may have rows without columns)
+}
+
+// MarshalJSON encodes the rows.
+func (s *rowSet) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	// Encode ends each value with a newline: cut it before the next byte.
+	encode := func(v any) error {
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1)
+		return nil
+	}
+	keys := make([][]byte, len(s.names))
+	for i, name := range s.names {
+		if err := encode(name); err != nil {
+			return nil, err
+		}
+		keys[i] = append(bytes.Clone(buf.Bytes()), ':')
+		buf.Reset()
+	}
+	buf.Grow(s.n * (2 + 16*len(s.names)))
+	buf.WriteByte('[')
+	for r := range s.n {
+		if r > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('{')
+		for i, key := range keys {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			buf.Write(key)
+			if err := encode(s.vals[r*len(keys)+i]); err != nil {
+				return nil, fmt.Errorf("column %q: %w", s.names[i], err)
+			}
+		}
+		buf.WriteByte('}')
+	}
+	buf.WriteByte(']')
+	return buf.Bytes(), nil
+}
+
+// columns describes a result's columns.
 type columns []column
 
 type column struct {
 	name   string
-	key    []byte // the name as a JSON object key: "name":
 	oid    uint32
 	format int16
 	elem   uint32 // the element type of an array column, else 0
 }
 
-func newColumns(m *pgtype.Map, fds []pgconn.FieldDescription) (columns, error) {
+func newColumns(m *pgtype.Map, fds []pgconn.FieldDescription) columns {
 	c := make(columns, len(fds))
-	size := 0
-	for _, fd := range fds {
-		size += len(fd.Name) + 3
-	}
-	keys := make([]byte, 0, size) // usually enough; a sliced key stays valid if it is not
 	for i, fd := range fds {
-		// Quadratic, allocation-free: results rarely have more than a few
-		// dozen columns.
-		for _, prev := range fds[:i] {
-			if prev.Name == fd.Name {
-				return nil, fmt.Errorf("column name %q appears more than once: give the columns distinct aliases (AS …)", fd.Name)
-			}
-		}
-		start := len(keys)
-		keys = append(rawjson.AppendString(keys, fd.Name), ':')
-		c[i] = column{name: fd.Name, key: keys[start:len(keys):len(keys)], oid: fd.DataTypeOID, format: fd.Format}
+		c[i] = column{name: fd.Name, oid: fd.DataTypeOID, format: fd.Format}
 		if elem := elementOID(m, fd.DataTypeOID); elem != fd.DataTypeOID {
 			c[i].elem = elem
 		}
 	}
-	return c, nil
+	return c
 }
 
-// appendNames appends the column names as a JSON array.
-func (c columns) appendNames(dst []byte) []byte {
-	dst = append(dst, '[')
-	for i := range c {
-		if i > 0 {
-			dst = append(dst, ',')
+// distinctNames checks that no two columns share a name: a row is a JSON
+// object keyed by them.
+func distinctNames(fds []pgconn.FieldDescription) error {
+	// Quadratic, allocation-free: results rarely have more than a few dozen
+	// columns.
+	for i, fd := range fds {
+		for _, prev := range fds[:i] {
+			if prev.Name == fd.Name {
+				return fmt.Errorf("column name %q appears more than once: give the columns distinct aliases (AS …)", fd.Name)
+			}
 		}
-		dst = append(dst, c[i].key[:len(c[i].key)-1]...) // without the ':'
 	}
-	return append(dst, ']')
+	return nil
 }
 
-// appendRow appends one row as a JSON object whose keys follow the column
-// order of the query. raws are the undecoded values, read again for arrays:
-// pgx flattens multi-dimensional arrays in vals.
-func (c columns) appendRow(dst []byte, m *pgtype.Map, vals []any, raws [][]byte) ([]byte, error) {
-	dst = append(dst, '{')
+// names are the column names, in the order of the query.
+func (c columns) names() []string {
+	names := make([]string, len(c))
+	for i := range c {
+		names[i] = c[i].name
+	}
+	return names
+}
+
+// appendRow appends the JSON-ready values of one row to dst. raws are the
+// undecoded values, read again for arrays: pgx flattens multi-dimensional
+// arrays in vals.
+func (c columns) appendRow(dst []any, m *pgtype.Map, vals []any, raws [][]byte) ([]any, error) {
 	for i, v := range vals {
 		col := &c[i]
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, col.key...)
-		if col.elem == 0 && col.format == pgtype.TextFormatCode {
-			dst = appendServerText(dst, col.oid, raws[i])
-			continue
-		}
-		if col.elem != 0 && v != nil && col.format == pgtype.TextFormatCode {
+		switch {
+		case col.elem == 0 && col.format == pgtype.TextFormatCode:
+			dst = append(dst, serverText(col.oid, raws[i]))
+		case col.elem != 0 && v != nil && col.format == pgtype.TextFormatCode:
 			// An array of a type without a JSON form: its elements as
 			// PostgreSQL prints them, as the same type is printed alone.
 			var arr pgtype.Array[*string]
 			if err := m.PlanScan(col.oid, col.format, &arr).Scan(raws[i], &arr); err != nil {
 				return dst, fmt.Errorf("column %q: %w", col.name, err)
 			}
-			dst = appendNested(dst, arr, func(dst []byte, e *string) []byte {
+			dst = append(dst, nested(arr, func(e *string) any {
 				if e == nil {
-					return append(dst, "null"...)
+					return nil
 				}
-				return appendServerText(dst, col.elem, []byte(*e))
-			})
-			continue
-		}
-		if col.elem != 0 && v != nil {
+				return serverText(col.elem, []byte(*e))
+			}))
+		case col.elem != 0 && v != nil:
 			var arr pgtype.Array[any]
 			if err := m.PlanScan(col.oid, col.format, &arr).Scan(raws[i], &arr); err != nil {
 				return dst, fmt.Errorf("column %q: %w", col.name, err)
 			}
-			dst = appendNested(dst, arr, func(dst []byte, e any) []byte { return appendValue(dst, m, col.elem, e) })
-			continue
+			dst = append(dst, nested(arr, func(e any) any { return jsonValue(m, col.elem, e) }))
+		default:
+			dst = append(dst, jsonValue(m, col.oid, v))
 		}
-		dst = appendValue(dst, m, col.oid, v)
 	}
-	return append(dst, '}'), nil
+	return dst, nil
 }
 
-// appendNested appends a (possibly multi-dimensional) array as nested JSON
-// arrays, each element by elem.
-func appendNested[T any](dst []byte, arr pgtype.Array[T], elem func([]byte, T) []byte) []byte {
+// nested is a (possibly multi-dimensional) array as nested JSON arrays, each
+// element by elem.
+func nested[T any](arr pgtype.Array[T], elem func(T) any) any {
 	if !arr.Valid {
-		return append(dst, "null"...)
+		return nil
 	}
 	if len(arr.Dims) == 0 {
-		return append(dst, "[]"...)
+		return []any{}
 	}
 	pos := 0
-	var build func(dst []byte, d int) []byte
-	build = func(dst []byte, d int) []byte {
-		dst = append(dst, '[')
-		for i := range int(arr.Dims[d].Length) {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
+	var build func(d int) []any
+	build = func(d int) []any {
+		out := make([]any, arr.Dims[d].Length)
+		for i := range out {
 			if d == len(arr.Dims)-1 {
-				dst = elem(dst, arr.Elements[pos])
+				out[i] = elem(arr.Elements[pos])
 				pos++
 			} else {
-				dst = build(dst, d+1)
+				out[i] = build(d + 1)
 			}
 		}
-		return append(dst, ']')
+		return out
 	}
-	return build(dst, 0)
+	return build(0)
 }
 
-// appendValue appends the JSON form of the value pgx decoded for a column
-// (or array element) of type oid.
-func appendValue(dst []byte, m *pgtype.Map, oid uint32, v any) []byte {
+// jsonValue is the value pgx decoded for a column (or array element) of type
+// oid as a Go value encoding/json renders as the table above says.
+func jsonValue(m *pgtype.Map, oid uint32, v any) any {
 	switch x := v.(type) {
-	case nil:
-		return append(dst, "null"...)
-	case bool:
-		return strconv.AppendBool(dst, x)
-	case string:
-		return rawjson.AppendString(dst, x)
-	case int16:
-		return strconv.AppendInt(dst, int64(x), 10)
-	case int32:
-		return strconv.AppendInt(dst, int64(x), 10)
-	case int64:
-		return strconv.AppendInt(dst, x, 10)
+	case nil, bool, string, int16, int32, int64, []byte:
+		return x // []byte: a base64 string
 	case json.RawMessage:
 		// Checked by unmarshalRaw; json and jsonb keep every digit.
-		return rawjson.AppendCompact(dst, x)
-	case []byte:
-		dst = append(dst, '"')
-		dst = base64.StdEncoding.AppendEncode(dst, x)
-		return append(dst, '"')
+		return x
 	case float32:
-		return appendFloat(dst, float64(x))
+		return jsonFloat(float64(x))
 	case float64:
-		return appendFloat(dst, x)
+		return jsonFloat(x)
 	case pgtype.Numeric:
-		return appendNumeric(dst, x)
+		// Its MarshalJSON writes every digit, NaN and the infinities as
+		// strings.
+		return x
 	case time.Time:
-		// Digits and separators only: nothing to escape. With whole
-		// microseconds (all PostgreSQL keeps), time.RFC3339Nano, which
-		// AppendFormat writes without parsing a layout, gives the same text
-		// as the layouts, Z included for UTC.
-		dst = append(dst, '"')
-		micro := x.Nanosecond()%1000 == 0
-		switch {
-		case oid == pgtype.TimestamptzOID && micro:
-			dst = x.UTC().AppendFormat(dst, time.RFC3339Nano)
-		case oid == pgtype.TimestamptzOID:
-			dst = x.UTC().AppendFormat(dst, layoutTimestamptz)
-		case oid == pgtype.TimestampOID && micro && x.Location() == time.UTC: // as pgx reads it
-			dst = x.AppendFormat(dst, time.RFC3339Nano)
-			dst = dst[:len(dst)-1] // no zone
-		case oid == pgtype.TimestampOID:
-			dst = x.AppendFormat(dst, layoutTimestamp)
-		case oid == pgtype.DateOID:
-			dst = x.AppendFormat(dst, layoutDate)
-		default:
-			return appendText(dst[:len(dst)-1], m, oid, v)
+		if s, ok := formatTime(oid, x); ok {
+			return s
 		}
-		return append(dst, '"')
 	case pgtype.InfinityModifier:
-		return rawjson.AppendString(dst, x.String())
+		return x.String()
 	case [16]byte:
 		if oid == pgtype.UUIDOID {
-			return appendUUID(dst, x)
+			return uuid.UUID(x) // its canonical text
 		}
 	case []any:
 		elem := elementOID(m, oid)
-		dst = append(dst, '[')
+		out := make([]any, len(x))
 		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendValue(dst, m, elem, e)
+			out[i] = jsonValue(m, elem, e)
 		}
-		return append(dst, ']')
+		return out
 	}
-	return appendText(dst, m, oid, v)
+	return text(m, oid, v)
+}
+
+// formatTime formats a timestamptz, timestamp or date by the layouts of the
+// table; ok is false for other types.
+func formatTime(oid uint32, t time.Time) (s string, ok bool) {
+	switch oid {
+	case pgtype.TimestamptzOID:
+		return t.UTC().Format(layoutTimestamptz), true
+	case pgtype.TimestampOID:
+		return t.Format(layoutTimestamp), true
+	case pgtype.DateOID:
+		return t.Format(layoutDate), true
+	}
+	return "", false
 }
 
 // resultFormats asks the server for the binary form of the types rendered
@@ -260,94 +273,31 @@ var resultFormats = func() pgx.QueryResultFormatsByOID {
 	return f
 }()
 
-// appendServerText renders a value the server sent in its text format: a
-// numeric as a JSON number (NaN and the infinities as strings), anything else
-// as a JSON string of PostgreSQL's text, NULL as null.
-func appendServerText(dst []byte, oid uint32, raw []byte) []byte {
+// serverText is a value the server sent in its text format: a numeric as a
+// JSON number with every digit (NaN and the infinities, which JSON has no
+// number for, as strings), anything else as PostgreSQL's text, NULL as nil.
+func serverText(oid uint32, raw []byte) any {
 	switch {
 	case raw == nil:
-		return append(dst, "null"...)
-	case oid == pgtype.NumericOID && rawjson.Valid(raw) && raw[0] != '"':
-		return append(dst, raw...)
+		return nil
+	case oid == pgtype.NumericOID && json.Valid(raw):
+		return json.Number(raw)
 	}
-	return rawjson.AppendString(dst, raw)
+	return string(raw)
 }
 
-// appendFloat appends a float as a JSON number; NaN and the infinities, which
-// JSON has no number for, as strings.
-func appendFloat(dst []byte, f float64) []byte {
+// jsonFloat is a float as a JSON number; NaN and the infinities, which JSON
+// has no number for, as strings.
+func jsonFloat(f float64) any {
 	switch {
 	case math.IsNaN(f):
-		return append(dst, `"NaN"`...)
+		return "NaN"
 	case math.IsInf(f, 1):
-		return append(dst, `"Infinity"`...)
+		return "Infinity"
 	case math.IsInf(f, -1):
-		return append(dst, `"-Infinity"`...)
+		return "-Infinity"
 	}
-	return rawjson.AppendFloat(dst, f)
-}
-
-// appendNumeric appends a numeric with every digit, as pgtype.Numeric's JSON
-// form: NaN and the infinities as strings.
-func appendNumeric(dst []byte, n pgtype.Numeric) []byte {
-	switch {
-	case !n.Valid:
-		return append(dst, "null"...)
-	case n.NaN:
-		return append(dst, `"NaN"`...)
-	case n.InfinityModifier == pgtype.Infinity:
-		return append(dst, `"Infinity"`...)
-	case n.InfinityModifier == pgtype.NegativeInfinity:
-		return append(dst, `"-Infinity"`...)
-	case n.Int == nil:
-		return append(dst, '0')
-	}
-	start := len(dst)
-	if n.Int.IsInt64() {
-		dst = strconv.AppendInt(dst, n.Int.Int64(), 10)
-	} else {
-		dst = n.Int.Append(dst, 10)
-	}
-	if dst[start] == '-' {
-		start++
-	}
-	exp := int(n.Exp)
-	if exp > 0 {
-		for range exp {
-			dst = append(dst, '0')
-		}
-		return dst
-	}
-	if exp == 0 {
-		return dst
-	}
-	frac, digits := -exp, len(dst)-start
-	if digits > frac {
-		// 12345, -2 → 123.45: open a gap for the point.
-		point := len(dst) - frac
-		dst = append(dst, 0)
-		copy(dst[point+1:], dst[point:])
-		dst[point] = '.'
-		return dst
-	}
-	// 5, -3 → 0.005: "0." and zeros before the digits.
-	pad := 2 + frac - digits
-	for range pad {
-		dst = append(dst, 0)
-	}
-	copy(dst[start+pad:], dst[start:start+digits])
-	dst[start], dst[start+1] = '0', '.'
-	for i := start + 2; i < start+pad; i++ {
-		dst[i] = '0'
-	}
-	return dst
-}
-
-// appendUUID appends a uuid in its canonical form, quoted.
-func appendUUID(dst []byte, u [16]byte) []byte {
-	dst = append(dst, '"')
-	dst = envelope.AppendUUID(dst, uuid.UUID(u))
-	return append(dst, '"')
+	return f
 }
 
 // elementOID is the element type of an array type, or oid itself for the
@@ -361,19 +311,19 @@ func elementOID(m *pgtype.Map, oid uint32) uint32 {
 	return oid
 }
 
-// appendText appends PostgreSQL's text representation of v as a JSON
-// string, the fallback for types without a natural JSON form.
-func appendText(dst []byte, m *pgtype.Map, oid uint32, v any) []byte {
+// text is PostgreSQL's text representation of v, the fallback for types
+// without a natural JSON form.
+func text(m *pgtype.Map, oid uint32, v any) any {
 	if b, err := m.Encode(oid, pgtype.TextFormatCode, v, nil); err == nil {
 		if b == nil {
-			return append(dst, "null"...)
+			return nil
 		}
-		return rawjson.AppendString(dst, b)
+		return string(b)
 	}
 	if s, ok := v.(fmt.Stringer); ok {
-		return rawjson.AppendString(dst, s.String())
+		return s.String()
 	}
-	return rawjson.AppendString(dst, fmt.Sprint(v))
+	return fmt.Sprint(v)
 }
 
 // registerJSONCodecs makes json and jsonb decode to json.RawMessage, so a
@@ -394,7 +344,7 @@ func registerJSONCodecs(_ context.Context, conn *pgx.Conn) error {
 // interface (what Rows.Values does); other targets decode as usual.
 func unmarshalRaw(data []byte, v any) error {
 	if p, ok := v.(*any); ok {
-		if !rawjson.Valid(data) {
+		if !json.Valid(data) {
 			return fmt.Errorf("invalid JSON document from the server")
 		}
 		*p = json.RawMessage(bytes.Clone(data))

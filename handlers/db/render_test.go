@@ -2,6 +2,7 @@ package db
 
 import (
 	"encoding/json"
+	"math"
 	"math/big"
 	"strconv"
 	"testing"
@@ -10,88 +11,99 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	"github.com/onexhost/onex/envelope"
+	"github.com/onexhost/onex/handler"
 )
 
-// TestTimestampsAsLayouts checks the fast RFC 3339 path against the layouts
-// of the rendering table, for times pgx reads and for the ones it does not.
-func TestTimestampsAsLayouts(t *testing.T) {
+// TestTimeLayouts checks the layouts of the rendering table, for times pgx
+// reads and for ones it does not (finer than a microsecond, other zones).
+func TestTimeLayouts(t *testing.T) {
 	m := pgtype.NewMap()
 	zone := time.FixedZone("x", -(3*3600 + 30*60))
-	times := []time.Time{
-		time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC),
-		time.Date(2024, 5, 1, 12, 0, 0, 123456000, time.UTC),
-		time.Date(2024, 5, 1, 12, 0, 0, 500000000, time.UTC),
-		time.Date(2024, 5, 1, 12, 0, 0, 123456789, time.UTC), // finer than PostgreSQL
-		time.Date(2024, 5, 1, 12, 0, 0, 10000, zone),
-		time.Date(12345, 1, 1, 0, 0, 0, 0, time.UTC),
-		time.Date(-44, 3, 15, 0, 0, 0, 0, time.UTC),
-		time.Date(1, 1, 1, 0, 0, 0, 1000, time.Local),
+	tests := []struct {
+		t                      time.Time
+		timestamptz, timestamp string
+		date                   string
+	}{
+		{time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), "2024-05-01T12:00:00Z", "2024-05-01T12:00:00", "2024-05-01"},
+		{time.Date(2024, 5, 1, 12, 0, 0, 123456000, time.UTC), "2024-05-01T12:00:00.123456Z", "2024-05-01T12:00:00.123456", "2024-05-01"},
+		{time.Date(2024, 5, 1, 12, 0, 0, 500000000, time.UTC), "2024-05-01T12:00:00.5Z", "2024-05-01T12:00:00.5", "2024-05-01"},
+		{time.Date(2024, 5, 1, 12, 0, 0, 123456789, time.UTC), "2024-05-01T12:00:00.123456Z", "2024-05-01T12:00:00.123456", "2024-05-01"},
+		{time.Date(2024, 5, 1, 22, 0, 0, 10000, zone), "2024-05-02T01:30:00.00001Z", "2024-05-01T22:00:00.00001", "2024-05-01"},
+		{time.Date(12345, 1, 1, 0, 0, 0, 0, time.UTC), "12345-01-01T00:00:00Z", "12345-01-01T00:00:00", "12345-01-01"},
 	}
-	for _, tm := range times {
+	for _, tt := range tests {
 		for oid, want := range map[uint32]string{
-			pgtype.TimestamptzOID: tm.UTC().Format(layoutTimestamptz),
-			pgtype.TimestampOID:   tm.Format(layoutTimestamp),
-			pgtype.DateOID:        tm.Format(layoutDate),
+			pgtype.TimestamptzOID: tt.timestamptz,
+			pgtype.TimestampOID:   tt.timestamp,
+			pgtype.DateOID:        tt.date,
 		} {
-			if got := string(appendValue(nil, m, oid, tm)); got != `"`+want+`"` {
-				t.Errorf("oid %d, %v: %s, want %q", oid, tm, got, want)
+			if got := jsonValue(m, oid, tt.t); got != want {
+				t.Errorf("oid %d, %v: %v, want %q", oid, tt.t, got, want)
 			}
 		}
 	}
 }
 
-func TestNumericDigits(t *testing.T) {
+// TestValuesEncodeFaithfully checks the Go values of the rendering table as
+// encoding/json writes them: every digit of a numeric, JSON's missing
+// numbers as strings.
+func TestValuesEncodeFaithfully(t *testing.T) {
+	m := pgtype.NewMap()
 	big1, _ := new(big.Int).SetString("-98765432109876543210987654321", 10)
 	tests := []struct {
-		n    pgtype.Numeric
+		name string
+		v    any
 		want string
 	}{
-		{pgtype.Numeric{Int: big.NewInt(5), Exp: -3, Valid: true}, "0.005"},
-		{pgtype.Numeric{Int: big.NewInt(-5), Exp: -1, Valid: true}, "-0.5"},
-		{pgtype.Numeric{Int: big.NewInt(12345), Exp: -2, Valid: true}, "123.45"},
-		{pgtype.Numeric{Int: big.NewInt(-12345), Exp: -5, Valid: true}, "-0.12345"},
-		{pgtype.Numeric{Int: big.NewInt(7), Exp: 3, Valid: true}, "7000"},
-		{pgtype.Numeric{Int: big1, Exp: -1, Valid: true}, "-9876543210987654321098765432.1"},
-		{pgtype.Numeric{Int: big1, Exp: -40, Valid: true}, "-0.0000000000098765432109876543210987654321"},
-		{pgtype.Numeric{Valid: true}, "0"},
-		{pgtype.Numeric{}, "null"},
-		{pgtype.Numeric{NaN: true, Valid: true}, `"NaN"`},
-		{pgtype.Numeric{InfinityModifier: pgtype.NegativeInfinity, Valid: true}, `"-Infinity"`},
+		{"binary numeric", jsonValue(m, pgtype.NumericOID, pgtype.Numeric{Int: big1, Exp: -40, Valid: true}), "-0.0000000000098765432109876543210987654321"},
+		{"binary numeric, scale", jsonValue(m, pgtype.NumericOID, pgtype.Numeric{Int: big.NewInt(12345), Exp: -2, Valid: true}), "123.45"},
+		{"binary numeric NaN", jsonValue(m, pgtype.NumericOID, pgtype.Numeric{NaN: true, Valid: true}), `"NaN"`},
+		{"binary numeric -Infinity", jsonValue(m, pgtype.NumericOID, pgtype.Numeric{InfinityModifier: pgtype.NegativeInfinity, Valid: true}), `"-Infinity"`},
+		{"text numeric keeps its scale", serverText(pgtype.NumericOID, []byte("0.000")), "0.000"},
+		{"text numeric digits", serverText(pgtype.NumericOID, []byte("12345678901234567890.123456789012")), "12345678901234567890.123456789012"},
+		{"text numeric NaN", serverText(pgtype.NumericOID, []byte("NaN")), `"NaN"`},
+		{"text numeric Infinity", serverText(pgtype.NumericOID, []byte("Infinity")), `"Infinity"`},
+		{"text NULL", serverText(pgtype.NumericOID, nil), "null"},
+		{"text of another type", serverText(pgtype.IntervalOID, []byte("1 day")), `"1 day"`},
+		{"float NaN", jsonValue(m, pgtype.Float8OID, math.NaN()), `"NaN"`},
+		{"float -Inf", jsonValue(m, pgtype.Float4OID, float32(math.Inf(-1))), `"-Infinity"`},
+		{"float4 as read", jsonValue(m, pgtype.Float4OID, float32(1.1)), "1.100000023841858"},
+		{"small float", jsonValue(m, pgtype.Float8OID, 1e-7), "1e-7"},
+		{"bigint", jsonValue(m, pgtype.Int8OID, int64(math.MaxInt64)), "9223372036854775807"},
+		{"uuid", jsonValue(m, pgtype.UUIDOID, [16]byte{0xa0, 0xee, 0xbc, 0x99, 0x9c, 0x0b, 0x4e, 0xf8, 0xbb, 0x6d, 0x6b, 0xb9, 0xbd, 0x38, 0x0a, 0x11}), `"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"`},
+		{"bytea", jsonValue(m, pgtype.ByteaOID, []byte{1, 2}), `"AQI="`},
+		{"jsonb keeps digits", jsonValue(m, pgtype.JSONBOID, json.RawMessage(`{"n": 12345678901234567890.5}`)), `{"n":12345678901234567890.5}`},
+		{"infinity", jsonValue(m, pgtype.DateOID, pgtype.Infinity), `"infinity"`},
+		{"nested array", jsonValue(m, pgtype.Int4ArrayOID, []any{int32(1), nil}), "[1,null]"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.want, func(t *testing.T) {
-			got := string(appendNumeric([]byte("x"), tt.n))
-			want, err := tt.n.MarshalJSON() // pgx's own JSON form
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != "x"+tt.want || got != "x"+string(want) {
-				t.Fatalf("appendNumeric = %s, want x%s (pgx: %s)", got, tt.want, want)
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := json.Marshal(tt.v)
+			if err != nil || string(b) != tt.want {
+				t.Fatalf("%#v encodes as %s, %v; want %s", tt.v, b, err, tt.want)
 			}
 		})
 	}
 }
 
-func BenchmarkAppendRow(b *testing.B) {
-	m := pgtype.NewMap()
-	cols := columns{
-		{name: "id", key: []byte(`"id":`), oid: pgtype.Int4OID, format: pgtype.BinaryFormatCode},
-		{name: "name", key: []byte(`"name":`), oid: pgtype.TextOID, format: pgtype.BinaryFormatCode},
-		{name: "price", key: []byte(`"price":`), oid: pgtype.NumericOID, format: pgtype.BinaryFormatCode},
-		{name: "updated", key: []byte(`"updated":`), oid: pgtype.TimestamptzOID, format: pgtype.BinaryFormatCode},
+// TestRowSetOrder: a row's keys follow the column order of the query, keys
+// are escaped as encoding/json escapes strings, and a result may have rows
+// without columns.
+func TestRowSetOrder(t *testing.T) {
+	tests := []struct {
+		set  rowSet
+		want string
+	}{
+		{rowSet{names: []string{"z", "a"}, vals: []any{1, "x", 2, nil}, n: 2}, `[{"z":1,"a":"x"},{"z":2,"a":null}]`},
+		{rowSet{names: []string{`q"<`}, vals: []any{true}, n: 1}, `[{"q\"\u003c":true}]`},
+		{rowSet{names: nil, n: 2}, `[{},{}]`},
+		{rowSet{names: []string{"a"}}, `[]`},
 	}
-	vals := []any{int32(7), "item 7", pgtype.Numeric{Int: big.NewInt(875), Exp: -2, Valid: true}, time.Date(2024, 1, 1, 8, 0, 0, 0, time.FixedZone("CET", 3600))}
-	buf := make([]byte, 0, 1024)
-	b.ReportAllocs()
-	for b.Loop() {
-		var err error
-		if buf, err = cols.appendRow(buf[:0], m, vals, nil); err != nil {
-			b.Fatal(err)
+	for _, tt := range tests {
+		b, err := json.Marshal(&tt.set)
+		if err != nil || string(b) != tt.want {
+			t.Errorf("%+v encodes as %s, %v; want %s", tt.set, b, err, tt.want)
 		}
-	}
-	if want := `{"id":7,"name":"item 7","price":8.75,"updated":"2024-01-01T07:00:00Z"}`; string(buf) != want {
-		b.Fatalf("row %s, want %s", buf, want)
 	}
 }
 
@@ -103,40 +115,61 @@ var benchFields = []pgconn.FieldDescription{
 	{Name: "updated", DataTypeOID: pgtype.TimestamptzOID, Format: pgtype.BinaryFormatCode},
 }
 
+// BenchmarkAppendRow is one row from the values pgx decoded to its JSON, as
+// the runtime encodes the result.
+func BenchmarkAppendRow(b *testing.B) {
+	m := pgtype.NewMap()
+	cols := newColumns(m, benchFields)
+	vals := []any{int32(7), "item 7", pgtype.Numeric{Int: big.NewInt(875), Exp: -2, Valid: true}, time.Date(2024, 1, 1, 8, 0, 0, 0, time.FixedZone("CET", 3600))}
+	set := rowSet{names: cols.names(), n: 1}
+	var out []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if set.vals, err = cols.appendRow(set.vals[:0], m, vals, nil); err != nil {
+			b.Fatal(err)
+		}
+		if out, err = json.Marshal(&set); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if want := `[{"id":7,"name":"item 7","price":8.75,"updated":"2024-01-01T07:00:00Z"}]`; string(out) != want {
+		b.Fatalf("row %s, want %s", out, want)
+	}
+}
+
 // BenchmarkHandlerWork is the handler's own work for a query of 10 rows
-// without the database (read the payload, check the statement, render the
-// rows pgx decoded) and the runtime's copy of the result into the response.
+// without the database (decode the payload, convert the parameters for the
+// described types, render the rows pgx decoded) and the runtime's encoding
+// of the result (encoding/json, as for any Go value).
 func BenchmarkHandlerWork(b *testing.B) {
 	m := pgtype.NewMap()
 	payload := []byte(`{"sql":"SELECT id, name, price, updated FROM items WHERE id <= $1 ORDER BY id","parameters":[10]}`)
 	when := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	buf := make([]byte, 0, 4096)
 	b.ReportAllocs()
 	for b.Loop() {
-		p, err := decodeStatement(payload)
-		if err != nil {
+		var p Statement
+		if err := handler.DecodeStrict(payload, &p); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := prepare(p, ""); err != nil {
+		if _, err := parameters(m, []uint32{pgtype.Int4OID}, p.Parameters, ""); err != nil {
 			b.Fatal(err)
 		}
-		cols, err := newColumns(m, benchFields)
-		if err != nil {
+		if err := distinctNames(benchFields); err != nil {
 			b.Fatal(err)
 		}
-		res := cols.appendNames(append(make([]byte, 0, resultBufferSize), `{"columns":`...))
-		res = append(res, `,"rows":[`...)
+		cols := newColumns(m, benchFields)
+		res := result{Columns: cols.names(), Rows: &rowSet{names: cols.names()}}
 		for i := range 10 {
-			if i > 0 {
-				res = append(res, ',')
-			}
 			vals := []any{int32(i), "item " + strconv.Itoa(i), pgtype.Numeric{Int: big.NewInt(int64(125 * i)), Exp: -2, Valid: true}, when.Add(time.Duration(i) * time.Hour)}
-			if res, err = cols.appendRow(res, m, vals, nil); err != nil {
+			var err error
+			if res.Rows.vals, err = cols.appendRow(res.Rows.vals, m, vals, nil); err != nil {
 				b.Fatal(err)
 			}
+			res.Rows.n++
 		}
-		res = append(res, `],"row_count":10}`...)
-		if buf, err = envelope.AppendResult(buf[:0], json.RawMessage(res)); err != nil {
+		res.RowCount = int64(res.Rows.n)
+		if _, err := json.Marshal(res); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,7 +1,6 @@
 package db
 
 import (
-	"bytes"
 	"context"
 	"slices"
 	"sync"
@@ -12,102 +11,17 @@ import (
 )
 
 // A result column of a type the connection has not loaded (an enum, a domain,
-// a composite, an array of them) reads as PostgreSQL's text of the whole
-// value. Such a result is therefore read first, as sent; once the connection
-// is free again the types are loaded from the catalog (pgx's LoadTypes, which
-// follows arrays to their elements), and then the rows are rendered: an enum
-// array comes back as a JSON array of strings. A type loads once per
-// connection; one that cannot be loaded (a base type pgx has no codec for,
-// such as money) is remembered and keeps its text.
-
-// rowSource is what a result is rendered from: the live rows, or the rows
-// read ahead while types were loaded.
-type rowSource interface {
-	next() bool
-	values() ([]any, error)
-	raw() [][]byte
-}
-
-type liveRows struct{ pgx.Rows }
-
-func (r liveRows) next() bool             { return r.Next() }
-func (r liveRows) values() ([]any, error) { return r.Values() }
-func (r liveRows) raw() [][]byte          { return r.RawValues() }
-
-// bufferedRows are rows read ahead: at most max of them, and whether more
-// followed (next then reports one row more, which the caller counts as
-// truncation without reading it).
-type bufferedRows struct {
-	m    *pgtype.Map
-	fds  []pgconn.FieldDescription
-	rows [][][]byte
-	more bool
-	i    int
-}
-
-func (b *bufferedRows) next() bool {
-	if b.i < len(b.rows) {
-		b.i++
-		return true
-	}
-	if b.more {
-		b.more = false
-		return true
-	}
-	return false
-}
-
-func (b *bufferedRows) raw() [][]byte { return b.rows[b.i-1] }
-
-// values decodes a row as pgx's Rows.Values does: by the column's type when
-// the connection knows it, else as the text (or bytes) sent.
-func (b *bufferedRows) values() ([]any, error) {
-	raws := b.raw()
-	vals := make([]any, len(b.fds))
-	for i, fd := range b.fds {
-		if raws[i] == nil {
-			continue
-		}
-		t, ok := b.m.TypeForOID(fd.DataTypeOID)
-		switch {
-		case ok:
-			v, err := t.Codec.DecodeValue(b.m, fd.DataTypeOID, fd.Format, raws[i])
-			if err != nil {
-				return nil, err
-			}
-			vals[i] = v
-		case fd.Format == pgtype.TextFormatCode:
-			vals[i] = string(raws[i])
-		default:
-			vals[i] = raws[i]
-		}
-	}
-	return vals, nil
-}
-
-// readAhead reads up to max rows of rows, copied, and closes it.
-func readAhead(rows pgx.Rows, max int) (*bufferedRows, error) {
-	b := &bufferedRows{fds: slices.Clone(rows.FieldDescriptions())}
-	for rows.Next() {
-		if len(b.rows) == max {
-			b.more = true
-			break
-		}
-		raws := rows.RawValues()
-		row := make([][]byte, len(raws))
-		for i, r := range raws {
-			if r != nil {
-				row[i] = bytes.Clone(r)
-			}
-		}
-		b.rows = append(b.rows, row)
-	}
-	rows.Close()
-	return b, rows.Err()
-}
+// a composite, an array of them) would read as PostgreSQL's text of the whole
+// value. The server's description of a statement names its columns' types
+// before it runs, so the types a connection lacks are loaded from the catalog
+// first (pgx's LoadTypes, which follows arrays to their elements), and the rows
+// then decode as for any known type: an enum array comes back as a JSON array
+// of strings. A type loads once per connection; one that cannot be loaded (a
+// base type pgx has no codec for, such as money) is remembered and keeps its
+// text.
 
 // typeLoader remembers the types that could not be loaded, so that a result
-// holding one does not read ahead and query the catalog every time.
+// holding one does not query the catalog every time.
 type typeLoader struct {
 	unloadable sync.Map // uint32 → struct{}
 }
