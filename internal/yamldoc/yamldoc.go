@@ -40,20 +40,20 @@ var errTooDeep = errors.New("nesting over the bound")
 // defaults.
 type Options struct {
 	maxNesting int
-	loader     yaml.Option
+	loader     []yaml.Option
 }
 
 // MaxNesting returns Options that bound the nesting of collections, flow or
 // block, to n levels. Build them once: a discovery loads thousands of files
 // with the same.
 func MaxNesting(n int) Options {
-	return Options{maxNesting: n, loader: yaml.WithPlugin(loaderlimits.New(loaderlimits.DepthFunc(
+	return Options{maxNesting: n, loader: []yaml.Option{yaml.WithPlugin(loaderlimits.New(loaderlimits.DepthFunc(
 		func(depth int, _ *yaml.DepthContext) error {
 			if depth > n {
 				return errTooDeep
 			}
 			return nil
-		})))}
+		})))}}
 }
 
 // Load reads every document of data and returns the bodies of the first two
@@ -67,16 +67,13 @@ func Load(data []byte, o Options) (first, second *yaml.Node, err error) {
 			err = &SyntaxError{Line: 1, Column: 1, Message: fmt.Sprintf("the YAML parser failed on this file: %v", r)}
 		}
 	}()
-	var opts []yaml.Option
-	if o.loader != nil {
-		opts = append(opts, o.loader)
-	}
-	l, err := yaml.NewLoader(bytes.NewReader(data), opts...)
+	l, err := yaml.NewLoader(bytes.NewReader(data), o.loader...)
 	if err != nil {
 		return nil, nil, &SyntaxError{Line: 1, Column: 1, Message: fmt.Sprintf("YAML loader: %v", err)}
 	}
+	var doc yaml.Node // the bodies kept are its children, not doc itself
 	for {
-		var doc yaml.Node // the bodies kept are its children, not doc itself
+		doc = yaml.Node{}
 		err := l.Load(&doc)
 		if errors.Is(err, io.EOF) {
 			return first, second, nil
@@ -243,11 +240,7 @@ func position(data []byte, le *yaml.LoadError, o Options) (line, col int) {
 // ends with: the key that ':' was meant for. It returns nil when that text
 // does not load either.
 func keyBefore(head []byte, o Options) *yaml.Node {
-	var opts []yaml.Option
-	if o.loader != nil {
-		opts = append(opts, o.loader)
-	}
-	l, err := yaml.NewLoader(bytes.NewReader(head), opts...)
+	l, err := yaml.NewLoader(bytes.NewReader(head), o.loader...)
 	if err != nil {
 		return nil
 	}
