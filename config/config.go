@@ -90,13 +90,13 @@ func Parse(path string, data []byte) (*File, []*diag.ValidationError) {
 	f := &File{Path: path, sections: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
 	body, second, err := yamldoc.Load(data, yamldoc.Options{})
 	if err != nil {
-		e := diag.New("RUNTIME-002", "invalid YAML: %s", err)
+		msg, line, col := err.Error(), 0, 0
 		var se *yamldoc.SyntaxError
 		if errors.As(err, &se) {
-			e = diag.New("RUNTIME-002", "invalid YAML: %s", se.Message)
-			f.locate(e, se.Line, se.Column)
+			msg, line, col = se.Message, se.Line, se.Column
 		}
-		e.FilePath = path
+		e := diag.New("RUNTIME-002", "invalid YAML: %s", msg)
+		f.locate(e, line, col)
 		e.RemediationHint = "fix the YAML syntax of the configuration at the reported line and column"
 		return nil, []*diag.ValidationError{e}
 	}
@@ -112,7 +112,7 @@ func Parse(path string, data []byte) (*File, []*diag.ValidationError) {
 		return nil, []*diag.ValidationError{e}
 	}
 	m := yamldoc.Resolve(body)
-	if m.Kind != yaml.MappingNode {
+	if m == nil || m.Kind != yaml.MappingNode {
 		e := diag.New("RUNTIME-002", "configuration must be a mapping of sections (%s)", strings.Join(Sections, ", "))
 		f.locateNode(e, body)
 		return nil, []*diag.ValidationError{e}
@@ -263,7 +263,11 @@ func splitPath(p string) []string {
 // child is the value under key (or list index "[i]") seg of n, with its key
 // node (nil for a list item).
 func child(n *yaml.Node, seg string) (key, value *yaml.Node) {
-	switch x := yamldoc.Resolve(n); x.Kind {
+	x := yamldoc.Resolve(n)
+	if x == nil {
+		return nil, nil
+	}
+	switch x.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(x.Content); i += 2 {
 			if k, ok := yamldoc.KeyText(x.Content[i]); ok && k == seg {
@@ -291,7 +295,7 @@ func (f *File) check(section, path string, n *yaml.Node, t reflect.Type) []*diag
 		t = t.Elem()
 	}
 	n = yamldoc.Resolve(n)
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+	if n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil // leaves the default in place
 	}
 	if e := f.checkText(path, n, t); e != nil {
@@ -362,7 +366,7 @@ func (f *File) check(section, path string, n *yaml.Node, t reflect.Type) []*diag
 // merged checks the keys a merge key (<<) brings into a mapping of type t:
 // one mapping, or a list of them.
 func (f *File) merged(section, path string, v *yaml.Node, t reflect.Type) []*diag.ValidationError {
-	if r := yamldoc.Resolve(v); r.Kind == yaml.SequenceNode {
+	if r := yamldoc.Resolve(v); r != nil && r.Kind == yaml.SequenceNode {
 		var errs []*diag.ValidationError
 		for _, m := range r.Content {
 			errs = append(errs, f.check(section, path, m, t)...)

@@ -28,6 +28,7 @@ type SyntaxError struct {
 	TooDeep bool
 }
 
+// Error returns line:col: message.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, e.Message)
 }
