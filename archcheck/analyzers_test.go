@@ -21,7 +21,7 @@ func TestAnalyzers(t *testing.T) {
 		{"ARCH-001", archcheck.DirectDispatch, archcheck.RuleDirectDispatch, []string{"dispatch", "github.com/onexhost/onex/runtime"}},
 		{"ARCH-002", archcheck.HandlerPublish, archcheck.RuleHandlerPublish, []string{"publish", "publishok", "bususer", "github.com/onexhost/onex/runtime"}},
 		{"ARCH-003", archcheck.OrchestratorFSM, archcheck.RuleOrchestratorFSM, []string{"workflow"}},
-		{"ARCH-004", archcheck.CapabilityIO, archcheck.RuleCapabilityIO, []string{"capio", "capiook", "registered", "github.com/onexhost/onex/runtime"}},
+		{"ARCH-004", archcheck.CapabilityIO, archcheck.RuleCapabilityIO, []string{"capio", "capiook", "registered", "capreach", "example.com/remote", "example.com/spool", "example.com/archive", "github.com/onexhost/onex/runtime"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,12 +11,15 @@ import (
 )
 
 // BenchmarkAnalyzers measures the four rules over the sample module's
-// packages, loaded once: the cost the analyzers add to a go vet run.
+// packages, loaded once: the cost the analyzers add to a go vet run. The
+// dependencies are loaded from source, the standard library included, for
+// ARCH-004 to run on them for its facts.
 func BenchmarkAnalyzers(b *testing.B) {
 	dir, env := sampleModule(b)
 	pkgs, err := packages.Load(&packages.Config{
 		Mode: packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles | packages.NeedImports |
-			packages.NeedTypes | packages.NeedTypesSizes | packages.NeedSyntax | packages.NeedTypesInfo,
+			packages.NeedTypes | packages.NeedTypesSizes | packages.NeedSyntax | packages.NeedTypesInfo |
+			packages.NeedDeps | packages.NeedModule,
 		Dir: dir, Env: env,
 	}, "./...")
 	if err != nil || packages.PrintErrors(pkgs) > 0 {

@@ -17,7 +17,48 @@
 //     a transition table or transition methods. Reducers may own FSMs.
 //   - ARCH-004 (CapabilityIO): a handler package dialing, listening, executing,
 //     opening a database or writing files on its own instead of through the
-//     capabilities of its Invocation / InitEnv.
+//     capabilities of its Invocation / InitEnv, directly or through any
+//     function it calls, in any package.
+//
+// # How far ARCH-004 reaches
+//
+// ARCH-004 follows static calls with analysis facts. Each function or method of
+// a package outside the standard library and the runtime, in the module and in
+// its dependencies, that uses a forbidden function or variable, or calls a
+// function that does (a fixed point over the calls within its package, facts
+// from the packages it imports), carries a fact naming the chain of calls down
+// to the forbidden use. A handler package is reported where it uses such a
+// function of another package, with the chain in the message:
+//
+//	handler package makes an unguarded HTTP request through remote.Fetch:
+//	(Mirror).Handle → remote.Fetch → net/http.Get
+//
+// A function of the handler package itself is reported at its forbidden use.
+// A helper using a capability passed to it, such as calling the methods of the
+// *http.Client of inv.HTTPClient(), is fine: methods of a client value are not
+// forbidden, only http.Get and the like, http.DefaultClient and
+// http.DefaultTransport. The standard library counts by the rule's table alone;
+// its bodies are not followed, since nearly every client method there can end
+// in a dial (http.Client.Do falls back to DefaultTransport). The runtime hosts
+// handlers and does the host's own I/O: it carries no facts. Nor do functions
+// declared in _test.go files.
+//
+// Not followed, because static analysis cannot tell what runs:
+//
+//   - calls of interface methods (an io.Writer, an http.RoundTripper);
+//   - calls of function values: a function or literal stored in a variable, a
+//     field or a result is not taken to be called, so a library that defaults
+//     a dial function to net.Dialer's, for the caller to replace, is not taken
+//     to dial; a function or literal called, passed to a call (sync.Once.Do,
+//     errgroup.Group.Go) or started with go or defer counts;
+//   - reflection, cgo and assembly;
+//   - constructing an http.Client, http.Transport or exec.Cmd in a called
+//     function (reported in a handler package only; libraries build a default
+//     client they use only when the caller passes none).
+//
+// Both drivers compute the same facts: go vet -vettool runs the analyzer on
+// every dependency, and Vet loads the dependencies from modules from source
+// (the standard library from export data) for the checker to do the same.
 //
 // # What the analyzers recognise
 //

@@ -5,6 +5,7 @@ import (
 	"go/constant"
 	"go/token"
 	"go/types"
+	"strings"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/inspect"
@@ -26,9 +27,26 @@ and syscall exec; sql.Open/OpenDB; and writing files (os.Create, os.WriteFile,
 os.OpenFile with a write flag, os.Mkdir…, os.Remove…, os.Rename, the same on
 os.Root, ioutil writes). The capability-based equivalents are fine:
 inv.HTTPClient().Do, inv.Dialer().DialContext, env.Secrets() and the same on
-InitEnv.`,
-	Requires: []*analysis.Analyzer{inspect.Analyzer, sdkAnalyzer},
-	Run:      runCapabilityIO,
+InitEnv.
+
+The rule follows calls across packages. A function of any package outside the
+standard library and the runtime (the module's own and its dependencies') that
+does one of these, or calls a function that does, carries a fact; a handler
+package using it is reported there, with the chain of calls:
+(Mirror).Handle → remote.Fetch → net/http.Get. A helper that uses a capability
+it is given (methods of the *http.Client of inv.HTTPClient()) is fine. The
+standard library counts by its entries above only: its own bodies are not
+followed, or every client method would count as reaching a dial.
+
+What runs is not always known statically, and then it is not followed: calls
+of interface methods and of function values (a function stored in a variable,
+a field or a result, such as a library's default dial function that the caller
+may replace; a function called, or passed to a call, counts), reflection,
+cgo and assembly. Constructing an http.Client, http.Transport or exec.Cmd is
+reported in a handler package, not followed in the functions it calls.`,
+	Requires:  []*analysis.Analyzer{inspect.Analyzer, sdkAnalyzer},
+	Run:       runCapabilityIO,
+	FactTypes: []analysis.Fact{new(reachFact)},
 }
 
 const (
@@ -38,6 +56,8 @@ const (
 	execHint   = "handlers do not run programs: do the work in Go, or call a service through inv.HTTPClient()"
 	sqlHint    = "build the database pool in Init on the guarded dialer (e.g. pgxpool with ConnConfig.DialFunc = env.Dialer().DialContext) instead of letting a driver dial on its own"
 	fileHint   = "handlers do not write files: return the data in handler.Output and let the runtime or a dedicated effect handler persist it"
+	// reachHint follows the hint of the I/O a called function reaches.
+	reachHint = "; a helper gets the capability from the handler as an argument (the *http.Client of inv.HTTPClient(), the dial function of inv.Dialer()) instead of opening its own"
 )
 
 // ioUse is a forbidden function, method or variable: what it does and the hint.
@@ -80,6 +100,28 @@ var forbidden = func() map[string]ioUse {
 	return m
 }()
 
+// forbiddenPkgs are the packages of the entries of forbidden and
+// openFileFuncs.
+var forbiddenPkgs = func() map[string]bool {
+	m := map[string]bool{}
+	for key := range forbidden {
+		m[keyPkg(key)] = true
+	}
+	for key := range openFileFuncs {
+		m[keyPkg(key)] = true
+	}
+	return m
+}()
+
+// keyPkg is the package path of a table key: net of net.Dial, net/http of
+// (*net/http.Client).Do.
+func keyPkg(key string) string {
+	key = strings.TrimPrefix(key, "(*")
+	key = strings.TrimPrefix(key, "(")
+	key, _, _ = strings.Cut(key, ")")
+	return key[:strings.LastIndex(key, ".")]
+}
+
 // openFileFuncs take a flag argument: they write only with a write flag.
 var openFileFuncs = map[string]int{"os.OpenFile": 1, "(*os.Root).OpenFile": 1} // index of the flag argument
 
@@ -93,14 +135,65 @@ var forbiddenTypes = map[string]ioUse{
 
 func runCapabilityIO(pass *analysis.Pass) (any, error) {
 	info := pass.ResultOf[sdkAnalyzer].(*pkgInfo)
+	reach := computesReach(pass)
+	if !info.handlerPackage && !reach {
+		return nil, nil
+	}
+	ins := pass.ResultOf[inspect.Analyzer].(*inspector.Inspector)
+	readOnly := readOnlyOpens(pass, ins)
+	if reach {
+		exportReach(pass, ins, readOnly)
+	}
 	if !info.handlerPackage {
 		return nil, nil
 	}
 	q := qualifier(pass)
-	ins := pass.ResultOf[inspect.Analyzer].(*inspector.Inspector)
 
-	// os.OpenFile is fine read-only: the calls whose flag is a constant without
-	// a write bit are left alone.
+	for cur := range ins.Root().Preorder((*ast.Ident)(nil), (*ast.CompositeLit)(nil), (*ast.CallExpr)(nil), (*ast.ValueSpec)(nil)) {
+		n := cur.Node()
+		if isTestPos(pass, n.Pos()) {
+			continue
+		}
+		switch n := n.(type) {
+		case *ast.Ident:
+			if key, ok := forbiddenUse(pass, n, readOnly); ok {
+				use := ioUseOf(key)
+				report(pass, n.Pos(), RuleCapabilityIO, use.hint,
+					"handler package %s with %s (%s)", use.what, key, info.why)
+				continue
+			}
+			// A function of this package reaching I/O is reported at the
+			// forbidden use itself; one of another package where it is used.
+			callee := staticCallee(pass, n)
+			if callee == nil || callee.Pkg() == pass.Pkg {
+				continue
+			}
+			if f, ok := importedReach(pass, callee); ok {
+				use := ioUseOf(f.forbiddenKey())
+				name := funcName(callee, q)
+				chain := append([]string{enclosingName(pass, cur), name}, f.Chain...)
+				report(pass, n.Pos(), RuleCapabilityIO, use.hint+reachHint,
+					"handler package %s through %s: %s (%s)", use.what, name, strings.Join(chain, " → "), info.why)
+			}
+		case *ast.CompositeLit:
+			checkConstructed(pass, n.Pos(), pass.TypesInfo.TypeOf(n), info, q)
+		case *ast.CallExpr:
+			if b, ok := typeutil.Callee(pass.TypesInfo, n).(*types.Builtin); ok && b.Name() == "new" && len(n.Args) == 1 {
+				checkConstructed(pass, n.Pos(), pass.TypesInfo.TypeOf(n.Args[0]), info, q)
+			}
+		case *ast.ValueSpec:
+			if n.Type != nil && len(n.Values) == 0 {
+				checkConstructed(pass, n.Type.Pos(), pass.TypesInfo.TypeOf(n.Type), info, q)
+			}
+		}
+	}
+	return nil, nil
+}
+
+// readOnlyOpens finds the os.OpenFile calls that are fine: those whose flag is
+// a constant without a write bit. It returns the identifiers naming the
+// function in them.
+func readOnlyOpens(pass *analysis.Pass, ins *inspector.Inspector) map[*ast.Ident]bool {
 	readOnly := map[*ast.Ident]bool{}
 	for cur := range ins.Root().Preorder((*ast.CallExpr)(nil)) {
 		call := cur.Node().(*ast.CallExpr)
@@ -116,40 +209,7 @@ func runCapabilityIO(pass *analysis.Pass) (any, error) {
 			readOnly[calleeIdent(call.Fun)] = true
 		}
 	}
-
-	for cur := range ins.Root().Preorder((*ast.Ident)(nil), (*ast.CompositeLit)(nil), (*ast.CallExpr)(nil), (*ast.ValueSpec)(nil)) {
-		n := cur.Node()
-		if isTestPos(pass, n.Pos()) {
-			continue
-		}
-		switch n := n.(type) {
-		case *ast.Ident:
-			key, ok := useKey(pass.TypesInfo.Uses[n])
-			if !ok {
-				continue
-			}
-			if _, isOpen := openFileFuncs[key]; isOpen && !readOnly[n] {
-				report(pass, n.Pos(), RuleCapabilityIO, fileHint,
-					"handler package opens a file for writing with %s (%s)", key, info.why)
-				continue
-			}
-			if use, ok := forbidden[key]; ok {
-				report(pass, n.Pos(), RuleCapabilityIO, use.hint,
-					"handler package %s with %s (%s)", use.what, key, info.why)
-			}
-		case *ast.CompositeLit:
-			checkConstructed(pass, n.Pos(), pass.TypesInfo.TypeOf(n), info, q)
-		case *ast.CallExpr:
-			if b, ok := typeutil.Callee(pass.TypesInfo, n).(*types.Builtin); ok && b.Name() == "new" && len(n.Args) == 1 {
-				checkConstructed(pass, n.Pos(), pass.TypesInfo.TypeOf(n.Args[0]), info, q)
-			}
-		case *ast.ValueSpec:
-			if n.Type != nil && len(n.Values) == 0 {
-				checkConstructed(pass, n.Type.Pos(), pass.TypesInfo.TypeOf(n.Type), info, q)
-			}
-		}
-	}
-	return nil, nil
+	return readOnly
 }
 
 // useKey is the key of obj in the forbidden tables.

@@ -45,3 +45,22 @@ func TestForbiddenTableCovered(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyPkg checks the package path taken from each form of table key, which
+// the filter in forbiddenUse relies on (TestAnalyzers checks every entry is
+// still reported through it).
+func TestKeyPkg(t *testing.T) {
+	tests := []struct{ key, pkg string }{
+		{"net.Dial", "net"},
+		{"net/http.Get", "net/http"},
+		{"(*net.Dialer).DialContext", "net"},
+		{"(*crypto/tls.Dialer).Dial", "crypto/tls"},
+		{"net/rpc/jsonrpc.Dial", "net/rpc/jsonrpc"},
+		{"(*os.Root).OpenFile", "os"},
+	}
+	for _, tt := range tests {
+		if got := keyPkg(tt.key); got != tt.pkg {
+			t.Errorf("keyPkg(%q) = %q, want %q", tt.key, got, tt.pkg)
+		}
+	}
+}

@@ -58,6 +58,11 @@ var sdkAnalyzer = &analysis.Analyzer{
 
 func runSDK(pass *analysis.Pass) (any, error) {
 	info := &pkgInfo{}
+	if pass.TypesInfo == nil {
+		// Vet loads the standard library from export data, without syntax:
+		// there is nothing to look at.
+		return info, nil
+	}
 	for id, obj := range pass.TypesInfo.Defs {
 		tn, ok := obj.(*types.TypeName)
 		if !ok || tn.IsAlias() || isTestPos(pass, id.Pos()) {

@@ -32,7 +32,9 @@ type VetConfig struct {
 }
 
 // Vet loads the packages matching patterns (go list syntax, e.g. ./...) and
-// runs the static rules on them, test files excluded. Every finding becomes a
+// runs the static rules on them, test files excluded. ARCH-004 runs on their
+// dependencies too, for the facts it follows calls by, so the dependencies
+// from modules are loaded from source as well. Every finding becomes a
 // diag.ValidationError of error type architecture_violation with its rule id,
 // message, remediation hint and position; file paths are relative to Dir when
 // inside it. Packages that cannot be loaded or type-checked are an error: the
@@ -45,25 +47,13 @@ func Vet(ctx context.Context, cfg VetConfig, patterns ...string) (*diag.Report, 
 	if err != nil {
 		return nil, fmt.Errorf("vet: %w", err)
 	}
-	pcfg := &packages.Config{
-		Context: ctx,
-		// Dependencies come from export data: the rules use no facts, so only
-		// the packages under analysis are parsed and type-checked from source.
-		Mode: packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles | packages.NeedImports |
-			packages.NeedTypes | packages.NeedTypesSizes | packages.NeedSyntax | packages.NeedTypesInfo |
-			packages.NeedModule,
-		Dir: base,
-		Env: cfg.Env,
-	}
-	pkgs, err := packages.Load(pcfg, patterns...)
+	pkgs, err := load(ctx, base, cfg.Env, patterns)
 	if err != nil {
-		return nil, fmt.Errorf("vet: load packages: %w", err)
-	}
-	if len(pkgs) == 0 {
-		return nil, fmt.Errorf("vet: no packages match %s", strings.Join(patterns, " "))
+		return nil, err
 	}
 	var loadErrs []error
-	for _, p := range pkgs {
+	// Errors in a dependency count too: ARCH-004 reads its facts.
+	packages.Visit(pkgs, nil, func(p *packages.Package) {
 		errs := p.Errors
 		// The go command repeats the compiler's errors in a list error; the
 		// parser's and type checker's own are the located ones.
@@ -77,7 +67,7 @@ func Vet(ctx context.Context, cfg VetConfig, patterns ...string) (*diag.Report, 
 			}
 			loadErrs = append(loadErrs, fmt.Errorf("%s: %s", loc, e.Msg))
 		}
-	}
+	})
 	if len(loadErrs) > 0 {
 		return nil, fmt.Errorf("vet: cannot analyse packages with errors:\n%w", errors.Join(loadErrs...))
 	}
@@ -102,6 +92,61 @@ func Vet(ctx context.Context, cfg VetConfig, patterns ...string) (*diag.Report, 
 	}
 	r.Sort()
 	return r, nil
+}
+
+// load returns the packages matching patterns, parsed and type-checked, with
+// their dependencies. ARCH-004 follows calls into dependencies through facts,
+// which the checker computes by running the analyzer on each of them, so every
+// dependency from a module is loaded from source too. The standard library gets
+// no facts (see computesReach): it comes from export data, without syntax,
+// which halves the cost.
+func load(ctx context.Context, dir string, env []string, patterns []string) ([]*packages.Package, error) {
+	graph, err := packages.Load(&packages.Config{
+		Context: ctx,
+		Mode:    packages.NeedName | packages.NeedImports | packages.NeedDeps | packages.NeedModule,
+		Dir:     dir,
+		Env:     env,
+	}, patterns...)
+	if err != nil {
+		return nil, fmt.Errorf("vet: load packages: %w", err)
+	}
+	if len(graph) == 0 {
+		return nil, fmt.Errorf("vet: no packages match %s", strings.Join(patterns, " "))
+	}
+	roots := map[string]bool{}
+	for _, p := range graph {
+		roots[p.ID] = true
+	}
+	// The dependencies are named by import path after the patterns: the go
+	// command loads every package named on its command line from source.
+	sources := slices.Clone(patterns)
+	packages.Visit(graph, nil, func(p *packages.Package) {
+		if !roots[p.ID] && !standardPackage(p) {
+			sources = append(sources, p.PkgPath)
+		}
+	})
+	all, err := packages.Load(&packages.Config{
+		Context: ctx,
+		Mode: packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles | packages.NeedImports |
+			packages.NeedTypes | packages.NeedTypesSizes | packages.NeedSyntax | packages.NeedTypesInfo |
+			packages.NeedModule,
+		Dir: dir,
+		Env: env,
+	}, sources...)
+	if err != nil {
+		return nil, fmt.Errorf("vet: load packages: %w", err)
+	}
+	return slices.DeleteFunc(all, func(p *packages.Package) bool { return !roots[p.ID] }), nil
+}
+
+// standardPackage reports whether p is in the standard library, by the rule
+// isStandard applies to an analysis pass.
+func standardPackage(p *packages.Package) bool {
+	if p.Module != nil && p.Module.Path != "" {
+		return false
+	}
+	first, _, _ := strings.Cut(p.PkgPath, "/")
+	return !strings.Contains(first, ".")
 }
 
 // toValidationError maps one analyzer diagnostic onto the diag model.

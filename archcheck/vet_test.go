@@ -55,8 +55,40 @@ var sampleFindings = []finding{
 	{"ARCH-002", "greet/greet.go", 9, 2},
 	{"ARCH-002", "greet/greet.go", 15, 2},
 	{"ARCH-004", "greet/greet.go", 27, 20},
+	{"ARCH-004", "mirror/mirror.go", 16, 22},
+	{"ARCH-004", "mirror/mirror.go", 20, 20},
 	{"ARCH-003", "orders/orders.go", 14, 2},
 	{"ARCH-001", "orders/orders.go", 19, 19},
+}
+
+// sampleChains are the calls that ARCH-004 names in the messages of the
+// findings at those positions: a handler reaching I/O through helper packages.
+var sampleChains = map[string]string{
+	"greet/greet.go:27:20 ARCH-004":   "handler package makes an unguarded HTTP request with net/http.Get",
+	"mirror/mirror.go:16:22 ARCH-004": "handler package makes an unguarded HTTP request through remote.Fetch: (Mirror).Handle → remote.Fetch → net/http.Get (it defines handler type Mirror)",
+	"mirror/mirror.go:20:20 ARCH-004": "handler package writes files through archive.Keep: (Mirror).Handle → archive.Keep → spool.Write → os.WriteFile (it defines handler type Mirror)",
+}
+
+// checkChains checks the messages, keyed by finding, of the findings in
+// sampleChains.
+func checkChains(t *testing.T, messages map[string]string) {
+	t.Helper()
+	for at, want := range sampleChains {
+		if msg, ok := messages[at]; ok && !strings.Contains(msg, want) {
+			t.Errorf("%s: message %q does not contain %q", at, msg, want)
+		}
+	}
+}
+
+// findingsIn returns the sample findings in the package directory dir.
+func findingsIn(dir string) []finding {
+	var fs []finding
+	for _, f := range sampleFindings {
+		if strings.HasPrefix(f.File, dir+"/") {
+			fs = append(fs, f)
+		}
+	}
+	return fs
 }
 
 func sorted(fs []finding) []finding {
@@ -72,7 +104,9 @@ func TestVet(t *testing.T) {
 		want     []finding
 	}{
 		{"whole module", []string{"./..."}, sampleFindings},
-		{"one package", []string{"./orders"}, sampleFindings[3:]},
+		{"one package", []string{"./orders"}, findingsIn("orders")},
+		{"helpers reaching I/O", []string{"./mirror"}, findingsIn("mirror")},
+		{"helper using the granted client", []string{"./relay"}, nil},
 		{"clean package", []string{"./clean"}, nil},
 	}
 	for _, tt := range tests {
@@ -82,8 +116,11 @@ func TestVet(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []finding
+			messages := map[string]string{}
 			for _, d := range r.Diagnostics {
-				got = append(got, finding{string(d.RuleID), d.FilePath, d.Line, d.Column})
+				f := finding{string(d.RuleID), d.FilePath, d.Line, d.Column}
+				got = append(got, f)
+				messages[f.String()] = d.Message
 				if d.ErrorType != handler.ErrArchitectureViolation || d.Severity != handler.SeverityError {
 					t.Errorf("%s: error type %q severity %q", d.Location(), d.ErrorType, d.Severity)
 				}
@@ -97,6 +134,7 @@ func TestVet(t *testing.T) {
 			if !slices.Equal(sorted(got), sorted(slices.Clone(tt.want))) {
 				t.Errorf("findings:\n got %v\nwant %v", got, tt.want)
 			}
+			checkChains(t, messages)
 		})
 	}
 }
@@ -108,6 +146,7 @@ func TestVetErrors(t *testing.T) {
 		"go.mod":    "module example.com/broken\n\ngo 1.26\n",
 		"bad/x.go":  "package bad\n\nfunc f() int { return \"not an int\" }\n",
 		"good/x.go": "package good\n",
+		"uses/x.go": "package uses\n\nimport _ \"example.com/broken/bad\"\n",
 	}
 	for name, content := range files {
 		p := filepath.Join(broken, name)
@@ -126,6 +165,7 @@ func TestVetErrors(t *testing.T) {
 	}{
 		{"missing package", archcheck.VetConfig{Dir: dir, Env: env}, "./nosuchpkg", `nosuchpkg`},
 		{"type errors", archcheck.VetConfig{Dir: broken, Env: append(slices.Clip(env), "GOWORK=off")}, "./...", `bad/x.go:3:\d+: cannot use "not an int"`},
+		{"type errors in a dependency", archcheck.VetConfig{Dir: broken, Env: append(slices.Clip(env), "GOWORK=off")}, "./uses", `bad/x.go:3:\d+: cannot use "not an int"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,24 +201,33 @@ func TestGoVetTool(t *testing.T) {
 	if _, ok := err.(*exec.ExitError); !ok {
 		t.Fatalf("go vet: want a non-zero exit for findings, got %v\n%s", err, stderr.String())
 	}
-	line := regexp.MustCompile(`(?m)^(\S+\.go):(\d+):(\d+): \[(ARCH-\d+)\] .+\. Remediation: .+$`)
+	line := regexp.MustCompile(`(?m)^(\S+\.go):(\d+):(\d+): (\[ARCH-\d+\] .+\. Remediation: .+)$`)
 	var got []finding
+	messages := map[string]string{}
 	for _, m := range line.FindAllStringSubmatch(stderr.String(), -1) {
 		var f finding
-		f.File, f.Rule = filepath.ToSlash(m[1]), m[4]
+		msg, ok := archcheck.ParseMessage(m[4])
+		if !ok {
+			t.Errorf("not a finding: %q", m[0])
+			continue
+		}
+		f.File, f.Rule = filepath.ToSlash(m[1]), msg.Rule
 		fmt.Sscan(m[2], &f.Line)
 		fmt.Sscan(m[3], &f.Column)
 		got = append(got, f)
+		messages[f.String()] = msg.Message
 	}
 	if !slices.Equal(sorted(got), sorted(slices.Clone(sampleFindings))) {
 		t.Errorf("go vet findings:\n got %v\nwant %v\noutput:\n%s", got, sampleFindings, stderr.String())
 	}
+	checkChains(t, messages)
 
-	// A clean package passes go vet.
-	clean := exec.Command("go", "vet", "-vettool="+bin, "./clean")
+	// A clean package passes go vet, and so does one whose helper uses the
+	// granted client.
+	clean := exec.Command("go", "vet", "-vettool="+bin, "./clean", "./relay")
 	clean.Dir = dir
 	clean.Env = env
 	if out, err := clean.CombinedOutput(); err != nil {
-		t.Errorf("go vet ./clean: %v\n%s", err, out)
+		t.Errorf("go vet ./clean ./relay: %v\n%s", err, out)
 	}
 }

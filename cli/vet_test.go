@@ -47,8 +47,10 @@ func TestVetOutput(t *testing.T) {
 				"greet/greet.go\n",
 				"  greet/greet.go:27:20: error [ARCH-004] handler package makes an unguarded HTTP request with net/http.Get",
 				"      remediation: use the egress-guarded HTTP client of the invocation",
+				"  mirror/mirror.go:16:22: error [ARCH-004] handler package makes an unguarded HTTP request through remote.Fetch: (Mirror).Handle → remote.Fetch → net/http.Get",
+				"  mirror/mirror.go:20:20: error [ARCH-004] handler package writes files through archive.Keep: (Mirror).Handle → archive.Keep → spool.Write → os.WriteFile",
 				"  orders/orders.go:19:19: error [ARCH-001] direct call of Handle",
-				"5 errors, 0 warnings in 2 files\n",
+				"7 errors, 0 warnings in 3 files\n",
 			} {
 				if !strings.Contains(out, want) {
 					t.Errorf("text output lacks %q:\n%s", want, out)
@@ -60,7 +62,7 @@ func TestVetOutput(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &r); err != nil {
 				t.Fatal(err)
 			}
-			if r.Summary.Errors != 5 || r.Summary.Files != 2 || len(r.Diagnostics) != 5 {
+			if r.Summary.Errors != 7 || r.Summary.Files != 3 || len(r.Diagnostics) != 7 {
 				t.Fatalf("summary %+v, %d diagnostics", r.Summary, len(r.Diagnostics))
 			}
 			rules := map[string]bool{}
@@ -94,7 +96,7 @@ func TestVetOutput(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &log); err != nil {
 				t.Fatal(err)
 			}
-			if log.Version != "2.1.0" || len(log.Runs) != 1 || len(log.Runs[0].Results) != 5 {
+			if log.Version != "2.1.0" || len(log.Runs) != 1 || len(log.Runs[0].Results) != 7 {
 				t.Fatalf("unexpected SARIF: %s", out)
 			}
 			first := log.Runs[0].Results[0]
@@ -108,8 +110,8 @@ func TestVetOutput(t *testing.T) {
 			if !strings.Contains(out, want) || !strings.Contains(out, ". Remediation: use the egress-guarded HTTP client") {
 				t.Errorf("github output lacks %q:\n%s", want, out)
 			}
-			if n := strings.Count(out, "::error "); n != 5 {
-				t.Errorf("%d annotations, want 5:\n%s", n, out)
+			if n := strings.Count(out, "::error "); n != 7 {
+				t.Errorf("%d annotations, want 7:\n%s", n, out)
 			}
 		}},
 	}
