@@ -16,7 +16,8 @@ case " ${GOFLAGS:-} " in
   *) export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false" ;;
 esac
 
-step() { printf '\n== %s\n' "$*" >&2; }
+started=$SECONDS
+step() { printf '\n== [%ds] %s\n' "$((SECONDS - started))" "$*" >&2; }
 
 # Some tests run the go command offline (GOPROXY=off) on a workspace made of
 # this module and the sample module archcheck/testdata/vetmod (which imports
