@@ -61,14 +61,17 @@ func (s *rowSet) MarshalJSON() ([]byte, error) {
 		buf.Truncate(buf.Len() - 1)
 		return nil
 	}
-	keys := make([][]byte, len(s.names))
+	// The keys, "name": each, once for all rows.
+	ends := make([]int, len(s.names))
 	for i, name := range s.names {
 		if err := encode(name); err != nil {
 			return nil, err
 		}
-		keys[i] = append(bytes.Clone(buf.Bytes()), ':')
-		buf.Reset()
+		buf.WriteByte(':')
+		ends[i] = buf.Len()
 	}
+	keys := bytes.Clone(buf.Bytes())
+	buf.Reset()
 	buf.Grow(s.n * (2 + 16*len(s.names)))
 	buf.WriteByte('[')
 	for r := range s.n {
@@ -76,12 +79,14 @@ func (s *rowSet) MarshalJSON() ([]byte, error) {
 			buf.WriteByte(',')
 		}
 		buf.WriteByte('{')
-		for i, key := range keys {
+		start := 0
+		for i, end := range ends {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			buf.Write(key)
-			if err := encode(s.vals[r*len(keys)+i]); err != nil {
+			buf.Write(keys[start:end])
+			start = end
+			if err := encode(s.vals[r*len(ends)+i]); err != nil {
 				return nil, fmt.Errorf("column %q: %w", s.names[i], err)
 			}
 		}
@@ -238,12 +243,21 @@ func jsonValue(m *pgtype.Map, oid uint32, v any) any {
 // formatTime formats a timestamptz, timestamp or date by the layouts of the
 // table; ok is false for other types.
 func formatTime(oid uint32, t time.Time) (s string, ok bool) {
-	switch oid {
-	case pgtype.TimestamptzOID:
+	// With whole microseconds (all PostgreSQL keeps), time.RFC3339Nano, which
+	// the time package writes without reading a layout, gives the same text
+	// as the layouts, Z included for UTC.
+	micro := t.Nanosecond()%1000 == 0
+	switch {
+	case oid == pgtype.TimestamptzOID && micro:
+		return t.UTC().Format(time.RFC3339Nano), true
+	case oid == pgtype.TimestamptzOID:
 		return t.UTC().Format(layoutTimestamptz), true
-	case pgtype.TimestampOID:
+	case oid == pgtype.TimestampOID && micro && t.Location() == time.UTC: // as pgx reads it
+		s := t.Format(time.RFC3339Nano)
+		return s[:len(s)-1], true // no zone
+	case oid == pgtype.TimestampOID:
 		return t.Format(layoutTimestamp), true
-	case pgtype.DateOID:
+	case oid == pgtype.DateOID:
 		return t.Format(layoutDate), true
 	}
 	return "", false

@@ -42,6 +42,19 @@ func TestTimeLayouts(t *testing.T) {
 			}
 		}
 	}
+	// The RFC 3339 fast path agrees with the layouts at the edges of the
+	// calendar too.
+	for _, tm := range []time.Time{
+		time.Date(-44, 3, 15, 0, 0, 0, 0, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 1000, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+	} {
+		for oid, layout := range map[uint32]string{pgtype.TimestamptzOID: layoutTimestamptz, pgtype.TimestampOID: layoutTimestamp} {
+			if got, want := jsonValue(m, oid, tm), tm.Format(layout); got != want {
+				t.Errorf("oid %d, %v: %v, want %q", oid, tm, got, want)
+			}
+		}
+	}
 }
 
 // TestValuesEncodeFaithfully checks the Go values of the rendering table as
