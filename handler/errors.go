@@ -1,11 +1,7 @@
 package handler
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 )
 
@@ -62,45 +58,4 @@ func Failed(err error, format string, args ...any) *Error {
 // Transient reports a failure that may succeed when retried.
 func Transient(err error, format string, args ...any) *Error {
 	return &Error{Kind: KindFailed, Message: fmt.Sprintf(format, args...), Err: err, Retryable: true}
-}
-
-// DecodeStrict decodes one JSON value into v, rejecting unknown fields, trailing
-// data and type mismatches with an *Error of kind KindInvalidPayload that names the
-// field. An empty document decodes as {}.
-func DecodeStrict(data []byte, v any) error {
-	// Only JSON's own white space: bytes.TrimSpace would also accept \v, \f
-	// and Unicode spaces around the value, which no JSON parser does.
-	data = bytes.Trim(data, " \t\r\n")
-	if len(data) == 0 {
-		data = []byte("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return &Error{Kind: KindInvalidPayload, Message: "unexpected data after the JSON value"}
-	}
-	return nil
-}
-
-func decodeError(err error) *Error {
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &te):
-		return &Error{Kind: KindInvalidPayload, Field: te.Field, Message: fmt.Sprintf("expected %s, got JSON %s", te.Type, te.Value), Err: err}
-	case errors.As(err, &se):
-		return &Error{Kind: KindInvalidPayload, Message: fmt.Sprintf("invalid JSON at offset %d", se.Offset), Err: err}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &Error{Kind: KindInvalidPayload, Field: field, Message: "unknown field", Err: err}
-	}
-	var he *Error
-	if errors.As(err, &he) {
-		return he
-	}
-	return &Error{Kind: KindInvalidPayload, Message: err.Error(), Err: err}
 }
