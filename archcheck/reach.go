@@ -17,8 +17,8 @@ import (
 // module or of a dependency) is reported where it calls the helper.
 type reachFact struct {
 	// Chain names the calls from the function down to the forbidden use: the
-	// functions called, qualified by package name (fetchutil.Fetch,
-	// (*fetchutil.Client).Get), then the forbidden function or variable as
+	// functions called, qualified by package name (remote.Fetch,
+	// (*remote.Client).Post), then the forbidden function or variable as
 	// keyed in the tables (net/http.Get, (*net.Dialer).DialContext).
 	Chain []string
 }
@@ -221,7 +221,7 @@ func importedReach(pass *analysis.Pass, fn *types.Func) (*reachFact, bool) {
 	return f, true
 }
 
-// pkgName qualifies by package name, as chains read: fetchutil.Fetch.
+// pkgName qualifies by package name, as chains read: remote.Fetch.
 func pkgName(p *types.Package) string { return p.Name() }
 
 // funcName names fn in a chain: pkg.F, or (*pkg.T).M for a method.

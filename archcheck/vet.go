@@ -32,13 +32,17 @@ type VetConfig struct {
 }
 
 // Vet loads the packages matching patterns (go list syntax, e.g. ./...) and
-// runs the static rules on them, test files excluded. ARCH-004 runs on their
-// dependencies too, for the facts it follows calls by, so the dependencies
-// from modules are loaded from source as well. Every finding becomes a
+// runs the static rules on them, test files excluded. Every finding becomes a
 // diag.ValidationError of error type architecture_violation with its rule id,
 // message, remediation hint and position; file paths are relative to Dir when
 // inside it. Packages that cannot be loaded or type-checked are an error: the
 // rules cannot vouch for code they could not analyse.
+//
+// ARCH-004 follows calls into dependencies through facts, which the checker
+// computes by running it on each dependency, from source. As it reports in
+// handler packages only, it runs apart, on the handler packages found by the
+// first pass and their dependencies: the other rules need only the packages
+// themselves.
 func Vet(ctx context.Context, cfg VetConfig, patterns ...string) (*diag.Report, error) {
 	if len(patterns) == 0 {
 		patterns = []string{"."}
@@ -47,12 +51,98 @@ func Vet(ctx context.Context, cfg VetConfig, patterns ...string) (*diag.Report, 
 	if err != nil {
 		return nil, fmt.Errorf("vet: %w", err)
 	}
-	pkgs, err := load(ctx, base, cfg.Env, patterns)
+	l := loader{ctx: ctx, dir: base, env: cfg.Env}
+	pkgs, err := l.load(patterns, false)
 	if err != nil {
 		return nil, err
 	}
+	r := &diag.Report{}
+	rules := slices.DeleteFunc(Analyzers(), func(a *analysis.Analyzer) bool { return a == CapabilityIO })
+	roots, err := l.analyze(r, append(rules, sdkAnalyzer), pkgs)
+	if err != nil {
+		return nil, err
+	}
+	var handlerPkgs []string
+	for _, act := range roots {
+		if info, ok := act.Result.(*pkgInfo); ok && info.handlerPackage {
+			handlerPkgs = append(handlerPkgs, act.Package.PkgPath)
+		}
+	}
+	if len(handlerPkgs) > 0 {
+		if slices.Contains(handlerPkgs, "command-line-arguments") {
+			handlerPkgs = patterns // named by files: only the patterns name them
+		}
+		if pkgs, err = l.load(handlerPkgs, true); err != nil {
+			return nil, err
+		}
+		if _, err := l.analyze(r, []*analysis.Analyzer{CapabilityIO}, pkgs); err != nil {
+			return nil, err
+		}
+	}
+	r.Sort()
+	return r, nil
+}
+
+// loader loads packages for Vet.
+type loader struct {
+	ctx context.Context
+	dir string
+	env []string
+}
+
+// load returns the packages matching patterns, parsed and type-checked. With
+// deps, their dependencies from modules are parsed and type-checked from
+// source too, for ARCH-004 to compute their facts; the standard library gets
+// no facts (see computesReach), so it comes from export data, without syntax,
+// at a fraction of the cost. A package with errors, a dependency loaded from
+// source included, is an error.
+func (l loader) load(patterns []string, deps bool) ([]*packages.Package, error) {
+	mode := packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles | packages.NeedImports |
+		packages.NeedTypes | packages.NeedTypesSizes | packages.NeedSyntax | packages.NeedTypesInfo |
+		packages.NeedModule
+	if deps && slices.ContainsFunc(patterns, func(p string) bool { return strings.HasSuffix(p, ".go") }) {
+		// The go command takes files or packages, not both: the dependencies
+		// of a package named by its files all come from source.
+		mode |= packages.NeedDeps
+		deps = false
+	}
+	sources := patterns
+	var roots map[string]bool
+	if deps {
+		graph, err := packages.Load(&packages.Config{
+			Context: l.ctx,
+			Mode:    packages.NeedName | packages.NeedImports | packages.NeedDeps | packages.NeedModule,
+			Dir:     l.dir,
+			Env:     l.env,
+		}, patterns...)
+		if err != nil {
+			return nil, fmt.Errorf("vet: load packages: %w", err)
+		}
+		roots = map[string]bool{}
+		for _, p := range graph {
+			roots[p.ID] = true
+		}
+		// The go command loads every package named on its command line from
+		// source: the dependencies are named after the patterns.
+		sources = slices.Clone(patterns)
+		packages.Visit(graph, nil, func(p *packages.Package) {
+			if !roots[p.ID] && !standardPackage(p) {
+				sources = append(sources, p.PkgPath)
+			}
+		})
+	}
+	pkgs, err := packages.Load(&packages.Config{Context: l.ctx, Mode: mode, Dir: l.dir, Env: l.env}, sources...)
+	if err != nil {
+		return nil, fmt.Errorf("vet: load packages: %w", err)
+	}
+	if deps {
+		pkgs = slices.DeleteFunc(pkgs, func(p *packages.Package) bool { return !roots[p.ID] })
+	}
+	if len(pkgs) == 0 {
+		return nil, fmt.Errorf("vet: no packages match %s", strings.Join(patterns, " "))
+	}
+
 	var loadErrs []error
-	// Errors in a dependency count too: ARCH-004 reads its facts.
 	packages.Visit(pkgs, nil, func(p *packages.Package) {
 		errs := p.Errors
 		// The go command repeats the compiler's errors in a list error; the
@@ -63,7 +153,7 @@ func Vet(ctx context.Context, cfg VetConfig, patterns ...string) (*diag.Report, 
 		for _, e := range errs {
 			loc := p.PkgPath
 			if e.Pos != "" {
-				loc = relTo(base, e.Pos)
+				loc = relTo(l.dir, e.Pos)
 			}
 			loadErrs = append(loadErrs, fmt.Errorf("%s: %s", loc, e.Msg))
 		}
@@ -71,12 +161,16 @@ func Vet(ctx context.Context, cfg VetConfig, patterns ...string) (*diag.Report, 
 	if len(loadErrs) > 0 {
 		return nil, fmt.Errorf("vet: cannot analyse packages with errors:\n%w", errors.Join(loadErrs...))
 	}
+	return pkgs, nil
+}
 
-	graph, err := checker.Analyze(Analyzers(), pkgs, nil)
+// analyze runs analyzers on pkgs, adds their findings to r and returns the
+// root actions.
+func (l loader) analyze(r *diag.Report, analyzers []*analysis.Analyzer, pkgs []*packages.Package) ([]*checker.Action, error) {
+	graph, err := checker.Analyze(analyzers, pkgs, nil)
 	if err != nil {
 		return nil, fmt.Errorf("vet: %w", err)
 	}
-	r := &diag.Report{}
 	var runErrs []error
 	for _, act := range graph.Roots {
 		if act.Err != nil {
@@ -84,59 +178,13 @@ func Vet(ctx context.Context, cfg VetConfig, patterns ...string) (*diag.Report, 
 			continue
 		}
 		for _, d := range act.Diagnostics {
-			r.Add(toValidationError(act, base, d))
+			r.Add(toValidationError(act, l.dir, d))
 		}
 	}
 	if len(runErrs) > 0 {
 		return nil, fmt.Errorf("vet: %w", errors.Join(runErrs...))
 	}
-	r.Sort()
-	return r, nil
-}
-
-// load returns the packages matching patterns, parsed and type-checked, with
-// their dependencies. ARCH-004 follows calls into dependencies through facts,
-// which the checker computes by running the analyzer on each of them, so every
-// dependency from a module is loaded from source too. The standard library gets
-// no facts (see computesReach): it comes from export data, without syntax,
-// which halves the cost.
-func load(ctx context.Context, dir string, env []string, patterns []string) ([]*packages.Package, error) {
-	graph, err := packages.Load(&packages.Config{
-		Context: ctx,
-		Mode:    packages.NeedName | packages.NeedImports | packages.NeedDeps | packages.NeedModule,
-		Dir:     dir,
-		Env:     env,
-	}, patterns...)
-	if err != nil {
-		return nil, fmt.Errorf("vet: load packages: %w", err)
-	}
-	if len(graph) == 0 {
-		return nil, fmt.Errorf("vet: no packages match %s", strings.Join(patterns, " "))
-	}
-	roots := map[string]bool{}
-	for _, p := range graph {
-		roots[p.ID] = true
-	}
-	// The dependencies are named by import path after the patterns: the go
-	// command loads every package named on its command line from source.
-	sources := slices.Clone(patterns)
-	packages.Visit(graph, nil, func(p *packages.Package) {
-		if !roots[p.ID] && !standardPackage(p) {
-			sources = append(sources, p.PkgPath)
-		}
-	})
-	all, err := packages.Load(&packages.Config{
-		Context: ctx,
-		Mode: packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles | packages.NeedImports |
-			packages.NeedTypes | packages.NeedTypesSizes | packages.NeedSyntax | packages.NeedTypesInfo |
-			packages.NeedModule,
-		Dir: dir,
-		Env: env,
-	}, sources...)
-	if err != nil {
-		return nil, fmt.Errorf("vet: load packages: %w", err)
-	}
-	return slices.DeleteFunc(all, func(p *packages.Package) bool { return !roots[p.ID] }), nil
+	return graph.Roots, nil
 }
 
 // standardPackage reports whether p is in the standard library, by the rule

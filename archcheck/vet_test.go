@@ -106,6 +106,7 @@ func TestVet(t *testing.T) {
 		{"whole module", []string{"./..."}, sampleFindings},
 		{"one package", []string{"./orders"}, findingsIn("orders")},
 		{"helpers reaching I/O", []string{"./mirror"}, findingsIn("mirror")},
+		{"package named by its files", []string{"./mirror/mirror.go"}, findingsIn("mirror")},
 		{"helper using the granted client", []string{"./relay"}, nil},
 		{"clean package", []string{"./clean"}, nil},
 	}
