@@ -6,20 +6,17 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/net/http/httpguts"
 
-	"github.com/onexhost/onex/envelope/rawjson"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -31,34 +28,38 @@ const (
 	EncodingNone   = "none"
 )
 
-func (h *HTTP) buildRequest(ctx context.Context, method string, p *payload) (*http.Request, error) {
+func (h *HTTP) buildRequest(ctx context.Context, method string, p *Payload) (*http.Request, error) {
 	u, err := h.target(p)
 	if err != nil {
 		return nil, err
 	}
 	var body []byte
 	contentType := ""
-	hasBody := len(p.body) > 0 && p.body.Kind() != rawjson.Null
+	hasBody := len(p.Body) > 0 && string(p.Body) != "null"
 	switch {
-	case len(p.body) > 0 && p.bodyBase64 != "":
+	case len(p.Body) > 0 && p.BodyBase64 != "":
 		return nil, handler.InvalidPayload("body_base64", "set body or body_base64, not both")
-	case p.bodyBase64 != "":
-		if base64.StdEncoding.DecodedLen(len(p.bodyBase64)) > int(h.cfg.maxRequestBytes)+2 {
+	case p.BodyBase64 != "":
+		if base64.StdEncoding.DecodedLen(len(p.BodyBase64)) > int(h.cfg.maxRequestBytes)+2 {
 			return nil, tooLarge("body_base64", h.cfg.maxRequestBytes)
 		}
-		body, err = base64.StdEncoding.DecodeString(p.bodyBase64)
+		body, err = base64.StdEncoding.DecodeString(p.BodyBase64)
 		if err != nil {
 			return nil, handler.InvalidPayload("body_base64", "not standard base64: %v", err)
 		}
 		contentType = "application/octet-stream"
-	case hasBody && p.body.Kind() == rawjson.String:
-		body, contentType = []byte(p.body.Unquote()), "text/plain; charset=utf-8"
+	case hasBody && p.Body[0] == '"':
+		var text string
+		if err := json.Unmarshal(p.Body, &text); err != nil {
+			return nil, handler.InvalidPayload("body", "%v", err)
+		}
+		body, contentType = []byte(text), "text/plain; charset=utf-8"
 	case hasBody:
-		body, contentType = p.body, "application/json"
+		body, contentType = p.Body, "application/json"
 	}
 	if int64(len(body)) > h.cfg.maxRequestBytes {
 		field := "body"
-		if p.bodyBase64 != "" {
+		if p.BodyBase64 != "" {
 			field = "body_base64"
 		}
 		return nil, tooLarge(field, h.cfg.maxRequestBytes)
@@ -78,8 +79,8 @@ func (h *HTTP) buildRequest(ctx context.Context, method string, p *payload) (*ht
 		return nil, handler.InvalidPayload("url", "%v", err)
 	}
 	*req.URL, req.Host = u, u.Host
-	for _, kv := range p.headers {
-		name, v := kv.name, kv.value
+	for _, name := range sortedKeys(p.Headers) {
+		v := p.Headers[name]
 		switch {
 		case !httpguts.ValidHeaderFieldName(name):
 			return nil, handler.InvalidPayload("headers."+name, "not a valid header name")
@@ -109,14 +110,14 @@ func tooLarge(field string, limit int64) error {
 
 // target resolves the payload's url or path, and appends the payload's query
 // to the URL's own, encoded in sorted key order.
-func (h *HTTP) target(p *payload) (url.URL, error) {
-	field, raw := "url", p.url
+func (h *HTTP) target(p *Payload) (url.URL, error) {
+	field, raw := "url", p.URL
 	switch {
-	case p.url != "" && p.path != "":
+	case p.URL != "" && p.Path != "":
 		return url.URL{}, handler.InvalidPayload("path", "set url or path, not both")
-	case p.path != "":
-		field, raw = "path", p.path
-	case p.url == "":
+	case p.Path != "":
+		field, raw = "path", p.Path
+	case p.URL == "":
 		return url.URL{}, handler.InvalidPayload("url", "required (absolute, or relative to the config's base_url)")
 	}
 	ref, err := parseRef(raw)
@@ -149,7 +150,7 @@ func (h *HTTP) target(p *payload) (url.URL, error) {
 		u = *h.cfg.base
 	}
 	u.Fragment = ""
-	if ref.Path == "" && ref.RawQuery == "" && len(p.query) == 0 {
+	if ref.Path == "" && ref.RawQuery == "" && len(p.Query) == 0 {
 		return u, nil
 	}
 	// The joined path and the query are written into one buffer and become
@@ -178,9 +179,9 @@ func (h *HTTP) target(p *payload) (url.URL, error) {
 		}
 		b = append(b, ref.RawQuery...)
 	}
-	for _, kv := range p.query {
-		if b, err = appendQuery(b, split, kv.name, kv.value); err != nil {
-			return url.URL{}, handler.InvalidPayload("query."+kv.name, "%v", err)
+	for _, name := range sortedKeys(p.Query) {
+		if b, err = appendQuery(b, split, name, p.Query[name]); err != nil {
+			return url.URL{}, handler.InvalidPayload("query."+name, "%v", err)
 		}
 	}
 	s := string(b)
@@ -251,128 +252,66 @@ var plainPathByte = func() (t [256]bool) {
 	return t
 }()
 
-// readResponse reads the response and renders the result, as JSON:
-// {"status_code", "headers" (names sorted, repeated values joined with ", "),
-// "body" (absent when there is none), "body_encoding"}.
-func (h *HTTP) readResponse(parent context.Context, x *exchangeContext, req *http.Request, resp *http.Response) ([]byte, error) {
+// Result is the handler's result: the response's status, its headers (names
+// canonical, repeated values joined with ", "), and its body in the form its
+// content allows, which BodyEncoding names: the JSON value itself (json) when
+// the response is JSON, a string (text) when it is valid UTF-8 text, else the
+// standard base64 of the bytes (base64); none, and no body, without one.
+type Result struct {
+	StatusCode   int               `json:"status_code"`
+	Headers      map[string]string `json:"headers"`
+	Body         any               `json:"body,omitempty"`
+	BodyEncoding string            `json:"body_encoding"`
+}
+
+// readResponse reads the response into a Result.
+func (h *HTTP) readResponse(parent context.Context, x *exchangeContext, req *http.Request, resp *http.Response) (Result, error) {
 	max := h.cfg.maxResponseBytes
 	if resp.ContentLength > max {
-		return nil, responseTooLarge(req, resp.ContentLength, max)
+		return Result{}, responseTooLarge(req, resp.ContentLength, max)
 	}
-	buf := getBuffer()
-	defer putBuffer(buf)
-	body := (*buf)[:0]
+	var body []byte
 	var err error
 	if n := resp.ContentLength; n >= 0 {
 		// The declared length, read in one piece; net/http stops the body
 		// there.
-		body = slices.Grow(body, int(n))[:n]
+		body = make([]byte, n)
 		_, err = io.ReadFull(resp.Body, body)
 	} else {
-		b := bytes.NewBuffer(body)
-		_, err = b.ReadFrom(io.LimitReader(resp.Body, max+1))
-		body = b.Bytes()
+		body, err = io.ReadAll(io.LimitReader(resp.Body, max+1))
 	}
-	*buf = body
 	if err != nil {
-		return nil, h.transportError(parent, x, req, err)
+		return Result{}, h.transportError(parent, x, req, err)
 	}
 	if int64(len(body)) > max {
-		return nil, responseTooLarge(req, -1, max)
+		return Result{}, responseTooLarge(req, -1, max)
 	}
-	return renderResult(resp, body), nil
+	return newResult(resp, body), nil
 }
 
-// Response bodies are read into pooled buffers: the result holds a rendered
-// copy, never the bytes read. Buffers that grew past maxPooledBuffer are left
-// to the garbage collector, so one large response does not stay pinned.
-const (
-	newBufferSize   = 4 << 10
-	maxPooledBuffer = 256 << 10
-)
-
-var buffers = sync.Pool{New: func() any {
-	b := make([]byte, 0, newBufferSize)
-	return &b
-}}
-
-func getBuffer() *[]byte { return buffers.Get().(*[]byte) }
-
-func putBuffer(b *[]byte) {
-	if cap(*b) <= maxPooledBuffer {
-		*b = (*b)[:0]
-		buffers.Put(b)
+// newResult is the result for a response and its body.
+func newResult(resp *http.Response, body []byte) Result {
+	res := Result{StatusCode: resp.StatusCode, Headers: make(map[string]string, len(resp.Header)), BodyEncoding: EncodingNone}
+	for name, vals := range resp.Header {
+		res.Headers[name] = strings.Join(vals, ", ")
 	}
-}
-
-// header is one response header field: its canonical name and values.
-type header struct {
-	name   string
-	values []string
-}
-
-// renderResult renders the result in one buffer of the right size.
-func renderResult(resp *http.Response, body []byte) []byte {
-	size := 96 + len(body) + len(body)/3 // base64 is 4/3 of the bytes
-	// One pass over the header map: sizes, the fields to sort, and the
-	// Content-Type (the transport canonicalised the names, as Header.Get
-	// would).
-	var buf [16]header
-	fields := buf[:0]
-	contentType := ""
-	for k, vs := range resp.Header {
-		fields = append(fields, header{k, vs})
-		size += len(k) + 6
-		for _, v := range vs {
-			size += len(v) + 2
-		}
-		if k == "Content-Type" && len(vs) > 0 {
-			contentType = vs[0]
-		}
-	}
-	slices.SortFunc(fields, func(a, b header) int { return strings.Compare(a.name, b.name) })
-	dst := append(make([]byte, 0, size), `{"status_code":`...)
-	dst = strconv.AppendInt(dst, int64(resp.StatusCode), 10)
-	dst = append(dst, `,"headers":{`...)
-	for i, f := range fields {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(rawjson.AppendString(dst, f.name), ':')
-		switch len(f.values) {
-		case 1:
-			dst = rawjson.AppendString(dst, f.values[0])
-		default:
-			dst = rawjson.AppendString(dst, strings.Join(f.values, ", "))
-		}
-	}
-	dst = append(dst, '}')
-	if len(body) > 0 {
-		dst = append(dst, `,"body":`...)
-	}
-	return appendBody(dst, contentType, body)
-}
-
-// appendBody appends the body in the form its content allows, and the
-// body_encoding that says which: the JSON value itself (json) when the
-// response is JSON, a string (text) when it is valid UTF-8 text, else the
-// base64 of the bytes (base64); none without a body.
-func appendBody(dst []byte, contentType string, body []byte) []byte {
 	if len(body) == 0 {
-		return append(dst, `,"body_encoding":"none"}`...)
+		return res
 	}
-	mt := mediaType(contentType)
-	if (mt == "application/json" || strings.HasSuffix(mt, "+json")) && rawjson.Valid(body) {
-		dst = rawjson.AppendCompact(dst, body)
-		return append(dst, `,"body_encoding":"json"}`...)
+	// The transport canonicalised the names, as Header.Get would.
+	mt := ""
+	if ct := resp.Header["Content-Type"]; len(ct) > 0 {
+		mt = mediaType(ct[0])
 	}
-	if isText(mt) && utf8.Valid(body) {
-		dst = rawjson.AppendString(dst, body)
-		return append(dst, `,"body_encoding":"text"}`...)
+	switch {
+	case (mt == "application/json" || strings.HasSuffix(mt, "+json")) && json.Valid(body):
+		res.Body, res.BodyEncoding = json.RawMessage(body), EncodingJSON
+	case isText(mt) && utf8.Valid(body):
+		res.Body, res.BodyEncoding = string(body), EncodingText
+	default:
+		res.Body, res.BodyEncoding = body, EncodingBase64 // []byte encodes as base64
 	}
-	dst = append(dst, '"')
-	dst = base64.StdEncoding.AppendEncode(dst, body)
-	return append(dst, `","body_encoding":"base64"}`...)
+	return res
 }
 
 func responseTooLarge(req *http.Request, length, max int64) error {
@@ -397,19 +336,6 @@ func mediaType(ct string) string {
 		}
 	}
 	return ct
-}
-
-// sortedKeys returns m's keys in order, for a deterministic request.
-func sortedKeys[V any](m map[string]V) []string {
-	if len(m) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func isText(mt string) bool {

@@ -1,26 +1,30 @@
 package httpout
 
 import (
+	"encoding/json"
+	"fmt"
+	"maps"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/onexhost/onex/envelope/rawjson"
+	"github.com/onexhost/onex/handler"
 )
 
 // referenceTarget is how target resolved a URL before it built path and query
 // in one string and skipped url.Parse for plain paths: url.Parse, the joined
 // path, and the payload's query appended through url.Values-style escaping.
 // target must give the same URL, and an error exactly when it does.
-func referenceTarget(base *url.URL, p *payload) (*url.URL, bool) {
-	raw, isPath := p.url, false
+func referenceTarget(base *url.URL, p *Payload) (*url.URL, bool) {
+	raw, isPath := p.URL, false
 	switch {
-	case p.url != "" && p.path != "":
+	case p.URL != "" && p.Path != "":
 		return nil, false
-	case p.path != "":
-		raw, isPath = p.path, true
-	case p.url == "":
+	case p.Path != "":
+		raw, isPath = p.Path, true
+	case p.URL == "":
 		return nil, false
 	}
 	ref, err := url.Parse(raw)
@@ -66,28 +70,27 @@ func referenceTarget(base *url.URL, p *payload) (*url.URL, bool) {
 	}
 	u.Fragment = ""
 	q := u.RawQuery
-	for _, kv := range p.query {
-		vals := []rawjson.Value{kv.value}
-		if kv.value.Kind() == rawjson.Array {
-			vals = nil
-			for _, e := range kv.value.Elements() {
-				vals = append(vals, e)
-			}
+	for _, name := range slices.Sorted(maps.Keys(p.Query)) {
+		vals, isList := p.Query[name].([]any)
+		if !isList {
+			vals = []any{p.Query[name]}
 		}
 		for _, v := range vals {
 			var s string
-			switch v.Kind() {
-			case rawjson.String:
-				s = v.Unquote()
-			case rawjson.Number, rawjson.Bool:
-				s = string(v)
+			switch x := v.(type) {
+			case string:
+				s = x
+			case json.Number:
+				s = string(x)
+			case bool:
+				s = fmt.Sprint(x)
 			default:
 				return nil, false
 			}
 			if q != "" {
 				q += "&"
 			}
-			q += url.QueryEscape(kv.name) + "=" + url.QueryEscape(s)
+			q += url.QueryEscape(name) + "=" + url.QueryEscape(s)
 		}
 	}
 	u.RawQuery = q
@@ -100,15 +103,16 @@ func checkTarget(t *testing.T, base, raw string, isPath bool, query string) {
 	if base != "" {
 		h.cfg.base, _ = url.Parse(base)
 	}
-	p := payload{url: raw}
+	p := Payload{URL: raw}
 	if isPath {
-		p = payload{path: raw}
+		p = Payload{Path: raw}
 	}
 	if query != "" {
-		v, ok := rawjson.Parse([]byte(query))
-		if !ok || readPayload(rawjson.Value(`{"query":`+string(v)+`}`), &p) != nil {
+		var q Payload
+		if handler.DecodeStrict([]byte(`{"query":`+query+`}`), &q) != nil {
 			return
 		}
+		p.Query = q.Query
 	}
 	got, err := h.target(&p)
 	want, ok := referenceTarget(h.cfg.base, &p)

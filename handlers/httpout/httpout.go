@@ -289,8 +289,8 @@ func (h *HTTP) Handle(ctx context.Context, inv *handler.Invocation) (handler.Out
 		}
 		client = h.limitRedirects(granted)
 	}
-	var p payload
-	if err := decodePayload(inv.Payload(), &p); err != nil {
+	var p Payload
+	if err := inv.Decode(&p); err != nil {
 		return handler.Output{}, err
 	}
 	// The handler's timeout bounds the exchange, unless the invocation's
@@ -315,5 +315,5 @@ func (h *HTTP) Handle(ctx context.Context, inv *handler.Invocation) (handler.Out
 	if err != nil {
 		return handler.Output{}, err
 	}
-	return handler.Output{Result: json.RawMessage(res)}, nil
+	return handler.Output{Result: res}, nil
 }
