@@ -737,6 +737,28 @@ func TestTransaction(t *testing.T) {
 	if he.Details["sqlstate"] != "25006" || he.Retryable {
 		t.Fatalf("read-only write: %+v", he)
 	}
+
+	// Each statement is described when its turn comes: it may use a table
+	// an earlier statement of the transaction created. Rolled back, the
+	// table is gone, and the same statements work again.
+	created := []any{
+		map[string]any{"sql": "CREATE TABLE made_here (id int)"},
+		map[string]any{"sql": "INSERT INTO made_here VALUES ($1) RETURNING id", "parameters": []any{7}},
+		map[string]any{"sql": "SELECT 1/0"},
+	}
+	for range 2 {
+		_, err = call(t, h, "transaction", map[string]any{"statements": created})
+		if he := testkit.HandlerError(t, err); he.Details["sqlstate"] != "22012" || he.Details["statement"] != 2 {
+			t.Fatalf("error = %+v, want the division by zero of statement 2", he)
+		}
+	}
+	res, err = call(t, h, "transaction", map[string]any{"statements": created[:2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := json.Marshal(res); string(b) != `{"results":[{"row_count":0},{"columns":["id"],"rows":[{"id":7}],"row_count":1}],"row_count":1}` {
+		t.Fatalf("transaction = %s", b)
+	}
 }
 
 func TestSQLSTATEMapping(t *testing.T) {
