@@ -52,6 +52,8 @@
 //     to dial; a function or literal called, passed to a call (sync.Once.Do,
 //     errgroup.Group.Go) or started with go or defer counts;
 //   - reflection, cgo and assembly;
+//   - the initialisation of an imported package (its init functions and
+//     package-level variables), which runs at start-up, not in a call;
 //   - constructing an http.Client, http.Transport or exec.Cmd in a called
 //     function (reported in a handler package only; libraries build a default
 //     client they use only when the caller passes none).

@@ -42,7 +42,7 @@ What runs is not always known statically, and then it is not followed: calls
 of interface methods and of function values (a function stored in a variable,
 a field or a result, such as a library's default dial function that the caller
 may replace; a function called, or passed to a call, counts), reflection,
-cgo and assembly. Constructing an http.Client, http.Transport or exec.Cmd is
+cgo and assembly, and the initialisation of imported packages. Constructing an http.Client, http.Transport or exec.Cmd is
 reported in a handler package, not followed in the functions it calls.`,
 	Requires:  []*analysis.Analyzer{inspect.Analyzer, sdkAnalyzer},
 	Run:       runCapabilityIO,
