@@ -62,15 +62,23 @@ func MaxNesting(n int) Options {
 // refuses, wherever it is in the file, is a *SyntaxError; so is a panic of
 // the loader.
 func Load(data []byte, o Options) (first, second *yaml.Node, err error) {
+	first, second, err = load(data, o)
+	if err != nil {
+		return nil, nil, locate(data, err, o)
+	}
+	return first, second, nil
+}
+
+// load runs the loader, turning a panic of it into an error.
+func load(data []byte, o Options) (first, second *yaml.Node, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			first, second = nil, nil
-			err = &SyntaxError{Line: 1, Column: 1, Message: fmt.Sprintf("the YAML parser failed on this file: %v", r)}
+			first, second, err = nil, nil, fmt.Errorf("the YAML parser failed on this file: %v", r)
 		}
 	}()
 	l, err := yaml.NewLoader(bytes.NewReader(data), o.loader...)
 	if err != nil {
-		return nil, nil, &SyntaxError{Line: 1, Column: 1, Message: fmt.Sprintf("YAML loader: %v", err)}
+		return nil, nil, fmt.Errorf("YAML loader: %w", err)
 	}
 	var doc yaml.Node // the bodies kept are its children, not doc itself
 	for {
@@ -80,7 +88,7 @@ func Load(data []byte, o Options) (first, second *yaml.Node, err error) {
 			return first, second, nil
 		}
 		if err != nil {
-			return nil, nil, locate(data, err, o)
+			return nil, nil, err
 		}
 		switch b := body(&doc); {
 		case b == nil:
@@ -240,23 +248,27 @@ func position(data []byte, le *yaml.LoadError, o Options) (line, col int) {
 // keyBefore loads the text before a misplaced ':' and returns the scalar it
 // ends with: the key that ':' was meant for. It returns nil when that text
 // does not load either.
-func keyBefore(head []byte, o Options) *yaml.Node {
+func keyBefore(head []byte, o Options) (key *yaml.Node) {
+	defer func() {
+		if recover() != nil {
+			key = nil
+		}
+	}()
 	l, err := yaml.NewLoader(bytes.NewReader(head), o.loader...)
 	if err != nil {
 		return nil
 	}
-	var last *yaml.Node
 	for {
 		var doc yaml.Node
 		err := l.Load(&doc)
 		if errors.Is(err, io.EOF) {
-			return last
+			return key
 		}
 		if err != nil {
 			return nil
 		}
 		if n := lastScalar(&doc); n != nil {
-			last = n
+			key = n
 		}
 	}
 }

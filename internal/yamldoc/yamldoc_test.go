@@ -175,3 +175,28 @@ func TestDuplicateKey(t *testing.T) {
 		})
 	}
 }
+
+// FuzzLoad: Load never panics, and a refused document is a *SyntaxError
+// placed inside the file.
+func FuzzLoad(f *testing.F) {
+	for _, s := range []string{
+		"a: b: c\n", "a: [1, 2\nb: 3\n", "a: \"x\nb: [\n", "a: 1\nb\nc: 2\n", "a:\n\tb: 1\n",
+		"contract_version: [\n", "d: café\ne: été: c\n", "a: 1\r\nb: c: d\r\n", "- a\nb: c\n", "%FOO bar\n---\na: 1\n",
+	} {
+		f.Add([]byte(s))
+	}
+	o := MaxNesting(8)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _, err := Load(data, o)
+		if err == nil {
+			return
+		}
+		var se *SyntaxError
+		if !errors.As(err, &se) {
+			t.Fatalf("got %T %v, want a *SyntaxError", err, err)
+		}
+		if se.Line < 1 || se.Column < 1 || se.Line > len(data)+1 || se.Column > len(data)+1 || se.Message == "" {
+			t.Fatalf("error %v is not inside a file of %d bytes", se, len(data))
+		}
+	})
+}
