@@ -2,16 +2,19 @@ package handler
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"maps"
 	"slices"
-	"sort"
+	"strconv"
 	"strings"
+	"sync"
 
-	"github.com/onexhost/onex/envelope/rawjson"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Redacted is how a secret value renders everywhere except Reveal.
@@ -77,184 +80,221 @@ type ConfigSecret struct {
 // whose only key is "secret" is a reference; its value must be a "scope/key"
 // string, anything else is an error naming the path.
 func FindSecretRefs(config json.RawMessage) ([]ConfigSecret, error) {
+	refs, err := findSecretRefs(config)
+	if err != nil {
+		return nil, err
+	}
 	var out []ConfigSecret
-	_, err := walkSecretRefs(config, func(path string, ref SecretRef) (string, error) {
-		out = append(out, ConfigSecret{Path: path, Ref: ref})
-		return Redacted, nil
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, err
+	for _, r := range refs {
+		if r.err != nil {
+			return out, r.err
+		}
+		out = append(out, ConfigSecret{Path: r.path, Ref: r.ref})
+	}
+	return out, nil
 }
 
 // ResolveSecretRefs returns config with every secret reference replaced by the
-// string resolve returns for it. Use it with a scoped reader at initialisation,
-// or with a placeholder at validation time.
+// string resolve returns for it, called in path order. Use it with a scoped
+// reader at initialisation, or with a placeholder at validation time. The rest
+// of config is kept as written; a config without references is returned as
+// it is.
 func ResolveSecretRefs(config json.RawMessage, resolve func(path string, ref SecretRef) (string, error)) (json.RawMessage, error) {
-	return walkSecretRefs(config, resolve)
+	refs, err := findSecretRefs(config)
+	if err != nil || len(refs) == 0 {
+		return config, err
+	}
+	// In path order: the first bad reference reported, and the order
+	// secrets are read in, are the same on every run.
+	for i := range refs {
+		if refs[i].err != nil {
+			return nil, refs[i].err
+		}
+		if refs[i].value, err = resolve(refs[i].path, refs[i].ref); err != nil {
+			return nil, err
+		}
+	}
+	// Each reference becomes a string in its place; references do not
+	// overlap (a reference holds only its string).
+	slices.SortFunc(refs, func(a, b foundRef) int { return cmp.Compare(a.start, b.start) })
+	out := make([]byte, 0, len(config)+16*len(refs))
+	last := int64(0)
+	for _, r := range refs {
+		out = append(out, config[last:r.start]...)
+		// Invalid UTF-8 in a secret becomes U+FFFD, as encoding/json writes it.
+		out, _ = jsontext.AppendQuote(out, r.value)
+		last = r.end
+	}
+	return append(out, config[last:]...), nil
 }
 
 // RedactSecretRefs replaces every secret reference by the placeholder
 // [redacted]: what factories validate at registration, before secrets are read.
 func RedactSecretRefs(config json.RawMessage) (json.RawMessage, error) {
-	trimmed := bytes.TrimSpace(config)
-	if len(trimmed) > 0 && !bytes.Equal(trimmed, []byte("null")) && bytes.Contains(trimmed, []byte(`"secret"`)) {
-		// Validation redacts every config of a discovery: the common shape
-		// is rewritten without decoding it into maps and marshalling them.
-		if out, ok := redactPlain(trimmed); ok {
-			return out, nil
-		}
-	}
-	return walkSecretRefs(config, func(string, SecretRef) (string, error) { return Redacted, nil })
+	return ResolveSecretRefs(config, func(string, SecretRef) (string, error) { return Redacted, nil })
 }
 
-// redactPlain is RedactSecretRefs for plain JSON: the bytes json.Marshal
-// writes for the value decoded from in (keys sorted, no whitespace, numbers as
-// written) with every secret reference replaced by [redacted]. It reports
-// false for anything it does not copy exactly as json.Marshal would (escapes,
-// non-ASCII or HTML characters in a string, a key set twice, a malformed
-// reference or document, trailing data), and the caller takes the general
-// path, errors included.
-func redactPlain(in []byte) (json.RawMessage, bool) {
-	v, ok := rawjson.Parse(in)
-	if !ok {
-		return nil, false
-	}
-	return appendRedacted(make([]byte, 0, len(v)+16), v)
+// foundRef is a secret reference, or a malformed one, found in a config.
+type foundRef struct {
+	path       string // config.headers.Authorization
+	elems      []pathElem
+	start, end int64 // the reference object's bytes in the config
+	ref        SecretRef
+	err        error  // a malformed reference
+	value      string // what it resolves to
 }
 
-// appendRedacted appends v as json.Marshal would write it after decoding,
-// with its secret references redacted.
-func appendRedacted(dst []byte, v rawjson.Value) ([]byte, bool) {
-	switch v.Kind() {
-	case rawjson.String:
-		return append(dst, v...), plainString(v)
-	case rawjson.Array:
-		dst = append(dst, '[')
-		for i, e := range v.Elements() {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var ok bool
-			if dst, ok = appendRedacted(dst, e); !ok {
-				return nil, false
-			}
-		}
-		return append(dst, ']'), true
-	case rawjson.Object:
-		return appendRedactedObject(dst, v)
-	}
-	// Numbers (json.Number keeps them as written), booleans, null.
-	return append(dst, v...), true
+// pathElem is one step of a path: an object key or an array index.
+type pathElem struct {
+	key   string
+	index int
 }
 
-// appendRedactedObject appends an object with its keys sorted, or
-// "[redacted]" for a secret reference.
-func appendRedactedObject(dst []byte, v rawjson.Value) ([]byte, bool) {
-	type member struct{ key, value rawjson.Value }
-	var buf [16]member
-	ms := buf[:0]
-	for k, val := range v.Members() {
-		if !plainString(k) {
-			return nil, false
-		}
-		ms = append(ms, member{k, val})
+// findSecretRefs finds the references of config, in path order (keys in
+// byte order, indices in number order, a value before what it holds). It
+// reads config with the SDK's JSON tokenizer and keeps no decoded copy of it.
+func findSecretRefs(config json.RawMessage) ([]foundRef, error) {
+	if !bytes.Contains(config, []byte(`"secret"`)) {
+		return nil, nil // fast path: nothing to resolve
 	}
-	if len(ms) == 1 && string(ms[0].key) == `"secret"` {
-		// A reference: its value must be a "scope/key" string; anything
-		// else is an error, reported by the general path.
-		ref := ms[0].value
-		if ref.Kind() != rawjson.String || !plainString(ref) {
-			return nil, false
-		}
-		if _, err := ParseSecretRef(string(ref[1 : len(ref)-1])); err != nil {
-			return nil, false
-		}
-		return append(dst, `"`+Redacted+`"`...), true
-	}
-	// By the keys' text, without the quotes: `" "` sorts after `""`.
-	slices.SortFunc(ms, func(a, b member) int { return bytes.Compare(a.key[1:len(a.key)-1], b.key[1:len(b.key)-1]) })
-	dst = append(dst, '{')
-	for i, m := range ms {
-		if i > 0 {
-			if bytes.Equal(ms[i-1].key, m.key) {
-				return nil, false // json.Marshal would keep only the last
-			}
-			dst = append(dst, ',')
-		}
-		dst = append(dst, m.key...)
-		dst = append(dst, ':')
-		var ok bool
-		if dst, ok = appendRedacted(dst, m.value); !ok {
-			return nil, false
-		}
-	}
-	return append(dst, '}'), true
-}
-
-// plainString reports whether the JSON string s (quotes included) is one
-// json.Marshal writes back as it is: printable ASCII, without escapes or the
-// characters it escapes for HTML.
-func plainString(s rawjson.Value) bool {
-	for _, c := range s[1 : len(s)-1] {
-		if c < 0x20 || c >= 0x7f || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
-}
-
-func walkSecretRefs(config json.RawMessage, resolve func(string, SecretRef) (string, error)) (json.RawMessage, error) {
-	trimmed := bytes.TrimSpace(config)
+	trimmed := bytes.Trim(config, " \t\r\n")
 	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
-		return config, nil
+		return nil, nil
 	}
-	if !bytes.Contains(trimmed, []byte(`"secret"`)) {
-		return config, nil // fast path: nothing to resolve
-	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	r := readers.Get().(*configReader)
+	defer readers.Put(r)
+	r.rd.Reset(config)
+	// What handlers read (DecodeStrict) is read: a name given twice is
+	// read, and an object with secret twice is no reference.
+	r.dec.Reset(&r.rd, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	var refs []foundRef
+	if err := scanRefs(&r.dec, &refs); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	changed, err := walkValue(v, "config", resolve)
-	if err != nil {
-		return nil, err
+	if _, err := r.dec.ReadToken(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config: unexpected data after the JSON value at offset %d", r.dec.InputOffset())
 	}
-	return json.Marshal(changed)
+	slices.SortStableFunc(refs, func(a, b foundRef) int { return comparePaths(a.elems, b.elems) })
+	return refs, nil
 }
 
-func walkValue(v any, path string, resolve func(string, SecretRef) (string, error)) (any, error) {
-	switch x := v.(type) {
-	case map[string]any:
-		if raw, ok := x["secret"]; ok && len(x) == 1 {
-			s, isString := raw.(string)
-			if !isString {
-				return nil, fmt.Errorf("%s: secret reference must be a \"scope/key\" string", path)
-			}
-			ref, err := ParseSecretRef(s)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
-			return resolve(path, ref)
+// configReader reads configs; they are pooled, since validation reads every
+// config of a discovery.
+type configReader struct {
+	rd  bytes.Reader
+	dec jsontext.Decoder
+}
+
+var readers = sync.Pool{New: func() any { return new(configReader) }}
+
+// isSecret reports whether the object name raw (quoted) is secret.
+func isSecret(raw jsontext.Value) bool {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw) == `"secret"`
+	}
+	name, err := jsontext.AppendUnquote(nil, raw)
+	return err == nil && string(name) == "secret"
+}
+
+// scanRefs reads the next value from dec, adding the references in it.
+func scanRefs(dec *jsontext.Decoder, refs *[]foundRef) error {
+	switch dec.PeekKind() {
+	case '{':
+		if _, err := dec.ReadToken(); err != nil {
+			return err
 		}
-		// In key order: the first bad reference reported, and the order
-		// secrets are read in, are the same on every run.
-		for _, k := range slices.Sorted(maps.Keys(x)) {
-			r, err := walkValue(x[k], path+"."+k, resolve)
+		start := dec.InputOffset() - 1
+		for first := true; dec.PeekKind() != '}'; first = false {
+			name, err := dec.ReadValue()
 			if err != nil {
-				return nil, err
+				return err
 			}
-			x[k] = r
+			if !first || !isSecret(name) {
+				if err := scanRefs(dec, refs); err != nil {
+					return err
+				}
+				continue
+			}
+			// A first member named secret: the object is a reference if it
+			// is the only one.
+			var text string
+			isString := dec.PeekKind() == '"'
+			if isString {
+				var value jsontext.Token
+				value, err = dec.ReadToken()
+				text = value.String()
+			} else {
+				err = scanRefs(dec, refs)
+			}
+			if err != nil {
+				return err
+			}
+			if dec.PeekKind() != '}' {
+				continue
+			}
+			r := foundRef{start: start}
+			r.path, r.elems = refPath(dec)
+			if _, err := dec.ReadToken(); err != nil {
+				return err
+			}
+			r.end = dec.InputOffset()
+			switch {
+			case !isString:
+				r.err = fmt.Errorf("%s: secret reference must be a \"scope/key\" string", r.path)
+			default:
+				if r.ref, err = ParseSecretRef(text); err != nil {
+					r.err = fmt.Errorf("%s: %w", r.path, err)
+				}
+			}
+			*refs = append(*refs, r)
+			return nil
 		}
-	case []any:
-		for i, e := range x {
-			r, err := walkValue(e, fmt.Sprintf("%s[%d]", path, i), resolve)
-			if err != nil {
-				return nil, err
+		_, err := dec.ReadToken()
+		return err
+	case '[':
+		if _, err := dec.ReadToken(); err != nil {
+			return err
+		}
+		for dec.PeekKind() != ']' {
+			if err := scanRefs(dec, refs); err != nil {
+				return err
 			}
-			x[i] = r
+		}
+		_, err := dec.ReadToken()
+		return err
+	}
+	return dec.SkipValue()
+}
+
+// refPath is the path of the object dec is in (a reference, just read).
+func refPath(dec *jsontext.Decoder) (string, []pathElem) {
+	path := "config"
+	var elems []pathElem
+	depth := dec.StackDepth()
+	level := 1
+	for tok := range dec.StackPointer().Tokens() {
+		if level >= depth {
+			break // the reference's own member
+		}
+		if kind, _ := dec.StackIndex(level); kind == '[' {
+			i, _ := strconv.Atoi(tok)
+			elems = append(elems, pathElem{index: i})
+			path += "[" + tok + "]"
+		} else {
+			elems = append(elems, pathElem{key: tok, index: -1})
+			path += "." + tok
+		}
+		level++
+	}
+	return path, elems
+}
+
+// comparePaths orders paths as a walk over sorted keys meets them.
+func comparePaths(a, b []pathElem) int {
+	for i := range min(len(a), len(b)) {
+		if c := cmp.Or(strings.Compare(a[i].key, b[i].key), cmp.Compare(a[i].index, b[i].index)); c != 0 {
+			return c
 		}
 	}
-	return v, nil
+	return cmp.Compare(len(a), len(b))
 }
