@@ -23,7 +23,6 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/onexhost/onex/envelope/rawjson"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -107,15 +106,16 @@ type Result struct {
 
 // Handle validates the payload.
 func (v *Validator) Handle(_ context.Context, inv *handler.Invocation) (handler.Output, error) {
-	payload := inv.Payload()
-	if rawjson.Blank(payload) {
-		payload = json.RawMessage("null")
+	// The document is any JSON value, read by the SDK (numbers keep their
+	// digits); an empty payload is validated as null, not as the {} that
+	// Decode reads it as.
+	var inst any
+	if len(bytes.Trim(inv.Payload(), " \t\r\n")) > 0 {
+		if err := inv.Decode(&inst); err != nil {
+			return handler.Output{}, err
+		}
 	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(payload))
-	if err != nil {
-		return handler.Output{}, handler.InvalidPayload("", "payload is not JSON: %v", err)
-	}
-	err = v.schema.Validate(inst)
+	err := v.schema.Validate(inst)
 	if err == nil {
 		return handler.Output{Result: Result{Valid: true}}, nil
 	}

@@ -3,6 +3,7 @@ package jsonschema
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -74,5 +75,42 @@ func TestInternalReferences(t *testing.T) {
 	out, err := h.Handle(context.Background(), handler.NewInvocation(handler.InvocationParams{Payload: json.RawMessage(`{"id":5}`)}))
 	if err != nil || out.Result.(Result).Valid {
 		t.Fatalf("%+v %v", out, err)
+	}
+}
+
+// TestPayloadDocument: the payload is read as any JSON value, numbers with
+// every digit, an empty payload as null; what is not JSON is an invalid
+// payload.
+func TestPayloadDocument(t *testing.T) {
+	for _, tc := range []struct {
+		name, schema, payload string
+		valid                 bool
+		invalidPayload        string
+	}{
+		{"large number within", `{"schema":{"maximum":12345678901234567890}}`, `12345678901234567890`, true, ""},
+		{"large number just above", `{"schema":{"maximum":12345678901234567890}}`, `12345678901234567891`, false, ""},
+		{"empty is null", `{"schema":{"type":"null"}}`, ` `, true, ""},
+		{"empty is no object", `{"schema":{"type":"object"}}`, ``, false, ""},
+		{"a string", `{"schema":{"type":"string","minLength":2}}`, `"ab"`, true, ""},
+		{"not JSON", `{"schema":true}`, `{"a":}`, false, "invalid JSON"},
+		{"two values", `{"schema":true}`, `1 2`, false, "unexpected data"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := New(json.RawMessage(tc.schema))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := h.Handle(context.Background(), handler.NewInvocation(handler.InvocationParams{Payload: json.RawMessage(tc.payload)}))
+			if tc.invalidPayload != "" {
+				var he *handler.Error
+				if !errors.As(err, &he) || he.Kind != handler.KindInvalidPayload || !strings.Contains(he.Message, tc.invalidPayload) {
+					t.Fatalf("error %v, want an invalid payload with %q", err, tc.invalidPayload)
+				}
+				return
+			}
+			if err != nil || out.Result.(Result).Valid != tc.valid {
+				t.Fatalf("result %+v, %v; want valid %v", out.Result, err, tc.valid)
+			}
+		})
 	}
 }
