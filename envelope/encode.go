@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/onexhost/onex/envelope/rawjson"
+	"github.com/onexhost/onex/internal/rawjson"
 )
 
 // AppendResponse appends r as one line of JSON (without newline) to dst. The

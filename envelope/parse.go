@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/onexhost/onex/envelope/rawjson"
+	"github.com/onexhost/onex/internal/rawjson"
 	"github.com/onexhost/onex/internal/suggest"
 )
 

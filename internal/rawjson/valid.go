@@ -1,6 +1,7 @@
 // Package rawjson validates, reads and writes JSON text without reflection, for
-// the hot paths of onex: the envelope codec and the built-in handlers that
-// render their results as JSON bytes and read their fixed payload shapes.
+// the one hot path that justifies it: the envelope codec, on every dispatch.
+// It is internal so that nothing else comes to depend on it: handlers read
+// payloads through the SDK (handler.DecodeStrict) and return Go values.
 //
 // Every function gives the answer encoding/json gives, byte for byte, and is
 // fuzzed against it: Valid agrees with json.Valid (the nesting limit of 10 000
