@@ -114,3 +114,20 @@ func TestPayloadDocument(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkValidate reads and validates a small valid document, the common
+// call.
+func BenchmarkValidate(b *testing.B) {
+	h, err := New(json.RawMessage(personSchema))
+	if err != nil {
+		b.Fatal(err)
+	}
+	inv := handler.NewInvocation(handler.InvocationParams{Payload: json.RawMessage(`{"id":"abc","age":3,"email":"a@example.com"}`)})
+	b.ReportAllocs()
+	for b.Loop() {
+		out, err := h.Handle(b.Context(), inv)
+		if err != nil || !out.Result.(Result).Valid {
+			b.Fatal(err)
+		}
+	}
+}
