@@ -1137,17 +1137,8 @@ func (d *decoder) secretValue(buf *bytes.Buffer, e entry, path string) bool {
 	return true
 }
 
-// writeJSONString appends s as a JSON string, exactly as encoding/json writes
-// it. Most strings of a config need no escaping and are copied as they are.
+// writeJSONString appends s as encoding/json writes a string.
 func writeJSONString(buf *bytes.Buffer, s string) {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b, _ := json.Marshal(s) // a string always marshals
-			buf.Write(b)
-			return
-		}
-	}
-	buf.WriteByte('"')
-	buf.WriteString(s)
-	buf.WriteByte('"')
+	b, _ := json.Marshal(s) // a string always marshals
+	buf.Write(b)
 }

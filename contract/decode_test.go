@@ -1,7 +1,6 @@
 package contract
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -534,20 +533,5 @@ func TestDecodeDescriptor(t *testing.T) {
 	}
 	if d, errs := LoadDescriptor(filepath.Join(dir, "absent", FileName)); d != nil || len(errs) != 1 || errs[0].RuleID != "CONTRACT-007" {
 		t.Fatalf("LoadDescriptor of a missing file: %v %v", d, errs)
-	}
-}
-
-// TestWriteJSONString checks the config's strings against encoding/json.
-func TestWriteJSONString(t *testing.T) {
-	for _, s := range []string{
-		"", "plain", "https://api.partner.example/v1?a=b", `quote"d`, `back\slash`, "tab\there", "new\nline",
-		"<html> & more", "caf\u00e9", "\u2028", "\x00\x1f\x7f", "invalid \xff utf-8", strings.Repeat("x", 300),
-	} {
-		var buf bytes.Buffer
-		writeJSONString(&buf, s)
-		want, _ := json.Marshal(s)
-		if buf.String() != string(want) {
-			t.Errorf("%q: got %s, want %s", s, buf.String(), want)
-		}
 	}
 }
