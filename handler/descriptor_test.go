@@ -188,3 +188,15 @@ func TestSecurityDefaults(t *testing.T) {
 		t.Error("an explicit empty scope list is a declaration")
 	}
 }
+
+// BenchmarkValidate checks a descriptor of typical size, as discovery does for
+// every contract.
+func BenchmarkValidate(b *testing.B) {
+	d := validDescriptor()
+	b.ReportAllocs()
+	for b.Loop() {
+		if errs := d.Validate(); len(errs) != 0 {
+			b.Fatal(errs)
+		}
+	}
+}
