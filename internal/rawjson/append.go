@@ -1,10 +1,6 @@
 package rawjson
 
-import (
-	"math"
-	"strconv"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 const hexDigits = "0123456789abcdef"
 
@@ -75,86 +71,4 @@ func decodeRune[S ~string | ~[]byte](s S) (rune, int) {
 	var buf [utf8.UTFMax]byte
 	n := copy(buf[:], s[:min(len(s), utf8.UTFMax)])
 	return utf8.DecodeRune(buf[:n])
-}
-
-// AppendCompact appends src, a valid JSON value (see Valid), without its
-// insignificant whitespace and with < > & U+2028 and U+2029 escaped inside
-// strings: what json.Marshal writes for a json.RawMessage. An invalid src
-// gives an unspecified result.
-func AppendCompact(dst, src []byte) []byte {
-	if unchanged(src) {
-		return append(dst, src...)
-	}
-	start := 0
-	flush := func(i int) {
-		if start < i {
-			dst = append(dst, src[start:i]...)
-		}
-	}
-	for i := 0; i < len(src); {
-		switch c := src[i]; c {
-		case ' ', '\t', '\n', '\r':
-			flush(i)
-			i++
-			start = i
-		case '"':
-			end, _ := stringEnd(src, i)
-			for j := i + 1; j < end; j++ {
-				switch c := src[j]; {
-				case c == '<' || c == '>' || c == '&':
-					flush(j)
-					dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-					start = j + 1
-				case c == 0xE2 && j+2 < end && src[j+1] == 0x80 && src[j+2]&^1 == 0xA8:
-					flush(j)
-					dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[src[j+2]&0xF])
-					start = j + 3
-					j += 2
-				case c == '\\':
-					j++ // an escaped byte is never one of the above
-				}
-			}
-			i = end
-		default:
-			i++
-		}
-	}
-	flush(len(src))
-	return dst
-}
-
-// compactChange marks the bytes at which AppendCompact may change a valid
-// JSON text: whitespace (dropped outside strings; a raw space may also be
-// inside one, the others cannot), < > & (escaped inside strings), and 0xE2,
-// the first byte of U+2028 and U+2029 (escaped).
-var compactChange = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, '<': true, '>': true, '&': true, 0xE2: true}
-
-// unchanged reports whether AppendCompact copies the valid JSON text b as it
-// is: one table lookup per byte decides it, much faster than compacting.
-func unchanged(b []byte) bool {
-	for _, c := range b {
-		if compactChange[c] {
-			return false
-		}
-	}
-	return true
-}
-
-// AppendFloat appends f as json.Marshal writes a float64: the shortest
-// decimal that reads back as f, in exponent form below 1e-6 and from 1e21 on.
-// NaN and the infinities have no JSON form: the caller renders them otherwise.
-func AppendFloat(dst []byte, f float64) []byte {
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	dst = strconv.AppendFloat(dst, f, format, -1, 64)
-	if format == 'e' {
-		// 1e-07 → 1e-7, as encoding/json does.
-		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
-			dst[n-2] = dst[n-1]
-			dst = dst[:n-1]
-		}
-	}
-	return dst
 }

@@ -1,14 +1,13 @@
-// Package rawjson validates, reads and writes JSON text without reflection, for
+// Package rawjson validates and writes JSON text without reflection, for
 // the one hot path that justifies it: the envelope codec, on every dispatch.
 // It is internal so that nothing else comes to depend on it: handlers read
 // payloads through the SDK (handler.DecodeStrict) and return Go values.
 //
 // Every function gives the answer encoding/json gives, byte for byte, and is
-// fuzzed against it: Valid agrees with json.Valid (the nesting limit of 10 000
-// included), AppendString and AppendCompact write what json.Marshal writes for
-// a string and a json.RawMessage (HTML-safe escapes, U+2028/U+2029 escaped,
-// invalid UTF-8 as U+FFFD), and Value.Unquote decodes a string as
-// json.Unmarshal does. They differ in cost: a byte loop with no scanner state
+// fuzzed against it: Valid and Parse agree with json.Valid (the nesting limit
+// of 10 000 included), and AppendString writes what json.Marshal writes for a
+// string (HTML-safe escapes, U+2028/U+2029 escaped, invalid UTF-8 as U+FFFD).
+// They differ in cost: a byte loop with no scanner state
 // machine, no reflection and no allocation on the common paths, several times
 // faster than encoding/json on the small documents of an envelope.
 package rawjson
