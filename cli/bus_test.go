@@ -3,11 +3,12 @@ package cli
 import (
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/onexhost/onex/bus/kafka"
 	"github.com/onexhost/onex/bus/memory"
 	"github.com/onexhost/onex/config"
 	"github.com/onexhost/onex/runtime"
+	"github.com/onexhost/onex/runtime/delivery"
 )
 
 func TestBusSection(t *testing.T) {
@@ -57,7 +58,7 @@ func TestBusSection(t *testing.T) {
 			}
 			k := s.Kafka
 			if k.Group != tc.group || rt.ConsumerGroup != tc.group || k.Topics.Requests != tc.requests || rt.RequestTopic != tc.requests ||
-				k.Topics.Responses != tc.answer || rt.ResponseTopic != tc.answer || k.Topics.DeadLetters != kafka.DefaultConfig().Topics.DeadLetters {
+				k.Topics.Responses != tc.answer || rt.ResponseTopic != tc.answer || k.Topics.DeadLetters != rt.Delivery.DeadLetterTopic {
 				t.Errorf("resolved kafka %s %+v, runtime %s %s %s; want group %s, topics %s and %s", k.Group, k.Topics, rt.ConsumerGroup, rt.RequestTopic, rt.ResponseTopic, tc.group, tc.requests, tc.answer)
 			}
 		})
@@ -92,7 +93,7 @@ func TestKafkaExampleIsValid(t *testing.T) {
 }
 
 // TestMemoryBusOpens: the default and an explicit memory section open a
-// memory bus without a redelivery policy (one attempt per request).
+// memory bus.
 func TestMemoryBusOpens(t *testing.T) {
 	for _, yaml := range []string{"", "bus:\n  kind: memory\n  memory: {partitions: 2, buffer: 10}\n"} {
 		f, errs := config.Parse("onex.yaml", []byte(yaml))
@@ -104,15 +105,82 @@ func TestMemoryBusOpens(t *testing.T) {
 		if len(errs) > 0 {
 			t.Fatalf("%q: %v", yaml, errs)
 		}
-		b, rd, err := s.open(nil)
+		b, err := s.open(nil)
 		if err != nil {
 			t.Fatalf("%q: %v", yaml, err)
 		}
-		if _, ok := b.(*memory.Bus); !ok || rd != nil {
-			t.Errorf("%q: bus %T, redelivery %v; want the memory bus and none", yaml, b, rd)
+		if _, ok := b.(*memory.Bus); !ok {
+			t.Errorf("%q: bus %T, want the memory bus", yaml, b)
 		}
 		if err := b.Close(); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestBusSectionDeliveryKeys: the delivery policy is the runtime's
+// (runtime.max_attempts, runtime.backoff, runtime.dead_letter_topic) for
+// every bus; bus.kafka's max_attempts, backoff and topics.dead_letters are
+// still accepted and settle with them as the topics do.
+func TestBusSectionDeliveryKeys(t *testing.T) {
+	const kafkaHead = "bus:\n  kind: kafka\n  kafka:\n    brokers: [\"k1:9092\"]\n"
+	def := delivery.DefaultConfig()
+	for _, tc := range []struct {
+		name string
+		yaml string
+		keys []string // RUNTIME-002 keys expected, in order
+		want delivery.Config
+	}{
+		{name: "defaults", yaml: kafkaHead, want: def},
+		{name: "runtime keys",
+			yaml: "runtime:\n  max_attempts: 2\n  backoff: {initial: 10ms, max: 1s, multiplier: 3}\n  dead_letter_topic: orders.dlq\n" + kafkaHead,
+			want: delivery.Config{MaxAttempts: 2, Backoff: delivery.Backoff{Initial: 10 * time.Millisecond, Max: time.Second, Multiplier: 3}, DeadLetterTopic: "orders.dlq"}},
+		{name: "bus.kafka keys still accepted",
+			yaml: kafkaHead + "    max_attempts: 3\n    backoff: {initial: 50ms}\n    topics: {dead_letters: orders.dlq}\n",
+			want: delivery.Config{MaxAttempts: 3, Backoff: delivery.Backoff{Initial: 50 * time.Millisecond, Max: def.Backoff.Max, Multiplier: def.Backoff.Multiplier}, DeadLetterTopic: "orders.dlq"}},
+		{name: "both, agreeing",
+			yaml: "runtime:\n  max_attempts: 3\n" + kafkaHead + "    max_attempts: 3\n",
+			want: delivery.Config{MaxAttempts: 3, Backoff: def.Backoff, DeadLetterTopic: def.DeadLetterTopic}},
+		{name: "conflicting attempts",
+			yaml: "runtime:\n  max_attempts: 2\n" + kafkaHead + "    max_attempts: 3\n",
+			keys: []string{"bus.kafka.max_attempts"}},
+		{name: "conflicting dead-letter topic",
+			yaml: "runtime:\n  dead_letter_topic: a\n" + kafkaHead + "    topics: {dead_letters: b}\n",
+			keys: []string{"bus.kafka.topics.dead_letters"}},
+		{name: "conflicting backoff",
+			yaml: "runtime:\n  backoff: {multiplier: 3}\n" + kafkaHead + "    backoff: {multiplier: 4}\n",
+			keys: []string{"bus.kafka.backoff.multiplier"}},
+		{name: "bus.kafka values checked",
+			yaml: kafkaHead + "    max_attempts: 0\n    backoff: {initial: 20s}\n",
+			keys: []string{"bus.kafka.max_attempts", "bus.kafka.backoff.max"}},
+		{name: "dead letters on the request topic",
+			yaml: kafkaHead + "    topics: {dead_letters: onex.cmd.requests.v1}\n",
+			keys: []string{"bus.kafka.topics.dead_letters"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, errs := config.Parse("onex.yaml", []byte(tc.yaml))
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			rt, errs := runtime.LoadConfig(f)
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			s, errs := loadBusSection(f, &rt)
+			if len(errs) != len(tc.keys) {
+				t.Fatalf("errors %v, want %v", errs, tc.keys)
+			}
+			for i, e := range errs {
+				if e.RuleID != "RUNTIME-002" || e.Details["key"] != tc.keys[i] || e.Line == 0 || e.FilePath != "onex.yaml" || e.RemediationHint == "" {
+					t.Errorf("error %d: %+v, want a located RUNTIME-002 at %s with a hint", i, e, tc.keys[i])
+				}
+			}
+			if len(tc.keys) > 0 {
+				return
+			}
+			if rt.Delivery != tc.want || s.Kafka.Topics.DeadLetters != tc.want.DeadLetterTopic {
+				t.Errorf("runtime delivery %+v, kafka dead-letter topic %q; want %+v", rt.Delivery, s.Kafka.Topics.DeadLetters, tc.want)
+			}
+		})
 	}
 }

@@ -124,7 +124,7 @@ func (s *hostSetup) newHost(env *Env) (*runtime.Host, *diag.ValidationError) {
 	if verr != nil {
 		return nil, verr
 	}
-	b, redelivery, err := s.bus.open(env.Logger)
+	b, err := s.bus.open(env.Logger)
 	if err != nil {
 		return nil, diag.New("RUNTIME-002", "%v", err)
 	}
@@ -138,7 +138,6 @@ func (s *hostSetup) newHost(env *Env) (*runtime.Host, *diag.ValidationError) {
 		Environment: s.policy.Environment.Name,
 		Source:      s.source,
 		Guard:       runtime.Breakers(s.runtime.CircuitBreaker),
-		Redelivery:  redelivery,
 		Observer:    s.tel.observer(),
 		OnReload:    s.tel.onReload(),
 	}), nil

@@ -11,6 +11,7 @@ import (
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/suggest"
+	"github.com/onexhost/onex/runtime/delivery"
 )
 
 var hint = suggest.Hint
@@ -44,6 +45,10 @@ type Config struct {
 	// ConsumerGroup is the host's consumer group on the request topic; hosts of
 	// one group share the requests.
 	ConsumerGroup string `yaml:"consumer_group"`
+	// Delivery is the delivery policy of bus requests, whatever the bus: the
+	// keys max_attempts (retryable failures, then a dead letter), backoff
+	// (initial, max, multiplier) and dead_letter_topic.
+	Delivery delivery.Config `yaml:",inline"`
 	// CircuitBreaker configures the per-handler circuit breakers (HANDLER-005)
 	// that the host applies when given Breakers(CircuitBreaker) as its Guard.
 	CircuitBreaker BreakerConfig `yaml:"circuit_breaker"`
@@ -82,6 +87,7 @@ func DefaultConfig() Config {
 		RequestTopic:              bus.DefaultRequestTopic,
 		ResponseTopic:             bus.DefaultResponseTopic,
 		ConsumerGroup:             DefaultConsumerGroup,
+		Delivery:                  delivery.DefaultConfig(),
 		CircuitBreaker:            DefaultBreakerConfig(),
 	}
 }
@@ -149,6 +155,10 @@ func (c *Config) Validate(f *config.File) []*diag.ValidationError {
 	}
 	if c.RequestTopic != "" && c.RequestTopic == c.ResponseTopic {
 		bad("response_topic", "must differ from request_topic (%s): the host would consume its own responses", c.RequestTopic)
+	}
+	errs = append(errs, c.Delivery.Validate(f, "runtime")...)
+	if dlq := c.Delivery.DeadLetterTopic; dlq != "" && (dlq == c.RequestTopic || dlq == c.ResponseTopic) {
+		bad("dead_letter_topic", "must differ from request_topic (%s) and response_topic (%s): dead letters would be read as requests or answers", c.RequestTopic, c.ResponseTopic)
 	}
 	errs = append(errs, c.CircuitBreaker.Validate(f, "runtime.circuit_breaker")...)
 	slices.SortStableFunc(errs, cmpKey)

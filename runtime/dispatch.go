@@ -28,8 +28,9 @@ type Outcome struct {
 	RuleID    handler.RuleID
 	Message   string
 	Retryable bool
-	// Handler is the handler the request was routed to, if any.
-	Handler string
+	// Operation and Handler are the route the request took, if any.
+	Operation handler.Command
+	Handler   string
 	// CorrelationID is the response's correlation id.
 	CorrelationID string
 	// Metadata is the request's metadata object as sent (a slice of the
@@ -423,7 +424,7 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 		// The ids are canonical UUIDs (setIDs), the route's fields encoded
 		// once: nothing here needs escaping.
 		out.Response = envelope.AppendSuccess(buf, c.gen.newUUID(), c.correlationID(), c.envelopeID(), c.r.fields, res, took.Microseconds())
-		out.Success, out.Handler, out.CorrelationID = true, e.desc.Name, c.correlationID()
+		out.Success, out.Operation, out.Handler, out.CorrelationID = true, c.r.op, e.desc.Name, c.correlationID()
 		if h.opts.Observer != nil {
 			h.observed(c, out, c.start.Add(took))
 		}
@@ -546,7 +547,7 @@ func (h *Host) fail(c *call, buf []byte, out *Outcome, f *failure) {
 	}
 	if c.r != nil {
 		resp.Operation, resp.Handler = string(c.r.op), c.r.e.desc.Name
-		out.Handler = c.r.e.desc.Name
+		out.Operation, out.Handler = c.r.op, c.r.e.desc.Name
 	}
 	h.stats.fail(f.rule)
 	out.Response = envelope.AppendResponseID(buf, c.gen.newUUID(), &resp)

@@ -19,6 +19,7 @@ import (
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/runtime/delivery"
 	"github.com/onexhost/onex/source"
 )
 
@@ -237,6 +238,8 @@ func testConfig() Config {
 	c := DefaultConfig()
 	c.MaxConcurrency = 32
 	c.DrainTimeout = 10 * time.Second
+	// Retries of bus requests wait milliseconds, not the default seconds.
+	c.Delivery.Backoff = delivery.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond, Multiplier: 2}
 	return c
 }
 

@@ -10,6 +10,12 @@
 // (ServeNDJSON for --stdin) and from in-process callers (Dispatch, Submit); all
 // go through one pipeline: decode → validate envelope → route → SECURITY-312 →
 // guard → invoke (deadline, bounded concurrency, panic recovery) → encode.
+//
+// A request from the bus that fails with a retryable error is attempted again
+// with backoff up to max_attempts, then written to the dead-letter topic; a
+// record that cannot be decoded is dead-lettered at once (runtime/delivery:
+// the same policy over every bus). Its response is published after that, and
+// the delivery acknowledged only once the bus accepted the response.
 package runtime
 
 import (
@@ -26,6 +32,7 @@ import (
 	"github.com/onexhost/onex/bus"
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/runtime/delivery"
 	"github.com/onexhost/onex/source"
 	"github.com/onexhost/onex/validate"
 	"golang.org/x/sync/semaphore"
@@ -63,9 +70,6 @@ type Options struct {
 	Source source.Config
 	// Guard makes per-handler guards (circuit breakers); nil for none.
 	Guard GuardFactory
-	// Redelivery handles retryable failures of bus deliveries; nil answers
-	// every request after one attempt.
-	Redelivery Redelivery
 	// Now is the clock of startup decisions (hardening); default time.Now.
 	Now func() time.Time
 	// Observer sees every request and its outcome (metrics, tracing); nil for
@@ -121,6 +125,10 @@ type Host struct {
 	// set is the serving handler set: stored by Start, replaced by Reload.
 	set    atomic.Pointer[handlerSet]
 	reload reloader
+
+	// delivery settles the bus deliveries that failed (retries, dead
+	// letters); nil without a bus.
+	delivery *delivery.Policy
 
 	// Set by Start, read-only afterwards.
 	sub   bus.Subscription
@@ -183,6 +191,9 @@ func New(src source.HandlerSource, validators []validate.Validator, policy Polic
 		opts: opts, cfg: cfg, stats: newStats(),
 	}
 	h.scratch.New = func() any { return newScratch() }
+	if b != nil {
+		h.delivery = delivery.New(cfg.Delivery, b, cfg.ConsumerGroup, logger)
+	}
 	h.reload.ctx, h.reload.cancel = context.WithCancel(context.Background())
 	return h
 }

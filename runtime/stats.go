@@ -6,11 +6,14 @@ import (
 
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/runtime/delivery"
 )
 
 // Stats are the host's counters since start, for logs and metrics.
 type Stats struct {
-	// Requests is every request envelope dispatched (each gets one response).
+	// Requests is every dispatch of a request envelope (each makes one
+	// response). A bus request attempted again after a retryable failure is
+	// dispatched once per attempt; only its last response is published.
 	Requests uint64
 	// Succeeded and Failed split the responses.
 	Succeeded, Failed uint64
@@ -21,6 +24,10 @@ type Stats struct {
 	Denials map[handler.RuleID]uint64
 	// InFlight is the number of invocations running now.
 	InFlight int64
+	// Redeliveries counts the attempts of bus requests after a retryable
+	// failure, and DeadLetters the bus requests written to the dead-letter
+	// topic, by operation and rule id of the failure (runtime/delivery).
+	Redeliveries, DeadLetters map[delivery.Key]uint64
 }
 
 // stats are lock-free counters: one per rule id that a response can carry,
@@ -56,6 +63,10 @@ func (h *Host) Stats() Stats {
 		Failures:  map[handler.RuleID]uint64{},
 		Denials:   map[handler.RuleID]uint64{},
 		InFlight:  s.inflight.Load(),
+	}
+	if h.delivery != nil {
+		c := h.delivery.Counts()
+		out.Redeliveries, out.DeadLetters = c.Redeliveries, c.DeadLetters
 	}
 	for id, c := range s.byRule {
 		n := c.Load()

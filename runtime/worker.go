@@ -12,32 +12,9 @@ import (
 	"github.com/onexhost/onex/bus"
 	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/runtime/delivery"
 	"golang.org/x/sync/semaphore"
 )
-
-// Redelivery decides what the host does with a bus delivery whose dispatch
-// failed with a retryable error (a transient handler failure, a timeout). A bus
-// with at-least-once semantics configures one (attempts, backoff, dead letters);
-// without one every request is answered after its first attempt.
-type Redelivery interface {
-	// Retry returns the delay before attempt number next (2, 3, …), or false
-	// when the attempts are exhausted.
-	Retry(next int, out *Outcome) (time.Duration, bool)
-	// DeadLetter is called once the attempts of a retryable failure are
-	// exhausted, before the error response is published; d carries the
-	// provenance (topic, partition, offset, key, value). An error keeps the
-	// delivery unacknowledged.
-	DeadLetter(ctx context.Context, d *bus.Delivery, out *Outcome, attempts int) error
-}
-
-// PoisonFilter is an optional interface of a Redelivery that also
-// dead-letters failures no retry can fix, such as a record that cannot even
-// be decoded. For a failed bus delivery that is not retryable, the host asks
-// Poison; when it answers true, DeadLetter is called (attempts 1) before the
-// error response is published, as for exhausted retries.
-type PoisonFilter interface {
-	Poison(out *Outcome) bool
-}
 
 // ErrNotAccepting is returned by Submit when the host is not started or stops.
 var ErrNotAccepting = errors.New("runtime: host is not accepting requests")
@@ -252,38 +229,49 @@ func (w *worker) process(j job) {
 	w.cur = j
 	w.mu.Unlock()
 	out := &w.out
-	for attempt := 1; ; attempt++ {
+	*out = Outcome{}
+	h.dispatch(h.runCtx, j.raw, w.buf[:0], w, w.st, out)
+	if out.Response == nil {
+		return // answered by the watchdog
+	}
+	w.buf = out.Response[:0]
+	if j.d != nil && !out.Success && h.delivery != nil && (out.Retryable || delivery.Poison(out.RuleID)) && !w.settle(j) {
+		return
+	}
+	h.deliver(j, out, &w.send)
+}
+
+// settle applies the delivery policy to the bus request j, whose attempt
+// failed: retries on this worker, then the dead letter. It returns false
+// when the request must not be answered here: answered by the watchdog
+// already, or left unacknowledged for the bus to deliver again.
+func (w *worker) settle(j job) bool {
+	h, out := w.h, &w.out
+	answered := false
+	again := func() *delivery.Failure {
 		*out = Outcome{}
 		h.dispatch(h.runCtx, j.raw, w.buf[:0], w, w.st, out)
 		if out.Response == nil {
-			return // answered by the watchdog
+			answered = true
+			return nil
 		}
 		w.buf = out.Response[:0]
-		if rd := h.opts.Redelivery; j.d != nil && !out.Success && rd != nil && (out.Retryable || poison(rd, out)) {
-			if out.Retryable {
-				if delay, ok := rd.Retry(attempt+1, out); ok && !h.draining.Load() {
-					t := time.NewTimer(delay)
-					select {
-					case <-t.C:
-						continue
-					case <-h.runCtx.Done():
-						t.Stop()
-					}
-				}
-			}
-			if err := rd.DeadLetter(h.runCtx, j.d, out, attempt); err != nil {
-				h.log.Error("dead letter failed; delivery left unacknowledged", "topic", j.d.Topic, "partition", j.d.Partition, "offset", j.d.Offset, "error", err.Error())
-				return
-			}
+		if out.Success {
+			return nil
 		}
-		h.deliver(j, out, &w.send)
-		return
+		return out.failure()
 	}
+	if _, err := h.delivery.Settle(h.runCtx, j.d, out.failure(), again); err != nil {
+		h.log.Error("delivery left unacknowledged", "topic", j.d.Topic, "partition", j.d.Partition, "offset", j.d.Offset, "error", err.Error())
+		return false
+	}
+	return !answered
 }
 
-func poison(rd Redelivery, out *Outcome) bool {
-	pf, ok := rd.(PoisonFilter)
-	return ok && pf.Poison(out)
+// failure is the delivery policy's view of a failed outcome.
+func (out *Outcome) failure() *delivery.Failure {
+	return &delivery.Failure{RuleID: out.RuleID, Message: out.Message, Retryable: out.Retryable,
+		Operation: out.Operation, Handler: out.Handler, CorrelationID: out.CorrelationID}
 }
 
 // sendBuf holds the parts of one response message besides its value. A

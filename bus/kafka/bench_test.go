@@ -12,6 +12,7 @@ import (
 	"github.com/onexhost/onex/internal/kafkatest"
 	"github.com/onexhost/onex/internal/testkit"
 	"github.com/onexhost/onex/runtime"
+	"github.com/onexhost/onex/runtime/delivery"
 )
 
 // counter counts consumed records and lets a caller wait for a total.
@@ -111,7 +112,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	b.Cleanup(func() { echo.Close(); <-echoDone })
 	read(e.echoN, kgo.ConsumeTopics("echo.responses"))
 	// onex: a host on the Kafka bus with a no-op handler.
-	startHostWith(b, cfg, runtime.DefaultMaxConcurrency())
+	startHostWith(b, cfg, runtime.DefaultMaxConcurrency(), delivery.DefaultMaxAttempts)
 	read(e.onexN, kgo.ConsumeTopics(cfg.Topics.Responses))
 
 	for i := 0; i < benchBatch; i++ {

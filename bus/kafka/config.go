@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"strconv"
@@ -17,7 +16,6 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
-	"github.com/onexhost/onex/bus"
 	"github.com/onexhost/onex/config"
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/internal/suggest"
@@ -34,16 +32,11 @@ type Config struct {
 	// means runtime.consumer_group.
 	Group string `yaml:"group"`
 	// Topics name the request, response and dead-letter topics; an empty
-	// request or response topic means the runtime's.
+	// name means the runtime's (the onex command settles them).
 	Topics Topics `yaml:"topics"`
 	// CreateTopics creates the three topics at start when they are missing
 	// (for development and tests; production topics are usually provisioned).
 	CreateTopics CreateTopics `yaml:"create_topics"`
-	// MaxAttempts bounds the attempts of a request whose handler fails with a
-	// retryable error (the first attempt included); then it is dead-lettered.
-	MaxAttempts int `yaml:"max_attempts"`
-	// Backoff is the exponential delay between attempts.
-	Backoff Backoff `yaml:"backoff"`
 	// MaxInFlight bounds the records of one member delivered to the host and
 	// not yet acknowledged (responded to or dead-lettered).
 	MaxInFlight int `yaml:"max_in_flight"`
@@ -71,7 +64,10 @@ type Config struct {
 	SASL SASL `yaml:"sasl"`
 }
 
-// Topics names the topics of the Kafka bus.
+// Topics names the topics of the Kafka bus. The bus creates them when
+// CreateTopics asks, and writes the records of DeadLetters on a producer of
+// their own (a dead-letter topic that refuses writes is retried apart from
+// the responses); what goes where is the runtime's business.
 type Topics struct {
 	Requests    string `yaml:"requests"`
 	Responses   string `yaml:"responses"`
@@ -83,15 +79,6 @@ type CreateTopics struct {
 	Partitions int `yaml:"partitions"`
 	// ReplicationFactor -1 means the broker's default.
 	ReplicationFactor int `yaml:"replication_factor"`
-}
-
-// Backoff is an exponential backoff: Initial, then multiplied by Multiplier
-// per attempt up to Max, each delay drawn between half and all of its value
-// so that hosts retrying together spread out.
-type Backoff struct {
-	Initial    time.Duration `yaml:"initial"`
-	Max        time.Duration `yaml:"max"`
-	Multiplier float64       `yaml:"multiplier"`
 }
 
 // TLS configures TLS to the brokers.
@@ -133,10 +120,6 @@ var mechanisms = []string{MechanismPlain, MechanismSCRAMSHA256, MechanismSCRAMSH
 // Defaults.
 const (
 	DefaultClientID          = "onex"
-	DefaultMaxAttempts       = 5
-	DefaultBackoffInitial    = 100 * time.Millisecond
-	DefaultBackoffMax        = 10 * time.Second
-	DefaultBackoffMultiplier = 2.0
 	DefaultMaxInFlight       = 1024
 	DefaultMaxPollRecords    = 256
 	DefaultCommitInterval    = time.Second
@@ -145,7 +128,6 @@ const (
 	DefaultRebalanceTimeout  = 60 * time.Second
 	DefaultHeartbeatInterval = 3 * time.Second
 
-	maxAttemptsLimit = 100
 	maxInFlightLimit = 1 << 20
 )
 
@@ -153,10 +135,7 @@ const (
 func DefaultConfig() Config {
 	return Config{
 		ClientID:          DefaultClientID,
-		Topics:            Topics{DeadLetters: bus.DefaultDeadLetterTopic},
 		CreateTopics:      CreateTopics{ReplicationFactor: -1},
-		MaxAttempts:       DefaultMaxAttempts,
-		Backoff:           Backoff{Initial: DefaultBackoffInitial, Max: DefaultBackoffMax, Multiplier: DefaultBackoffMultiplier},
 		MaxInFlight:       DefaultMaxInFlight,
 		MaxPollRecords:    DefaultMaxPollRecords,
 		CommitInterval:    DefaultCommitInterval,
@@ -185,31 +164,16 @@ func (c Config) Validate(f *config.File, path string) []*diag.ValidationError {
 			bad(fmt.Sprintf("brokers[%d]", i), "broker %q has an invalid port", b)
 		}
 	}
-	for _, n := range []struct{ key, name string }{{"group", c.Group}, {"topics.requests", c.Topics.Requests}, {"topics.responses", c.Topics.Responses}} {
+	for _, n := range []struct{ key, name string }{{"group", c.Group}, {"topics.requests", c.Topics.Requests}, {"topics.responses", c.Topics.Responses}, {"topics.dead_letters", c.Topics.DeadLetters}} {
 		if n.name != "" && !validName(n.name) {
 			bad(n.key, "%q is not a valid Kafka name (letters, digits, '.', '_', '-'; at most 249)", n.name)
 		}
-	}
-	if !validName(c.Topics.DeadLetters) {
-		bad("topics.dead_letters", "%q is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249)", c.Topics.DeadLetters)
 	}
 	if c.CreateTopics.Partitions < 0 || c.CreateTopics.Partitions > 100000 {
 		bad("create_topics.partitions", "must be between 0 (create nothing) and 100000, got %d", c.CreateTopics.Partitions)
 	}
 	if c.CreateTopics.ReplicationFactor == 0 || c.CreateTopics.ReplicationFactor < -1 || c.CreateTopics.ReplicationFactor > 32767 {
 		bad("create_topics.replication_factor", "must be -1 (the broker's default) or between 1 and 32767, got %d", c.CreateTopics.ReplicationFactor)
-	}
-	if c.MaxAttempts < 1 || c.MaxAttempts > maxAttemptsLimit {
-		bad("max_attempts", "must be between 1 and %d, got %d", maxAttemptsLimit, c.MaxAttempts)
-	}
-	if c.Backoff.Initial <= 0 {
-		bad("backoff.initial", "must be positive, got %s", c.Backoff.Initial)
-	}
-	if c.Backoff.Max < c.Backoff.Initial {
-		bad("backoff.max", "must be at least backoff.initial (%s), got %s", c.Backoff.Initial, c.Backoff.Max)
-	}
-	if c.Backoff.Multiplier < 1 || c.Backoff.Multiplier > 10 {
-		bad("backoff.multiplier", "must be between 1 and 10, got %g", c.Backoff.Multiplier)
 	}
 	if c.MaxInFlight < 1 || c.MaxInFlight > maxInFlightLimit {
 		bad("max_in_flight", "must be between 1 and %d, got %d", maxInFlightLimit, c.MaxInFlight)
@@ -396,20 +360,4 @@ func (c Config) clientOpts(logger kgo.Logger) ([]kgo.Opt, error) {
 		opts = append(opts, kgo.SASL(m))
 	}
 	return opts, nil
-}
-
-// Delay returns the backoff before attempt number next (2, 3, …), and false
-// when max_attempts is exhausted.
-func (c Config) Delay(next int) (time.Duration, bool) {
-	if next > c.MaxAttempts || next < 2 {
-		return 0, false
-	}
-	d := float64(c.Backoff.Initial)
-	for i := 2; i < next && d < float64(c.Backoff.Max); i++ {
-		d *= c.Backoff.Multiplier
-	}
-	d = min(d, float64(c.Backoff.Max))
-	// Equal jitter: half fixed, half random.
-	half := d / 2
-	return time.Duration(half + rand.Float64()*half), true
 }

@@ -33,13 +33,11 @@ func TestConfigValidate(t *testing.T) {
 		{"no brokers", func(c *Config) { c.Brokers = nil }, []string{"bus.kafka.brokers"}},
 		{"broker without port", func(c *Config) { c.Brokers = []string{"localhost:9092", "kafka"} }, []string{"bus.kafka.brokers[1]"}},
 		{"broker bad port", func(c *Config) { c.Brokers = []string{"kafka:99999"} }, []string{"bus.kafka.brokers[0]"}},
-		{"bad names", func(c *Config) { c.Group = "a b"; c.Topics.Requests = "x/y"; c.Topics.DeadLetters = "" },
+		{"bad names", func(c *Config) { c.Group = "a b"; c.Topics.Requests = "x/y"; c.Topics.DeadLetters = "dead letters" },
 			[]string{"bus.kafka.group", "bus.kafka.topics.requests", "bus.kafka.topics.dead_letters"}},
 		{"create topics", func(c *Config) { c.CreateTopics = CreateTopics{Partitions: -1, ReplicationFactor: 0} },
 			[]string{"bus.kafka.create_topics.partitions", "bus.kafka.create_topics.replication_factor"}},
-		{"attempts", func(c *Config) { c.MaxAttempts = 0 }, []string{"bus.kafka.max_attempts"}},
-		{"backoff", func(c *Config) { c.Backoff = Backoff{Initial: 0, Max: -1, Multiplier: 0.5} },
-			[]string{"bus.kafka.backoff.initial", "bus.kafka.backoff.max", "bus.kafka.backoff.multiplier"}},
+		{"topics unset: the runtime's", func(c *Config) { c.Topics = Topics{} }, nil},
 		{"in flight", func(c *Config) { c.MaxInFlight = 10; c.MaxPollRecords = 11 }, []string{"bus.kafka.max_poll_records"}},
 		{"durations", func(c *Config) { c.CommitInterval = 0; c.RebalanceTimeout = c.RevokeTimeout },
 			[]string{"bus.kafka.commit_interval", "bus.kafka.rebalance_timeout"}},
@@ -85,7 +83,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestConfigErrorsAreLocated(t *testing.T) {
-	src := "bus:\n  kind: kafka\n  kafka:\n    brokers: [\"kafka:9092\"]\n    max_attempts: 0\n    sasl:\n      mechanism: PLAIN\n      username: u\n"
+	src := "bus:\n  kind: kafka\n  kafka:\n    brokers: [\"kafka:9092\"]\n    commit_interval: 0s\n    sasl:\n      mechanism: PLAIN\n      username: u\n"
 	f, errs := config.Parse("onex.yaml", []byte(src))
 	if len(errs) > 0 {
 		t.Fatal(errs)
@@ -99,7 +97,7 @@ func TestConfigErrorsAreLocated(t *testing.T) {
 		t.Fatal(errs)
 	}
 	errs = sec.Kafka.Validate(f, "bus.kafka")
-	want := map[string]int{"bus.kafka.max_attempts": 5, "bus.kafka.sasl.password": 6}
+	want := map[string]int{"bus.kafka.commit_interval": 5, "bus.kafka.sasl.password": 6}
 	if len(errs) != len(want) {
 		t.Fatalf("errors %v, want %v", errs, want)
 	}

@@ -40,12 +40,12 @@ func testConfig(brokers []string) Config {
 	c.Group = "onex"
 	c.Topics.Requests = bus.DefaultRequestTopic
 	c.Topics.Responses = bus.DefaultResponseTopic
+	c.Topics.DeadLetters = bus.DefaultDeadLetterTopic
 	c.CommitInterval = 50 * time.Millisecond
 	c.RevokeTimeout = 5 * time.Second
 	c.SessionTimeout = 3 * time.Second
 	c.RebalanceTimeout = 10 * time.Second
 	c.HeartbeatInterval = 100 * time.Millisecond
-	c.Backoff = Backoff{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, Multiplier: 2}
 	return c
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/kafkatest"
 	"github.com/onexhost/onex/runtime"
+	"github.com/onexhost/onex/runtime/delivery"
 )
 
 // The test handlers of the host tests.
@@ -116,18 +116,27 @@ func testDescriptor() *handler.Descriptor {
 // startHost starts a host on a new Kafka bus of cfg; the host owns the bus.
 func startHost(t testing.TB, cfg Config) (*runtime.Host, *Bus) {
 	t.Helper()
-	return startHostWith(t, cfg, 32)
+	return startHostWith(t, cfg, 32, delivery.DefaultMaxAttempts)
 }
 
-// startHostWith starts a host with concurrency workers.
-func startHostWith(t testing.TB, cfg Config, concurrency int) (*runtime.Host, *Bus) {
-	t.Helper()
-	b := newTestBus(t, cfg)
+// hostConfig is the runtime configuration of a test host on cfg: its topics
+// and group, concurrency workers, and a request attempted up to attempts
+// times, milliseconds apart.
+func hostConfig(cfg Config, concurrency, attempts int) runtime.Config {
 	rc := runtime.DefaultConfig()
 	rc.MaxConcurrency = concurrency
 	rc.DrainTimeout = 10 * time.Second
 	rc.RequestTopic, rc.ResponseTopic, rc.ConsumerGroup = cfg.Topics.Requests, cfg.Topics.Responses, cfg.Group
-	h := runtime.New(staticSource{testDescriptor()}, nil, nil, b, nil, runtime.Options{Config: rc, Redelivery: b.Redelivery()})
+	rc.Delivery = delivery.Config{MaxAttempts: attempts, DeadLetterTopic: cfg.Topics.DeadLetters,
+		Backoff: delivery.Backoff{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, Multiplier: 2}}
+	return rc
+}
+
+// startHostWith starts a host with concurrency workers and attempts.
+func startHostWith(t testing.TB, cfg Config, concurrency, attempts int) (*runtime.Host, *Bus) {
+	t.Helper()
+	b := newTestBus(t, cfg)
+	h := runtime.New(staticSource{testDescriptor()}, nil, nil, b, nil, runtime.Options{Config: hostConfig(cfg, concurrency, attempts)})
 	if err := h.Start(context.Background()); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -244,12 +253,12 @@ func TestResponseHeaders(t *testing.T) {
 		for _, h := range r.Headers {
 			headers[h.Key] = string(h.Value)
 		}
-		corr := headers[HeaderCorrelationID]
+		corr := headers[bus.HeaderCorrelationID]
 		if string(r.Key) != corr || want[corr] == "" {
 			t.Errorf("response keyed %q with correlation_id header %q, want a request's correlation id in both", r.Key, corr)
 		}
-		if headers[HeaderTraceparent] != want[corr] {
-			t.Errorf("response to %s: traceparent header %q, want %q", corr, headers[HeaderTraceparent], want[corr])
+		if headers[bus.HeaderTraceparent] != want[corr] {
+			t.Errorf("response to %s: traceparent header %q, want %q", corr, headers[bus.HeaderTraceparent], want[corr])
 		}
 	}
 }
@@ -283,7 +292,7 @@ func TestPoisonRecordIsDeadLettered(t *testing.T) {
 	}
 
 	dls := dlq.WaitN(t, 1, hangGuard)
-	dl, err := ParseDeadLetter(bus.Message{Key: dls[0].Key, Value: dls[0].Value, Headers: busHeaders(dls[0].Headers)})
+	dl, err := bus.ParseDeadLetter(bus.Message{Key: dls[0].Key, Value: dls[0].Value, Headers: busHeaders(dls[0].Headers)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,8 +333,7 @@ func poisonOffset(t testing.TB, cfg Config, _ *kgo.Client) int64 {
 
 func TestRetryThenSuccess(t *testing.T) {
 	cfg, cl := cluster(t, 1)
-	cfg.MaxAttempts = 3
-	startHost(t, cfg)
+	startHostWith(t, cfg, 32, 3)
 	responses := kafkatest.Read(t, cfg.Brokers, cfg.Topics.Responses)
 	dlq := kafkatest.Read(t, cfg.Brokers, cfg.Topics.DeadLetters)
 	id := uuid.NewString()
@@ -351,9 +359,9 @@ func TestRetryThenSuccess(t *testing.T) {
 }
 
 func TestPermanentFailureIsDeadLettered(t *testing.T) {
+	const maxAttempts = 4
 	cfg, cl := cluster(t, 1)
-	cfg.MaxAttempts = 4
-	startHost(t, cfg)
+	startHostWith(t, cfg, 32, maxAttempts)
 	responses := kafkatest.Read(t, cfg.Brokers, cfg.Topics.Responses)
 	dlq := kafkatest.Read(t, cfg.Brokers, cfg.Topics.DeadLetters)
 	rec, corr := request(t, cfg.Topics.Requests, "t.down", nil)
@@ -365,68 +373,16 @@ func TestPermanentFailureIsDeadLettered(t *testing.T) {
 		t.Fatalf("failing request answered %+v, want one retryable HANDLER-001 error response", r)
 	}
 	dls := dlq.WaitN(t, 1, hangGuard)
-	dl, err := ParseDeadLetter(bus.Message{Key: dls[0].Key, Value: dls[0].Value, Headers: busHeaders(dls[0].Headers)})
+	dl, err := bus.ParseDeadLetter(bus.Message{Key: dls[0].Key, Value: dls[0].Value, Headers: busHeaders(dls[0].Headers)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dl.RuleID != "HANDLER-001" || dl.Attempts != cfg.MaxAttempts || dl.Handler != "behave" || dl.CorrelationID != corr ||
+	if dl.RuleID != "HANDLER-001" || dl.Attempts != maxAttempts || dl.Handler != "behave" || dl.CorrelationID != corr ||
 		dl.LastError == "" || dl.Topic != cfg.Topics.Requests || dl.Offset != 0 || string(dl.Value) != string(rec.Value) {
-		t.Errorf("dead letter %+v, want HANDLER-001 after %d attempts with the request's provenance", dl, cfg.MaxAttempts)
+		t.Errorf("dead letter %+v, want HANDLER-001 after %d attempts with the request's provenance", dl, maxAttempts)
 	}
 	if n := dlq.Len(); n != 1 {
 		t.Errorf("%d dead letters, want 1", n)
-	}
-}
-
-func TestDelay(t *testing.T) {
-	c := DefaultConfig()
-	c.MaxAttempts = 5
-	c.Backoff = Backoff{Initial: 100 * time.Millisecond, Max: time.Second, Multiplier: 3}
-	for _, tc := range []struct {
-		next     int
-		ok       bool
-		min, max time.Duration
-	}{
-		{1, false, 0, 0},
-		{2, true, 50 * time.Millisecond, 100 * time.Millisecond},
-		{3, true, 150 * time.Millisecond, 300 * time.Millisecond},
-		{4, true, 450 * time.Millisecond, 900 * time.Millisecond},
-		{5, true, 500 * time.Millisecond, time.Second}, // capped at max
-		{6, false, 0, 0},
-	} {
-		for i := 0; i < 20; i++ {
-			d, ok := c.Delay(tc.next)
-			if ok != tc.ok || d < tc.min || d > tc.max {
-				t.Fatalf("Delay(%d) = %s, %v; want %v within [%s, %s]", tc.next, d, ok, tc.ok, tc.min, tc.max)
-			}
-		}
-	}
-}
-
-func TestDeadLetterRoundTrip(t *testing.T) {
-	dl := &DeadLetter{Topic: "req", Partition: 3, Offset: 42, Key: []byte("k"), Value: []byte{0xff, 0x00},
-		Headers: []bus.Header{{Key: "traceparent", Value: []byte("tp")}, {Key: HeaderRuleID, Value: []byte("OLD-1")}},
-		Group:   "g", RuleID: "HANDLER-001", Attempts: 5, LastError: "backend down", Handler: "db", CorrelationID: "c",
-		Time: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)}
-	m := dl.Message("dlq")
-	got, err := ParseDeadLetter(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Topic != "dlq" || fmt.Sprint(got.Headers) != fmt.Sprint([]bus.Header{{Key: "traceparent", Value: []byte("tp")}}) {
-		t.Errorf("message %s headers %v: the original provenance headers must be replaced", m.Topic, got.Headers)
-	}
-	got.Headers = dl.Headers
-	if fmt.Sprint(got) != fmt.Sprint(dl) {
-		t.Errorf("round trip:\n got %+v\nwant %+v", got, dl)
-	}
-	for _, bad := range []bus.Message{
-		{Value: []byte("x")},
-		{Headers: []bus.Header{{Key: HeaderOriginalTopic, Value: []byte("t")}, {Key: HeaderRuleID, Value: []byte("R-1")}, {Key: HeaderAttempts, Value: []byte("many")}}},
-	} {
-		if _, err := ParseDeadLetter(bad); err == nil {
-			t.Errorf("ParseDeadLetter(%v) accepted a record that is not a dead letter", bad.Headers)
-		}
 	}
 }
 
@@ -481,15 +437,12 @@ func TestDeadLetterFailureBlocksCommit(t *testing.T) {
 		return refuseProduce(pr), nil, true
 	})
 	var logs logBuffer
-	b, err := New(context.Background(), cfg, slog.New(slog.NewJSONHandler(&logs, nil)))
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	b, err := New(context.Background(), cfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := runtime.DefaultConfig()
-	rc.MaxConcurrency = 8
-	rc.DrainTimeout = 10 * time.Second
-	rc.ConsumerGroup = cfg.Group
-	h := runtime.New(staticSource{testDescriptor()}, nil, nil, b, nil, runtime.Options{Config: rc, Redelivery: b.Redelivery()})
+	h := runtime.New(staticSource{testDescriptor()}, nil, nil, b, logger, runtime.Options{Config: hostConfig(cfg, 8, delivery.DefaultMaxAttempts)})
 	if err := h.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +469,7 @@ func TestDeadLetterFailureBlocksCommit(t *testing.T) {
 	}
 	// …and the dead letter failed at least twice (retried, not dropped)…
 	if !kafkatest.Eventually(hangGuard, func() bool {
-		return logs.count("dead letter not written; retrying (the partition's commit waits)") >= 2
+		return logs.count("dead letter not written; retrying (the request stays unacknowledged)") >= 2
 	}) {
 		t.Fatalf("the failing dead letter was not retried; logs:\n%s", logs.String())
 	}

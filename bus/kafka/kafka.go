@@ -19,11 +19,12 @@
 // Publish returns when the broker acknowledged every record (acks=all, the
 // idempotent producer, so the client's retries never duplicate a record).
 //
-// The bus implements the runtime's redelivery seam (Redelivery): a retryable
-// failure is retried with exponential backoff up to max_attempts; then — and
-// at once for a record that cannot even be decoded — the record goes to the
-// dead-letter topic with its provenance (see DeadLetter). A dead letter that
-// cannot be written is retried until it is, holding its partition's commit.
+// Retries and dead letters are the runtime's (runtime/delivery), the same on
+// every bus: the host acknowledges a record once its response — or, before
+// that, its dead letter — was acknowledged by the broker, so a dead letter
+// that cannot be written holds its partition's commit. Records for the
+// configured dead-letter topic are produced on a client of their own, so
+// that a dead-letter topic refusing writes never disturbs the responses.
 package kafka
 
 import (
@@ -48,9 +49,9 @@ type Bus struct {
 	log  *slog.Logger
 	opts []kgo.Opt // shared by every client: brokers, TLS, SASL, logger
 	prod *kgo.Client
-	// dlq writes dead letters: a dead-letter topic that refuses writes
-	// (deleted, unauthorised) is retried on its own client, apart from the
-	// response traffic.
+	// dlq produces the records of the dead-letter topic: one that refuses
+	// writes (deleted, unauthorised) is retried on its own client, apart
+	// from the response traffic.
 	dlq *kgo.Client
 
 	closing chan struct{} // closed by Close
@@ -142,7 +143,8 @@ func (b *Bus) Config() Config { return b.cfg }
 // Messages without a key are spread over the partitions; messages with one go
 // to the partition of their key (murmur2, as the Java client does), so they
 // keep their order. It blocks while the producer's buffer is full, until ctx
-// ends.
+// ends. Messages that all go to the dead-letter topic (Topics.DeadLetters)
+// are produced on the dead-letter client.
 func (b *Bus) Publish(ctx context.Context, msgs ...bus.Message) error {
 	if err := bus.CheckPublish(ctx); err != nil {
 		return err
@@ -153,7 +155,25 @@ func (b *Bus) Publish(ctx context.Context, msgs ...bus.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	return b.produce(ctx, b.prod, msgs)
+	cl := b.prod
+	if b.deadLetters(msgs) {
+		cl = b.dlq
+	}
+	return b.produce(ctx, cl, msgs)
+}
+
+// deadLetters reports whether every message goes to the dead-letter topic.
+func (b *Bus) deadLetters(msgs []bus.Message) bool {
+	dlq := b.cfg.Topics.DeadLetters
+	if dlq == "" {
+		return false
+	}
+	for i := range msgs {
+		if msgs[i].Topic != dlq {
+			return false
+		}
+	}
+	return true
 }
 
 func (b *Bus) produce(ctx context.Context, cl *kgo.Client, msgs []bus.Message) error {

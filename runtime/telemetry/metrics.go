@@ -27,6 +27,10 @@ const (
 	MetricHandlers  = "onex_handlers"
 	MetricBusLag    = "onex_bus_lag_messages"
 	MetricReloads   = "onex_reloads_total"
+	// MetricRedeliveries and MetricDeadLetters count what the delivery
+	// policy did with bus requests (runtime/delivery), whatever the bus.
+	MetricRedeliveries = "onex_redeliveries_total"
+	MetricDeadLetters  = "onex_dead_letters_total"
 )
 
 // Status label values of MetricEnvelopes and MetricDuration.
@@ -76,7 +80,8 @@ type Failure struct {
 // the process-global default one): envelopes by operation, handler, status
 // and rule id; latency histograms; policy denials by rule; invocations in
 // flight; handlers by source and status; bus lag where the bus knows it;
-// hot reloads by outcome; and the Go runtime and process collectors. Metrics is a runtime.Observer; it
+// redeliveries and dead letters of bus requests; hot reloads by outcome; and
+// the Go runtime and process collectors. Metrics is a runtime.Observer; it
 // also remembers the last failure of each handler for /v1/handlers.
 type Metrics struct {
 	reg       *prometheus.Registry
@@ -252,12 +257,20 @@ var (
 		[]string{"source_type", "status"}, nil)
 	descBusLag = prometheus.NewDesc(MetricBusLag, "Messages queued on the bus and not yet delivered, by topic and consumer group.",
 		[]string{"topic", "group"}, nil)
+	descRedeliveries = prometheus.NewDesc(MetricRedeliveries,
+		"Attempts of bus requests after a retryable failure, by routed operation (empty when refused before routing) and rule id of that failure.",
+		[]string{"operation", "rule_id"}, nil)
+	descDeadLetters = prometheus.NewDesc(MetricDeadLetters,
+		"Bus requests written to the dead-letter topic, by routed operation (empty when refused before routing) and rule id of their last failure.",
+		[]string{"operation", "rule_id"}, nil)
 )
 
 func (c hostCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descInFlight
 	ch <- descHandlers
 	ch <- descBusLag
+	ch <- descRedeliveries
+	ch <- descDeadLetters
 }
 
 func (c hostCollector) Collect(ch chan<- prometheus.Metric) {
@@ -265,7 +278,14 @@ func (c hostCollector) Collect(ch chan<- prometheus.Metric) {
 	if w == nil {
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(descInFlight, prometheus.GaugeValue, float64(w.host.Stats().InFlight))
+	st := w.host.Stats()
+	ch <- prometheus.MustNewConstMetric(descInFlight, prometheus.GaugeValue, float64(st.InFlight))
+	for k, n := range st.Redeliveries {
+		ch <- prometheus.MustNewConstMetric(descRedeliveries, prometheus.CounterValue, float64(n), string(k.Operation), string(k.RuleID))
+	}
+	for k, n := range st.DeadLetters {
+		ch <- prometheus.MustNewConstMetric(descDeadLetters, prometheus.CounterValue, float64(n), string(k.Operation), string(k.RuleID))
+	}
 
 	type key struct{ source, status string }
 	counts := map[key]int{}

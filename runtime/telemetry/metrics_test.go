@@ -14,6 +14,7 @@ import (
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/hosttest"
 	"github.com/onexhost/onex/runtime"
+	"github.com/onexhost/onex/runtime/delivery"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -237,6 +238,42 @@ func TestMetricsCountReloads(t *testing.T) {
 	for o, want := range map[string]float64{"applied": 2, "refused": 1, "failed": 2} {
 		if got, _ := sample(t, m.Registry(), MetricReloads, map[string]string{"outcome": o}); got != want {
 			t.Errorf("%s{outcome=%s} = %v, want %v", MetricReloads, o, got, want)
+		}
+	}
+}
+
+// deliveryStub is a HostView whose delivery policy redelivered and
+// dead-lettered requests.
+type deliveryStub struct{ hostStub }
+
+func (*deliveryStub) Stats() runtime.Stats {
+	return runtime.Stats{
+		Redeliveries: map[delivery.Key]uint64{{Operation: "db.query", RuleID: "HANDLER-001"}: 8, {Operation: "db.query", RuleID: "HANDLER-002"}: 1},
+		DeadLetters:  map[delivery.Key]uint64{{Operation: "db.query", RuleID: "HANDLER-001"}: 2, {RuleID: "ENVELOPE-001"}: 3},
+	}
+}
+
+func TestMetricsCountDeliveryPolicy(t *testing.T) {
+	m := NewMetrics()
+	for _, name := range []string{MetricRedeliveries, MetricDeadLetters} {
+		if _, ok := sample(t, m.Registry(), name, map[string]string{"operation": "db.query", "rule_id": "HANDLER-001"}); ok {
+			t.Errorf("%s before Watch", name)
+		}
+	}
+	m.Watch(&deliveryStub{}, nil)
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{MetricRedeliveries, map[string]string{"operation": "db.query", "rule_id": "HANDLER-001"}, 8},
+		{MetricRedeliveries, map[string]string{"operation": "db.query", "rule_id": "HANDLER-002"}, 1},
+		{MetricDeadLetters, map[string]string{"operation": "db.query", "rule_id": "HANDLER-001"}, 2},
+		// A record that is not JSON was never routed: no operation.
+		{MetricDeadLetters, map[string]string{"rule_id": "ENVELOPE-001"}, 3},
+	} {
+		if got, ok := sample(t, m.Registry(), tc.name, tc.labels); !ok || got != tc.want {
+			t.Errorf("%s%v = %v (present %v), want %v", tc.name, tc.labels, got, ok, tc.want)
 		}
 	}
 }
