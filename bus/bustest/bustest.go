@@ -7,6 +7,11 @@
 //
 // Each case gets a fresh bus from newBus, closes it, and checks that no
 // goroutine outlives it.
+//
+// RunDeadLetters is the dead-letter contract: retries and dead letters are
+// the runtime's delivery policy, not the bus's, so the contract runs a
+// delivery layer (Layer) over the bus. runtime/delivery runs it over every
+// bus; a new bus is added there.
 package bustest
 
 import (
@@ -48,8 +53,8 @@ type Features struct {
 	Wait time.Duration
 }
 
-// Run runs every conformance case against buses made by newBus.
-func Run(t *testing.T, newBus func(t *testing.T) bus.Bus, f Features) {
+// withDefaults fills in what the caller left out.
+func (f Features) withDefaults() Features {
 	if f.Partitions < 1 {
 		f.Partitions = 1
 	}
@@ -59,6 +64,13 @@ func Run(t *testing.T, newBus func(t *testing.T) bus.Bus, f Features) {
 	if f.Wait <= 0 {
 		f.Wait = 30 * time.Second
 	}
+	return f
+}
+
+// Run runs every conformance case against buses made by newBus. The
+// dead-letter contract, which needs a delivery layer, is RunDeadLetters.
+func Run(t *testing.T, newBus func(t *testing.T) bus.Bus, f Features) {
+	f = f.withDefaults()
 	cases := []struct {
 		name string
 		fn   func(*testing.T, *suite)
@@ -137,9 +149,14 @@ func (s *suite) take(t *testing.T, c *collector, n int) []*bus.Delivery {
 
 func (s *suite) subscribe(t *testing.T, group string, fn bus.HandlerFunc) bus.Subscription {
 	t.Helper()
-	sub, err := s.bus.Subscribe(context.Background(), s.topic, group, fn)
+	return s.subscribeTo(t, s.topic, group, fn)
+}
+
+func (s *suite) subscribeTo(t *testing.T, topic, group string, fn bus.HandlerFunc) bus.Subscription {
+	t.Helper()
+	sub, err := s.bus.Subscribe(context.Background(), topic, group, fn)
 	if err != nil {
-		t.Fatalf("Subscribe(%s, %s): %v", s.topic, group, err)
+		t.Fatalf("Subscribe(%s, %s): %v", topic, group, err)
 	}
 	return sub
 }
