@@ -3,6 +3,11 @@
 //
 // Implementations: bus/memory (the embedded default) and bus/kafka; both pass the
 // conformance suite in bus/bustest.
+//
+// A bus moves records and knows nothing of the runtime. Retries and dead
+// letters are the runtime's delivery policy, the same over every bus: it reads
+// a delivery's provenance (Delivery: topic, partition, offset), publishes a
+// DeadLetter to the dead-letter topic, and acknowledges the delivery.
 package bus
 
 import (

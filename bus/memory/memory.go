@@ -19,6 +19,11 @@
 // Published messages are copied, so publishers may reuse their buffers; the
 // delivered Key, Value and Headers are shared by all groups and must be treated
 // as read-only.
+//
+// Retries and dead letters are the host's, as on every bus (runtime/delivery):
+// a request that fails retryably is attempted up to max_attempts and then
+// published to the dead-letter topic, where, the bus keeping no log, only a
+// group subscribed at that moment receives it.
 package memory
 
 import (
