@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -163,174 +164,82 @@ func cloneSlice[T any](s []T) []T {
 	return append(make([]T, 0, len(s)), s...)
 }
 
-// NamePattern is the pattern of a handler_name.
-const NamePattern = `^[a-z][a-z0-9]*([._-][a-z0-9]+)*$`
+// The patterns of the identifiers a descriptor carries. They are the single
+// statement of these rules: the checks below compile them, and the "pattern"
+// keywords of the contract schema are generated from them.
+const (
+	// NamePattern is the pattern of a handler_name.
+	NamePattern = `^[a-z][a-z0-9]*([._-][a-z0-9]+)*$`
+	// ImportPathPattern is the pattern of a factory's import path (Go import
+	// path style; the first element does not take +).
+	ImportPathPattern = `^[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9._~+-]+)*$`
+	// DigestPattern is the pattern of an artifact digest.
+	DigestPattern = `^sha256:[0-9a-f]{64}$`
+	// VersionPattern is the SemVer 2.0.0 grammar of a handler_version, for
+	// schemas: ValidVersion decides with golang.org/x/mod/semver, and a test
+	// holds the two to the same verdicts.
+	VersionPattern = `^` + semverNumber + semverAfterMajor
+)
 
-// ValidName reports whether s is a well-formed handler_name: whether it
-// matches NamePattern (checked by hand, as the other patterns of this file: a
-// discovery checks every name twice).
-func ValidName(s string) bool {
-	if s == "" || !isLower(s[0]) {
-		return false
-	}
-	sep := false // the previous byte is a separator
-	for i := 1; i < len(s); i++ {
-		switch c := s[i]; {
-		case isLower(c) || isDigit(c):
-			sep = false
-		case c == '.' || c == '_' || c == '-':
-			if sep {
-				return false
-			}
-			sep = true
-		default:
-			return false
-		}
-	}
-	return !sep
+// The pieces of VersionPattern, so that MajorVersionPattern can fix the major.
+const (
+	semverNumber     = `(0|[1-9][0-9]*)`
+	semverPreIdent   = `(0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)`
+	semverAfterMajor = `\.` + semverNumber + `\.` + semverNumber +
+		`(-` + semverPreIdent + `(\.` + semverPreIdent + `)*)?` +
+		`(\+[0-9a-zA-Z-]+(\.[0-9a-zA-Z-]+)*)?$`
+)
+
+// MajorVersionPattern is VersionPattern with the major component fixed to major,
+// e.g. the contract_version a reader of format major accepts.
+func MajorVersionPattern(major int) string {
+	return `^` + strconv.Itoa(major) + semverAfterMajor
 }
 
-func isLower(c byte) bool { return 'a' <= c && c <= 'z' }
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
-func isAlnum(c byte) bool { return isLower(c) || isDigit(c) || ('A' <= c && c <= 'Z') }
+var (
+	nameRE       = regexp.MustCompile(NamePattern)
+	importPathRE = regexp.MustCompile(ImportPathPattern)
+	digestRE     = regexp.MustCompile(DigestPattern)
+)
 
-// ValidVersion reports whether s is a semantic version under the SemVer 2.0.0 rules
-// (MAJOR.MINOR.PATCH, optional pre-release and build metadata, no "v" prefix, no
-// leading zeros): what golang.org/x/mod/semver accepts with a "v" prefix, less
-// its shorthands v1 and v1.2. It is checked by hand, without the copy
-// semver needs: a discovery checks every version twice.
-func ValidVersion(s string) bool {
-	_, ok := semverMajor(s)
-	return ok
-}
+// ValidName reports whether s is a well-formed handler_name (NamePattern).
+func ValidName(s string) bool { return nameRE.MatchString(s) }
 
-// semverMajor parses s as ValidVersion does and returns its major component.
-func semverMajor(s string) (major string, ok bool) {
-	num := func() (string, bool) { // a numeric component, no leading zero
-		i := 0
-		for i < len(s) && isDigit(s[i]) {
-			i++
-		}
-		if i == 0 || (s[0] == '0' && i > 1) {
-			return "", false
-		}
-		n := s[:i]
-		s = s[i:]
-		return n, true
-	}
-	major, ok = num()
-	for range 2 { // .MINOR.PATCH
-		if !ok || s == "" || s[0] != '.' {
-			return "", false
-		}
-		s = s[1:]
-		_, ok = num()
-	}
-	if !ok {
-		return "", false
-	}
-	if s != "" && s[0] == '-' { // pre-release: numeric identifiers without leading zeros
-		if s, ok = semverIdents(s[1:], true); !ok {
-			return "", false
-		}
-	}
-	if s != "" && s[0] == '+' { // build metadata
-		if s, ok = semverIdents(s[1:], false); !ok || s != "" {
-			return "", false
-		}
-	}
-	return major, s == ""
-}
+// ValidImportPath reports whether s is a well-formed import path
+// (ImportPathPattern).
+func ValidImportPath(s string) bool { return importPathRE.MatchString(s) }
 
-// semverIdents reads dot-separated identifiers of [0-9A-Za-z-], none empty,
-// up to a + or the end, and returns the rest.
-func semverIdents(s string, pre bool) (rest string, ok bool) {
-	start, i := 0, 0
-	end := func() bool { // the identifier s[start:i] is complete
-		if start == i {
-			return false
-		}
-		id, j := s[start:i], 0
-		for j < len(id) && isDigit(id[j]) {
-			j++
-		}
-		return !pre || j < len(id) || len(id) == 1 || id[0] != '0'
-	}
-	for ; i < len(s) && s[i] != '+'; i++ {
-		switch c := s[i]; {
-		case c == '.':
-			if !end() {
-				return "", false
-			}
-			start = i + 1
-		case isAlnum(c) || c == '-':
-		default:
-			return "", false
-		}
-	}
-	if !end() {
-		return "", false
-	}
-	return s[i:], true
+// ValidDigest reports whether s is sha256:<64 lowercase hex digits>
+// (DigestPattern).
+func ValidDigest(s string) bool { return digestRE.MatchString(s) }
+
+// ValidVersion reports whether s is a semantic version under the SemVer 2.0.0
+// rules: MAJOR.MINOR.PATCH, optional pre-release and build metadata, no "v"
+// prefix, no leading zeros.
+func ValidVersion(s string) bool { return fullSemver("v" + s) }
+
+// fullSemver reports whether v, a version in the form golang.org/x/mod/semver
+// reads (with a leading "v"), is valid and complete. That package also accepts
+// the shorthands v1 and v1.2, which SemVer 2.0.0 does not: a complete version
+// is its own canonical form, less any build metadata.
+func fullSemver(v string) bool {
+	c := semver.Canonical(v) // "" when v is not valid
+	return c != "" && c == strings.TrimSuffix(v, semver.Build(v))
 }
 
 // CompareVersions compares two valid semantic versions (-1, 0, +1), with SemVer
 // precedence (build metadata ignored).
 func CompareVersions(a, b string) int { return semver.Compare("v"+a, "v"+b) }
 
-// VersionMajor returns the major component of a valid semantic version.
-func VersionMajor(s string) (int, bool) {
-	major, ok := semverMajor(s)
-	if !ok {
+// VersionMajor returns the major component of a valid semantic version; ok is
+// false for an invalid version and for a major beyond int.
+func VersionMajor(s string) (major int, ok bool) {
+	v := "v" + s
+	if !fullSemver(v) {
 		return 0, false
 	}
-	n, err := strconv.Atoi(major)
+	n, err := strconv.Atoi(strings.TrimPrefix(semver.Major(v), "v"))
 	return n, err == nil
-}
-
-// ImportPathPattern is the pattern of a factory's import path (Go-import-path
-// style); DigestPattern the pattern of an artifact digest.
-const (
-	ImportPathPattern = `^[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9._~+-]+)*$`
-	DigestPattern     = `^sha256:[0-9a-f]{64}$`
-)
-
-// ValidDigest reports whether s is sha256:<64 lowercase hex digits>
-// (DigestPattern).
-func ValidDigest(s string) bool {
-	const prefix = "sha256:"
-	if len(s) != len(prefix)+64 || !strings.HasPrefix(s, prefix) {
-		return false
-	}
-	for i := len(prefix); i < len(s); i++ {
-		if c := s[i]; !isDigit(c) && !('a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// ValidImportPath reports whether s is a well-formed import path
-// (ImportPathPattern: the first element does not take +).
-func ValidImportPath(s string) bool {
-	if s == "" || !isAlnum(s[0]) {
-		return false
-	}
-	first, n := true, 1 // in the first element; bytes of the current element
-	for i := 1; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '/':
-			if n == 0 {
-				return false
-			}
-			first, n = false, 0
-		case isAlnum(c) || c == '.' || c == '_' || c == '~' || c == '-' || (c == '+' && !first):
-			n++
-		default:
-			return false
-		}
-	}
-	return n > 0
 }
 
 // RuleInfo describes one rule of the catalog: the package diag assembles the full

@@ -37,7 +37,7 @@ type Uses struct {
 // Implements reports whether verb is one of the factory's verbs.
 func (f Factory) Implements(verb string) bool { return slices.Contains(f.Verbs, verb) }
 
-var verbRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+var verbRE = regexp.MustCompile(VerbPattern)
 
 var registry = struct {
 	sync.RWMutex

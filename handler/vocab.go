@@ -157,7 +157,11 @@ const (
 // KnownCapabilities lists the controlled capability set in wire order.
 var KnownCapabilities = []Capability{CapTransform, CapValidate, CapCache, CapRetry, CapBatch, CapStream, CapAsync, CapIdempotent}
 
-var capabilityExtension = regexp.MustCompile(`^x\.[a-z][a-z0-9-]*\.[a-z][a-z0-9_-]*$`)
+// CapabilityExtensionPattern is the pattern of a vendor extension capability,
+// x.<vendor>.<name>.
+const CapabilityExtensionPattern = `^x\.[a-z][a-z0-9-]*\.[a-z][a-z0-9_-]*$`
+
+var capabilityExtensionRE = regexp.MustCompile(CapabilityExtensionPattern)
 
 // ParseCapability parses a wire value: a member of the controlled set or an
 // extension matching x.<vendor>.<name>.
@@ -178,11 +182,11 @@ func (v Capability) String() string { return string(v) }
 
 // Valid reports whether v is in the controlled set or a well-formed extension.
 func (v Capability) Valid() bool {
-	return slices.Contains(KnownCapabilities, v) || capabilityExtension.MatchString(string(v))
+	return slices.Contains(KnownCapabilities, v) || capabilityExtensionRE.MatchString(string(v))
 }
 
 // IsExtension reports whether v is a vendor extension.
-func (v Capability) IsExtension() bool { return capabilityExtension.MatchString(string(v)) }
+func (v Capability) IsExtension() bool { return capabilityExtensionRE.MatchString(string(v)) }
 
 // MarshalText implements encoding.TextMarshaler.
 func (v Capability) MarshalText() ([]byte, error) { return marshalEnum(v, v.Valid(), "capability") }
@@ -193,37 +197,20 @@ func (v *Capability) UnmarshalText(b []byte) error { return unmarshalEnum(v, b, 
 // Command is an operation identifier, <namespace>.<verb>, e.g. db.query.
 type Command string
 
-// CommandPattern is the pattern every Command matches.
-const CommandPattern = `^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`
+// CommandPattern is the pattern every Command matches; VerbPattern the pattern
+// of its last segment, the verb a factory implements.
+const (
+	CommandPattern = `^` + commandSegment + `(\.` + commandSegment + `)+$`
+	VerbPattern    = `^` + commandSegment + `$`
+)
 
-// validCommand reports whether s matches CommandPattern, checked by hand: a
-// discovery checks every command twice.
-func validCommand(s string) bool {
-	n, start := 0, true // segments; at the start of one
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '.':
-			if start {
-				return false
-			}
-			start = true
-		case start:
-			if c < 'a' || c > 'z' {
-				return false
-			}
-			start = false
-			n++
-		case ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || c == '_':
-		default:
-			return false
-		}
-	}
-	return !start && n >= 2
-}
+const commandSegment = `[a-z][a-z0-9_]*`
+
+var commandRE = regexp.MustCompile(CommandPattern)
 
 // ParseCommand parses an operation identifier.
 func ParseCommand(s string) (Command, error) {
-	if !validCommand(s) {
+	if !commandRE.MatchString(s) {
 		return "", &VocabularyError{Kind: "command", Value: s, Valid: []string{"<namespace>.<verb> matching " + CommandPattern}}
 	}
 	return Command(s), nil
@@ -232,7 +219,7 @@ func ParseCommand(s string) (Command, error) {
 func (c Command) String() string { return string(c) }
 
 // Valid reports whether c matches CommandPattern.
-func (c Command) Valid() bool { return validCommand(string(c)) }
+func (c Command) Valid() bool { return commandRE.MatchString(string(c)) }
 
 // Verb is the last dot-separated segment: what the factory implements.
 func (c Command) Verb() string {
