@@ -9,6 +9,10 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
+// schema.json is generated from schema.json.tmpl, with the pattern constants of
+// the handler package; TestSchemaIsGenerated keeps it current.
+//
+//go:generate go test -run TestSchemaIsGenerated -update .
 //go:embed schema.json
 var schemaJSON []byte
 
