@@ -41,6 +41,7 @@ func newOnexKafka(ctx context.Context, k *kafkaCluster, requests, responses stri
 	}
 	rc := runtime.DefaultConfig()
 	rc.RequestTopic, rc.ResponseTopic, rc.ConsumerGroup = requests, responses, "onex-bench"
+	rc.Delivery.DeadLetterTopic = requests + ".dlq"
 	for range kafkaMembers { // each host on its own Kafka bus client
 		kc := kafka.DefaultConfig()
 		kc.Brokers = k.addrs
@@ -56,7 +57,7 @@ func newOnexKafka(ctx context.Context, k *kafkaCluster, requests, responses stri
 		enf := newEnforcer(nil)
 		src := source.NewContract([]string{dir}, source.ContractOptions{})
 		h := runtime.New(src, []validate.Validator{enf.Registration(), archcheck.Startup()}, enf, b, nil,
-			runtime.Options{Config: rc, Redelivery: b.Redelivery()})
+			runtime.Options{Config: rc})
 		if err := h.Start(ctx); err != nil {
 			return nil, errors.Join(fmt.Errorf("start host: %w", err), enf.Close())
 		}
