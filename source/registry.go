@@ -21,6 +21,7 @@ import (
 	"github.com/onexhost/onex/contract"
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/internal/text"
 	"github.com/onexhost/onex/validate"
 )
 
@@ -469,7 +470,7 @@ func (r *Registry) entries(in []RegistryEntry) ([]resolvedEntry, []*diag.Validat
 		}
 		hexDigest, ok := parseDigest(e.Digest)
 		if !ok {
-			bad("digest %q is not sha256: followed by 64 hex digits", truncate(e.Digest, 80))
+			bad("digest %q is not sha256: followed by 64 hex digits", text.Truncate(e.Digest, 80))
 			continue
 		}
 		if e.URL == "" {
@@ -505,13 +506,6 @@ func parseDigest(s string) (string, bool) {
 func sha256Digest(b []byte) string {
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // loadAll loads every entry on a bounded pool of fetchers, keeping the index

@@ -11,10 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/handler"
@@ -332,6 +334,25 @@ func TestRegistryBadIndexAndDocuments(t *testing.T) {
 				t.Errorf("descriptors %v, want %v", got, tc.descs)
 			}
 		})
+	}
+}
+
+// TestRegistryLongDigestShortened: a malformed digest is quoted in the
+// CONTRACT-018 message only up to 80 bytes, cut on a rune boundary, so an index
+// cannot flood the report and the message stays valid UTF-8.
+func TestRegistryLongDigestShortened(t *testing.T) {
+	srv := newRegistryServer(t)
+	index := srv.URL + "/index.json"
+	// "sha256:" is 7 bytes and é 2, so byte 80 falls inside an é.
+	digest := "sha256:" + strings.Repeat("é", 100)
+	srv.set("/index.json", fmt.Sprintf(`[{"name":"long","url":"x.yaml","digest":%q}]`, digest))
+	_, errs := discover(t, newRegistry(t, index, "", nil))
+	if got, want := summarize(t, errs), []diagAt{{"CONTRACT-018", index, 0, "long"}}; !slices.Equal(got, want) {
+		t.Fatalf("errors %v, want %v", got, want)
+	}
+	msg := errs[0].Message
+	if shown := digest[:79] + "…"; !strings.Contains(msg, strconv.Quote(shown)) || strings.Contains(msg, digest[:81]) || !utf8.ValidString(msg) {
+		t.Errorf("message %q, want the digest shown as %q", msg, shown)
 	}
 }
 
