@@ -10,7 +10,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hashicorp/consul/api"
 	"go.uber.org/goleak"
 
 	"github.com/onexhost/onex/handler"
@@ -351,5 +353,29 @@ func TestHealth(t *testing.T) {
 	down := open(t, addr, nil, "")
 	if err := down.Health(context.Background()); err == nil {
 		t.Fatal("Health of an unreachable agent passed")
+	}
+}
+
+// TestStatusClassification: what each HTTP status of Consul's api.StatusError
+// becomes; Consul's 412 is not a retry signal, unlike Vault's.
+func TestStatusClassification(t *testing.T) {
+	tests := []struct {
+		code      int
+		retryable bool
+		hint      string // a word of the hint; "" for none
+	}{
+		{429, true, ""}, {500, true, ""}, {503, true, ""},
+		{400, false, ""}, {412, false, ""}, {403, false, "ACL token"}, {404, false, "service ID"},
+	}
+	for _, tt := range tests {
+		err := consulAPI.Call(context.Background(), time.Minute, "kv_get a", func(context.Context) error {
+			return api.StatusError{Code: tt.code, Body: "the reason"}
+		})
+		he := testkit.HandlerError(t, err)
+		msg := fmt.Sprintf("consul kv_get a: HTTP %d: the reason", tt.code)
+		if he.Retryable != tt.retryable || he.Details["status_code"] != tt.code || he.Message != msg ||
+			!strings.Contains(he.Hint, tt.hint) || (tt.hint == "") != (he.Hint == "") {
+			t.Errorf("HTTP %d: %+v, want retryable %v, hint with %q, message %q", tt.code, he, tt.retryable, tt.hint, msg)
+		}
 	}
 }

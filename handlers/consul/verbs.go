@@ -4,15 +4,15 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net"
-	"net/url"
+	"net/http"
 	"time"
 	"unicode/utf8"
 
 	"github.com/hashicorp/consul/api"
 
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/handlers/internal/remote"
 	"github.com/onexhost/onex/handlers/internal/verbs"
 )
 
@@ -150,17 +150,29 @@ func (h *Consul) Handle(ctx context.Context, inv *handler.Invocation) (handler.O
 	return verbTable.Handle(ctx, h, "consul", inv)
 }
 
-// call bounds one API call by the handler's timeout and maps its error.
-func (h *Consul) call(ctx context.Context, what string, fn func(ctx context.Context) error) error {
-	tctx, cancel := context.WithTimeoutCause(ctx, h.cfg.timeout, errTimeout)
-	defer cancel()
-	if err := fn(tctx); err != nil {
-		return h.mapError(ctx, tctx, what, err)
-	}
-	return nil
+// consulAPI is how a Consul call fails: the invocation's own deadline or
+// cancellation goes back as is; the handler's timeout, network failures, 429
+// and 5xx are transient; a policy refusal and other 4xx (403: the ACL token)
+// are permanent. The client's api.StatusError carries the status and body.
+var consulAPI = &remote.API{
+	Name: "consul",
+	Status: func(err error) (remote.Status, bool) {
+		var se api.StatusError
+		if errors.As(err, &se) {
+			return remote.Status{Code: se.Code, Reason: se.Body}, true
+		}
+		return remote.Status{}, false
+	},
+	Hints: map[int]string{
+		http.StatusForbidden: "the ACL token (token_secret) lacks a policy allowing this, or is unknown to Consul",
+		http.StatusNotFound:  "the target does not exist on this agent (for deregister, pass the service ID, not the name)",
+	},
 }
 
-var errTimeout = errors.New("consul handler timeout")
+// call bounds one API call by the handler's timeout and maps its error.
+func (h *Consul) call(ctx context.Context, what string, fn func(ctx context.Context) error) error {
+	return consulAPI.Call(ctx, h.cfg.timeout, what, fn)
+}
 
 func (h *Consul) query(ctx context.Context) *api.QueryOptions {
 	return (&api.QueryOptions{}).WithContext(ctx)
@@ -386,60 +398,4 @@ func (h *Consul) services(ctx context.Context, p ServicesPayload) (*ServicesResu
 		return nil
 	})
 	return res, err
-}
-
-// mapError maps an API error: the invocation's own deadline or cancellation
-// goes back as is; the handler's timeout, network failures, 429 and 5xx are
-// transient; a policy refusal, 4xx (403: the ACL token) are permanent.
-func (h *Consul) mapError(parent, ctx context.Context, what string, err error) error {
-	var ve *handler.ValidationError
-	var se api.StatusError
-	var ne net.Error
-	switch {
-	case errors.As(err, &ve):
-		return &handler.Error{Kind: handler.KindFailed, Message: ve.Message, Hint: ve.RemediationHint, Err: err,
-			Details: map[string]any{"rule_id": string(ve.RuleID)}}
-	case parent.Err() != nil:
-		return parent.Err()
-	case errors.Is(context.Cause(ctx), errTimeout):
-		e := handler.Transient(err, "consul %s: no answer within %s (timeout)", what, h.cfg.timeout)
-		e.Details = map[string]any{"timeout": h.cfg.timeout.String()}
-		return e
-	case errors.As(err, &se):
-		msg := fmt.Sprintf("consul %s: HTTP %d: %s", what, se.Code, truncate(se.Body, 300))
-		details := map[string]any{"status_code": se.Code}
-		if se.Code == 429 || se.Code >= 500 {
-			e := handler.Transient(err, "%s", msg)
-			e.Details = details
-			return e
-		}
-		e := handler.Failed(err, "%s", msg)
-		e.Details = details
-		switch se.Code {
-		case 403:
-			e.Hint = "the ACL token (token_secret) lacks a policy allowing this, or is unknown to Consul"
-		case 404:
-			e.Hint = "the target does not exist on this agent (for deregister, pass the service ID, not the name)"
-		}
-		return e
-	case errors.As(err, &ne):
-		return handler.Transient(err, "consul %s: %v", what, innermost(err))
-	}
-	return handler.Failed(err, "consul %s: %v", what, innermost(err))
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-// innermost drops the url.Error wrapper, which quotes the full URL.
-func innermost(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }

@@ -10,7 +10,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hashicorp/vault/api"
 	"go.uber.org/goleak"
 
 	"github.com/onexhost/onex/handler"
@@ -306,5 +308,26 @@ func TestHealthAndSealed(t *testing.T) {
 	down := open(t, "http://"+addr, nil, rootToken)
 	if err := down.Health(context.Background()); err == nil {
 		t.Fatal("Health of an unreachable vault passed")
+	}
+}
+
+// TestStatusClassification: what each HTTP status of Vault's
+// *api.ResponseError becomes; 412 (a standby behind) is retried.
+func TestStatusClassification(t *testing.T) {
+	for code, want := range map[int]struct {
+		retryable bool
+		hint      string // a word of the hint; "" for none
+	}{
+		412: {true, ""}, 429: {true, ""}, 500: {true, ""}, 503: {true, ""},
+		400: {false, ""}, 403: {false, "policies"}, 404: {false, "mount"},
+	} {
+		err := vaultAPI.Call(context.Background(), time.Minute, "read_secret secret/a", func(context.Context) error {
+			return &api.ResponseError{StatusCode: code, Errors: []string{"one", "two"}}
+		})
+		he := testkit.HandlerError(t, err)
+		if msg := fmt.Sprintf("vault read_secret secret/a: HTTP %d: one; two", code); he.Retryable != want.retryable ||
+			he.Details["status_code"] != code || he.Message != msg || !strings.Contains(he.Hint, want.hint) || (want.hint == "") != (he.Hint == "") {
+			t.Errorf("HTTP %d: %+v, want retryable %v, hint with %q, message %q", code, he, want.retryable, want.hint, msg)
+		}
 	}
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
+	"net/http"
 	"strings"
 
 	"github.com/hashicorp/vault/api"
 
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/handlers/internal/remote"
 	"github.com/onexhost/onex/handlers/internal/verbs"
 )
 
@@ -115,16 +115,32 @@ func (h *Vault) target(path, mount string, pathRequired bool) (string, string, e
 	return strings.Trim(path, "/"), strings.Trim(mount, "/"), nil
 }
 
-var errTimeout = errors.New("vault handler timeout")
+// vaultAPI is how a Vault call fails: the invocation's own deadline or
+// cancellation goes back as is; the handler's timeout, network failures, 412,
+// 429 and 5xx (a sealed Vault is 503) are transient; a policy refusal and
+// other 4xx (403: the token's policies) are permanent. The client's
+// *api.ResponseError carries the status and Vault's error list.
+var vaultAPI = &remote.API{
+	Name: "vault",
+	Status: func(err error) (remote.Status, bool) {
+		var re *api.ResponseError
+		if errors.As(err, &re) {
+			return remote.Status{Code: re.StatusCode, Reason: strings.Join(re.Errors, "; ")}, true
+		}
+		return remote.Status{}, false
+	},
+	// 412: a performance standby has not yet caught up with the state the
+	// request needs; Vault asks for a retry.
+	Transient: []int{http.StatusPreconditionFailed},
+	Hints: map[int]string{
+		http.StatusForbidden: "the token (token_secret) is invalid or its policies do not allow this path",
+		http.StatusNotFound:  "check the mount (a KV version 2 engine) and the path",
+	},
+}
 
 // call bounds one API call by the handler's timeout and maps its error.
 func (h *Vault) call(ctx context.Context, what string, fn func(ctx context.Context) error) error {
-	tctx, cancel := context.WithTimeoutCause(ctx, h.cfg.timeout, errTimeout)
-	defer cancel()
-	if err := fn(tctx); err != nil {
-		return h.mapError(ctx, tctx, what, err)
-	}
-	return nil
+	return vaultAPI.Call(ctx, h.cfg.timeout, what, fn)
 }
 
 func (h *Vault) read(ctx context.Context, p ReadPayload) (*ReadResult, error) {
@@ -256,57 +272,4 @@ func (h *Vault) list(ctx context.Context, p ListPayload) (*ListResult, error) {
 		return nil, err
 	}
 	return res, nil
-}
-
-// mapError maps an API error: the invocation's own deadline or cancellation
-// goes back as is; the handler's timeout, network failures, 412, 429 and 5xx
-// (a sealed Vault is 503) are transient; a policy refusal and other 4xx (403:
-// the token's policies) are permanent.
-func (h *Vault) mapError(parent, ctx context.Context, what string, err error) error {
-	var ve *handler.ValidationError
-	var re *api.ResponseError
-	var ne net.Error
-	switch {
-	case errors.As(err, &ve):
-		return &handler.Error{Kind: handler.KindFailed, Message: ve.Message, Hint: ve.RemediationHint, Err: err,
-			Details: map[string]any{"rule_id": string(ve.RuleID)}}
-	case parent.Err() != nil:
-		return parent.Err()
-	case errors.Is(context.Cause(ctx), errTimeout):
-		e := handler.Transient(err, "vault %s: no answer within %s (timeout)", what, h.cfg.timeout)
-		e.Details = map[string]any{"timeout": h.cfg.timeout.String()}
-		return e
-	case errors.As(err, &re):
-		msg := fmt.Sprintf("vault %s: HTTP %d", what, re.StatusCode)
-		if len(re.Errors) > 0 {
-			msg += ": " + strings.Join(re.Errors, "; ")
-		}
-		details := map[string]any{"status_code": re.StatusCode}
-		if re.StatusCode == 412 || re.StatusCode == 429 || re.StatusCode >= 500 {
-			e := handler.Transient(err, "%s", msg)
-			e.Details = details
-			return e
-		}
-		e := handler.Failed(err, "%s", msg)
-		e.Details = details
-		switch re.StatusCode {
-		case 403:
-			e.Hint = "the token (token_secret) is invalid or its policies do not allow this path"
-		case 404:
-			e.Hint = "check the mount (a KV version 2 engine) and the path"
-		}
-		return e
-	case errors.As(err, &ne):
-		return handler.Transient(err, "vault %s: %v", what, innermost(err))
-	}
-	return handler.Failed(err, "vault %s: %v", what, innermost(err))
-}
-
-// innermost drops the url.Error wrapper, which quotes the full URL.
-func innermost(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
