@@ -18,6 +18,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/handlers/internal/remote"
 )
 
 // Body encodings of a result (its body_encoding).
@@ -380,7 +381,7 @@ func (h *HTTP) transportError(parent context.Context, x *exchangeContext, req *h
 		e.Details = map[string]any{"max_redirects": rl.limit}
 		return e
 	case errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &hn):
-		return handler.Failed(err, "%s: TLS certificate not accepted: %v", where(req), innermost(err))
+		return handler.Failed(err, "%s: TLS certificate not accepted: %v", where(req), remote.WithoutURL(err))
 	case parent.Err() != nil:
 		return parent.Err()
 	case x != nil && x.timedOut():
@@ -389,16 +390,7 @@ func (h *HTTP) transportError(parent context.Context, x *exchangeContext, req *h
 		e.Hint = "retry, or raise timeout in the handler's config"
 		return e
 	case errors.As(err, &ne):
-		return handler.Transient(err, "%s: %v", where(req), innermost(err))
+		return handler.Transient(err, "%s: %v", where(req), remote.WithoutURL(err))
 	}
-	return handler.Failed(err, "%s: %v", where(req), innermost(err))
-}
-
-// innermost is the deepest cause of err, without the URL the wrappers add.
-func innermost(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return err
+	return handler.Failed(err, "%s: %v", where(req), remote.WithoutURL(err))
 }
