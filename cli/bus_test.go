@@ -11,6 +11,31 @@ import (
 	"github.com/onexhost/onex/runtime/delivery"
 )
 
+// loadBus reads yaml as onex.yaml into the runtime config and the bus
+// section, and checks that the errors are located RUNTIME-002s with a hint at
+// keys, in order.
+func loadBus(t *testing.T, yaml string, keys []string) (busSection, runtime.Config) {
+	t.Helper()
+	f, errs := config.Parse("onex.yaml", []byte(yaml))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	rt, errs := runtime.LoadConfig(f)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	s, errs := loadBusSection(f, &rt)
+	if len(errs) != len(keys) {
+		t.Fatalf("errors %v, want %v", errs, keys)
+	}
+	for i, e := range errs {
+		if e.RuleID != "RUNTIME-002" || e.Details["key"] != keys[i] || e.Line == 0 || e.FilePath != "onex.yaml" || e.RemediationHint == "" {
+			t.Errorf("error %d: %+v, want a located RUNTIME-002 at %s with a hint", i, e, keys[i])
+		}
+	}
+	return s, rt
+}
+
 func TestBusSection(t *testing.T) {
 	for _, tc := range []struct {
 		name                    string
@@ -36,23 +61,7 @@ func TestBusSection(t *testing.T) {
 		{name: "memory values checked", yaml: "bus:\n  memory: {partitions: 0}\n", keys: []string{"bus.memory.partitions"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, errs := config.Parse("onex.yaml", []byte(tc.yaml))
-			if len(errs) > 0 {
-				t.Fatal(errs)
-			}
-			rt, errs := runtime.LoadConfig(f)
-			if len(errs) > 0 {
-				t.Fatal(errs)
-			}
-			s, errs := loadBusSection(f, &rt)
-			if len(errs) != len(tc.keys) {
-				t.Fatalf("errors %v, want %v", errs, tc.keys)
-			}
-			for i, e := range errs {
-				if e.RuleID != "RUNTIME-002" || e.Details["key"] != tc.keys[i] || e.Line == 0 || e.FilePath != "onex.yaml" || e.RemediationHint == "" {
-					t.Errorf("error %d: %+v, want a located RUNTIME-002 at %s with a hint", i, e, tc.keys[i])
-				}
-			}
+			s, rt := loadBus(t, tc.yaml, tc.keys)
 			if tc.group == "" {
 				return
 			}
@@ -158,23 +167,7 @@ func TestBusSectionDeliveryKeys(t *testing.T) {
 			keys: []string{"bus.kafka.topics.dead_letters"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, errs := config.Parse("onex.yaml", []byte(tc.yaml))
-			if len(errs) > 0 {
-				t.Fatal(errs)
-			}
-			rt, errs := runtime.LoadConfig(f)
-			if len(errs) > 0 {
-				t.Fatal(errs)
-			}
-			s, errs := loadBusSection(f, &rt)
-			if len(errs) != len(tc.keys) {
-				t.Fatalf("errors %v, want %v", errs, tc.keys)
-			}
-			for i, e := range errs {
-				if e.RuleID != "RUNTIME-002" || e.Details["key"] != tc.keys[i] || e.Line == 0 || e.FilePath != "onex.yaml" || e.RemediationHint == "" {
-					t.Errorf("error %d: %+v, want a located RUNTIME-002 at %s with a hint", i, e, tc.keys[i])
-				}
-			}
+			s, rt := loadBus(t, tc.yaml, tc.keys)
 			if len(tc.keys) > 0 {
 				return
 			}

@@ -236,18 +236,25 @@ func reloaded(trigger, outcome string) func(map[string]any) bool {
 	}
 }
 
-// TestRunHotReload runs onex run --stdin in a subprocess: a new contract under
-// the contract path is picked up, SIGHUP reloads, a broken contract is refused
-// while the serving set keeps answering, and the last envelope reaches the
-// handler added by the reload.
-func TestRunHotReload(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a subprocess")
-	}
-	dir := t.TempDir()
-	contracts := filepath.Join(dir, "contracts")
-	writeFile(t, filepath.Join(contracts, "one", "handler_contract.yaml"), transformContract("one", 1))
-	cmd := exec.Command(os.Args[0], "run", "--contracts", contracts, "--stdin")
+// onexProcess is the command line run in a subprocess (this test binary in its
+// main mode) with --stdin: envelopes go to its standard input, responses come
+// from its standard output, and its JSON log is read as it is written.
+type onexProcess struct {
+	cmd       *exec.Cmd
+	stdin     io.WriteCloser
+	responses *bufio.Scanner
+	logs      *logStream
+
+	waitOnce sync.Once
+	done     chan struct{} // closed when the process has exited
+	waitErr  error
+}
+
+// startOnex starts the command line with args; the process is killed when the
+// test ends, if it is still running.
+func startOnex(t *testing.T, args ...string) *onexProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "ONEX_CLI_TEST_MAIN=1")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -264,61 +271,96 @@ func TestRunHotReload(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	logs := newLogStream(stderr)
-	responses := bufio.NewScanner(stdout)
-	ask := func(op string) *envelope.Response {
-		t.Helper()
-		if _, err := io.WriteString(stdin, `{"operation":"`+op+`","payload":{}}`+"\n"); err != nil {
-			t.Fatal(err)
-		}
-		if !responses.Scan() {
-			t.Fatalf("no response to %s:\n%s", op, logs.String())
-		}
-		r, err := envelope.DecodeResponse(responses.Bytes())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	logs.await(t, "hot reload enabled", func(r map[string]any) bool { return r["msg"] == "hot reload enabled" })
+	p := &onexProcess{cmd: cmd, stdin: stdin, responses: bufio.NewScanner(stdout), logs: newLogStream(stderr)}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.exited()
+	})
+	return p
+}
 
-	writeFile(t, filepath.Join(contracts, "two", "handler_contract.yaml"), transformContract("two", 2))
-	rec := logs.await(t, "a reload on the new contract", reloaded("contract_change", "applied"))
-	if rec["generation"] != 2.0 || rec["handler_count"] != 2.0 || rec["added_count"] != 1.0 {
-		t.Errorf("reload record %v", rec)
-	}
-	if r := ask("two.transform"); !r.Success || string(r.Result) != `{"gen":2}` {
-		t.Errorf("two.transform after the reload: %+v", r)
-	}
+// exited waits for the process (once) and is closed when it has exited.
+func (p *onexProcess) exited() <-chan struct{} {
+	p.waitOnce.Do(func() {
+		p.done = make(chan struct{})
+		go func() {
+			p.waitErr = p.cmd.Wait()
+			close(p.done)
+		}()
+	})
+	return p.done
+}
 
-	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+// ask sends an envelope for op and returns the response to it.
+func (p *onexProcess) ask(t *testing.T, op string) *envelope.Response {
+	t.Helper()
+	if _, err := io.WriteString(p.stdin, `{"operation":"`+op+`","payload":{}}`+"\n"); err != nil {
 		t.Fatal(err)
 	}
-	logs.await(t, "a reload on SIGHUP", reloaded("signal", "applied"))
-
-	writeFile(t, filepath.Join(contracts, "one", "handler_contract.yaml"), strings.Replace(transformContract("one", 3), "config:", "confg:", 1))
-	rec = logs.await(t, "a refused reload of the broken contract", reloaded("contract_change", "refused"))
-	if b, _ := json.Marshal(rec["diagnostics"]); !strings.Contains(string(b), "CONTRACT-004") {
-		t.Errorf("refused reload record without the report: %v", rec)
+	if !p.responses.Scan() {
+		t.Fatalf("no response to %s:\n%s", op, p.logs.String())
 	}
-	if r := ask("one.transform"); !r.Success || string(r.Result) != `{"gen":1}` {
-		t.Errorf("one.transform after the refused reload: %+v", r)
+	r, err := envelope.DecodeResponse(p.responses.Bytes())
+	if err != nil {
+		t.Fatalf("response to %s %s: %v", op, p.responses.Bytes(), err)
 	}
+	return r
+}
 
-	if err := stdin.Close(); err != nil {
+// finish ends the process's input and checks that it exits cleanly.
+func (p *onexProcess) finish(t *testing.T) {
+	t.Helper()
+	if err := p.stdin.Close(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("onex run exited with %v:\n%s", err, logs.String())
+	case <-p.exited():
+		if p.waitErr != nil {
+			t.Fatalf("onex run exited with %v:\n%s", p.waitErr, p.logs.String())
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("onex run did not exit after its input ended")
 	}
+}
+
+// TestRunHotReload runs onex run --stdin in a subprocess: a new contract under
+// the contract path is picked up, SIGHUP reloads, a broken contract is refused
+// while the serving set keeps answering, and the last envelope reaches the
+// handler added by the reload.
+func TestRunHotReload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a subprocess")
+	}
+	dir := t.TempDir()
+	contracts := filepath.Join(dir, "contracts")
+	writeFile(t, filepath.Join(contracts, "one", "handler_contract.yaml"), transformContract("one", 1))
+	p := startOnex(t, "run", "--contracts", contracts, "--stdin")
+	p.logs.await(t, "hot reload enabled", func(r map[string]any) bool { return r["msg"] == "hot reload enabled" })
+
+	writeFile(t, filepath.Join(contracts, "two", "handler_contract.yaml"), transformContract("two", 2))
+	rec := p.logs.await(t, "a reload on the new contract", reloaded("contract_change", "applied"))
+	if rec["generation"] != 2.0 || rec["handler_count"] != 2.0 || rec["added_count"] != 1.0 {
+		t.Errorf("reload record %v", rec)
+	}
+	if r := p.ask(t, "two.transform"); !r.Success || string(r.Result) != `{"gen":2}` {
+		t.Errorf("two.transform after the reload: %+v", r)
+	}
+
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	p.logs.await(t, "a reload on SIGHUP", reloaded("signal", "applied"))
+
+	writeFile(t, filepath.Join(contracts, "one", "handler_contract.yaml"), strings.Replace(transformContract("one", 3), "config:", "confg:", 1))
+	rec = p.logs.await(t, "a refused reload of the broken contract", reloaded("contract_change", "refused"))
+	if b, _ := json.Marshal(rec["diagnostics"]); !strings.Contains(string(b), "CONTRACT-004") {
+		t.Errorf("refused reload record without the report: %v", rec)
+	}
+	if r := p.ask(t, "one.transform"); !r.Success || string(r.Result) != `{"gen":1}` {
+		t.Errorf("one.transform after the refused reload: %+v", r)
+	}
+
+	p.finish(t)
 }
 
 // TestRunSIGHUPDuringStartup: a SIGHUP that arrives while onex run is still
@@ -350,47 +392,22 @@ func TestRunSIGHUPDuringStartup(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "onex.yaml")
 	writeFile(t, cfg, `admin: {listen: "127.0.0.1:0"}`+"\n")
 
-	cmd := exec.Command(os.Args[0], "run", "--config", cfg, "--registry", gate.URL+"/index.json", "--stdin")
-	cmd.Env = append(os.Environ(), "ONEX_CLI_TEST_MAIN=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	logs := newLogStream(stderr)
-	adminAddr := logs.await(t, "admin listener ready", func(r map[string]any) bool { return r["msg"] == "admin listener ready" })["address"].(string)
+	p := startOnex(t, "run", "--config", cfg, "--registry", gate.URL+"/index.json", "--stdin")
+	adminAddr := p.logs.await(t, "admin listener ready", func(r map[string]any) bool { return r["msg"] == "admin listener ready" })["address"].(string)
 	select {
 	case <-fetching:
 	case <-time.After(time.Minute):
-		t.Fatalf("onex run never fetched the registry index:\n%s", logs.String())
+		t.Fatalf("onex run never fetched the registry index:\n%s", p.logs.String())
 	}
-	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	releaseOnce()
-	logs.await(t, "host ready", func(r map[string]any) bool { return r["msg"] == "host ready" })
-	logs.await(t, "the reload of the early SIGHUP", reloaded("signal", "applied"))
+	p.logs.await(t, "host ready", func(r map[string]any) bool { return r["msg"] == "host ready" })
+	p.logs.await(t, "the reload of the early SIGHUP", reloaded("signal", "applied"))
 
-	if _, err := io.WriteString(stdin, `{"operation":"reg.transform","payload":{}}`+"\n"); err != nil {
-		t.Fatal(err)
-	}
-	responses := bufio.NewScanner(stdout)
-	if !responses.Scan() {
-		t.Fatalf("no response:\n%s", logs.String())
-	}
-	if r, err := envelope.DecodeResponse(responses.Bytes()); err != nil || !r.Success || string(r.Result) != `{"gen":7}` {
-		t.Errorf("response %s: %v", responses.Bytes(), err)
+	if r := p.ask(t, "reg.transform"); !r.Success || string(r.Result) != `{"gen":7}` {
+		t.Errorf("reg.transform after the reload: %+v", r)
 	}
 
 	tr := &http.Transport{}
@@ -407,17 +424,5 @@ func TestRunSIGHUPDuringStartup(t *testing.T) {
 		}
 	}
 
-	if err := stdin.Close(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("onex run exited with %v:\n%s", err, logs.String())
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("onex run did not exit after its input ended")
-	}
+	p.finish(t)
 }
