@@ -235,6 +235,8 @@ func (w *worker) process(j job) {
 		return // answered by the watchdog
 	}
 	w.buf = out.Response[:0]
+	// delivery.Settles, asked without making a Failure: a request that is
+	// simply answered costs nothing more.
 	if j.d != nil && !out.Success && h.delivery != nil && (out.Retryable || delivery.Poison(out.RuleID)) && !w.settle(j) {
 		return
 	}

@@ -85,4 +85,3 @@ func TestDeadLetterContract(t *testing.T) {
 		})
 	}
 }
-

@@ -11,6 +11,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/goleak"
 
+	"github.com/onexhost/onex/bus"
+	"github.com/onexhost/onex/bus/memory"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/hosttest"
 	"github.com/onexhost/onex/runtime"
@@ -271,6 +273,58 @@ func TestMetricsCountDeliveryPolicy(t *testing.T) {
 		{MetricDeadLetters, map[string]string{"operation": "db.query", "rule_id": "HANDLER-001"}, 2},
 		// A record that is not JSON was never routed: no operation.
 		{MetricDeadLetters, map[string]string{"rule_id": "ENVELOPE-001"}, 3},
+	} {
+		if got, ok := sample(t, m.Registry(), tc.name, tc.labels); !ok || got != tc.want {
+			t.Errorf("%s%v = %v (present %v), want %v", tc.name, tc.labels, got, ok, tc.want)
+		}
+	}
+}
+
+// TestMetricsCountDeadLettersOnTheMemoryBus: a host on the memory bus
+// retries and dead-letters as on any bus, and the admin metrics say so.
+func TestMetricsCountDeadLettersOnTheMemoryBus(t *testing.T) {
+	b := memory.New(memory.DefaultConfig())
+	cfg := hosttest.Config()
+	cfg.Delivery.MaxAttempts = 3
+	cfg.Delivery.Backoff = delivery.Backoff{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 1}
+	m := NewMetrics()
+	h := runtime.New(&hosttest.Source{Descs: []*handler.Descriptor{hosttest.Desc("probe", "p.transient")}}, nil, nil, b, nil,
+		runtime.Options{Config: cfg, Observer: m})
+	if err := h.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer h.Stop(context.Background())
+	m.Watch(h, b)
+	answered := make(chan struct{}, 2)
+	sub, err := b.Subscribe(context.Background(), cfg.ResponseTopic, "client", func(_ context.Context, d *bus.Delivery) {
+		d.Ack()
+		answered <- struct{}{}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Stop(context.Background())
+	for _, raw := range []string{`{"operation":"p.transient"}`, `not JSON`} {
+		if err := b.Publish(context.Background(), bus.Message{Topic: cfg.RequestTopic, Value: []byte(raw)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		select {
+		case <-answered:
+		case <-time.After(time.Minute):
+			t.Fatal("no response before the hang guard")
+		}
+	}
+	// Each response goes out after its dead letter: the counts are final.
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{MetricRedeliveries, map[string]string{"operation": "p.transient", "rule_id": "HANDLER-001"}, 2},
+		{MetricDeadLetters, map[string]string{"operation": "p.transient", "rule_id": "HANDLER-001"}, 1},
+		{MetricDeadLetters, map[string]string{"rule_id": "ENVELOPE-001"}, 1},
 	} {
 		if got, ok := sample(t, m.Registry(), tc.name, tc.labels); !ok || got != tc.want {
 			t.Errorf("%s%v = %v (present %v), want %v", tc.name, tc.labels, got, ok, tc.want)
