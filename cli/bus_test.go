@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -84,18 +85,11 @@ func TestUnknownBusKindSuggests(t *testing.T) {
 }
 
 func TestKafkaExampleIsValid(t *testing.T) {
-	f, errs := config.Load("../examples/kafka/onex.yaml")
-	if len(errs) > 0 {
-		t.Fatal(errs)
+	example, err := os.ReadFile("../examples/kafka/onex.yaml")
+	if err != nil {
+		t.Fatal(err)
 	}
-	rt, errs := runtime.LoadConfig(f)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	s, errs := loadBusSection(f, &rt)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
+	s, rt := loadBus(t, string(example), nil)
 	if s.Kind != runtime.BusKafka || s.Kafka.CreateTopics.Partitions != 6 || rt.ConsumerGroup != "onex" {
 		t.Errorf("example resolved to %+v", s)
 	}

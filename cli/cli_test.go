@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -10,11 +8,10 @@ import (
 	"testing"
 )
 
+// run runs the command line in-process with empty standard input.
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code = Run(context.Background(), args, strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
+	return runWith(t, strings.NewReader(""), args...)
 }
 
 func TestVersion(t *testing.T) {

@@ -15,14 +15,14 @@ func TestContractInit(t *testing.T) {
 	for _, tmpl := range contract.Templates {
 		t.Run(tmpl, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "new", "dir")
-			code, out, stderr := cliRun(t, "contract", "init", "--template", tmpl, "--name", "partner-api", dir)
+			code, out, stderr := run(t, "contract", "init", "--template", tmpl, "--name", "partner-api", dir)
 			path := filepath.Join(dir, contract.FileName)
 			if code != ExitOK || strings.TrimSpace(out) != "wrote "+path || stderr != "" {
 				t.Fatalf("exit %d, stdout %q, stderr %q", code, out, stderr)
 			}
 			// The generated contract validates clean in this binary, with every
 			// registration rule of the host.
-			code, out, _ = cliRun(t, "validate", dir)
+			code, out, _ = run(t, "validate", dir)
 			if code != ExitOK {
 				t.Fatalf("validate: exit %d\n%s", code, out)
 			}
@@ -31,7 +31,7 @@ func TestContractInit(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Never overwrites.
-			code, _, stderr = cliRun(t, "contract", "init", "--template", tmpl, "--name", "other", dir)
+			code, _, stderr = run(t, "contract", "init", "--template", tmpl, "--name", "other", dir)
 			if code != ExitFailure || !strings.Contains(stderr, "already exists") {
 				t.Fatalf("second init: exit %d, %s", code, stderr)
 			}
@@ -44,7 +44,7 @@ func TestContractInit(t *testing.T) {
 
 func TestContractInitWarnsWhenNotRunnable(t *testing.T) {
 	dir := t.TempDir()
-	code, out, stderr := cliRun(t, "contract", "init", "--template", "effect", "--name", "mine", "--import-path", "example.com/acme/handlers/mine", dir)
+	code, out, stderr := run(t, "contract", "init", "--template", "effect", "--name", "mine", "--import-path", "example.com/acme/handlers/mine", dir)
 	if code != ExitOK || !strings.HasPrefix(out, "wrote ") {
 		t.Fatalf("exit %d %q", code, out)
 	}
@@ -62,7 +62,7 @@ func TestContractInitUsage(t *testing.T) {
 		{"contract", "init", "--template", "compute", "--name", "Not Valid", dir},
 		{"contract", "init", "--template", "compute", "--name", "x", dir, "extra"},
 	} {
-		if code, _, stderr := cliRun(t, args...); code != ExitUsage {
+		if code, _, stderr := run(t, args...); code != ExitUsage {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, code, stderr)
 		}
 	}
@@ -72,7 +72,7 @@ func TestContractInitUsage(t *testing.T) {
 }
 
 func TestSchemaCommand(t *testing.T) {
-	code, out, _ := cliRun(t, "schema")
+	code, out, _ := run(t, "schema")
 	if code != ExitOK || out != string(contract.Schema()) {
 		t.Fatalf("exit %d", code)
 	}

@@ -103,14 +103,14 @@ func TestValidateRegistry(t *testing.T) {
 	index := reg.URL + "/index.json"
 
 	reg.publish(map[string]string{"good": transformContract("good", 1), "other": transformContract("other", 2)}, nil)
-	if code, out, errs := cliRun(t, "validate", "--registry", index); code != ExitOK {
+	if code, out, errs := run(t, "validate", "--registry", index); code != ExitOK {
 		t.Fatalf("clean registry: exit %d\n%s\n%s", code, out, errs)
 	}
 
 	tampered := transformContract("tampered", 2)
 	reg.publish(map[string]string{"good": transformContract("good", 1), "tampered": tampered},
 		map[string]string{"tampered": sha256Hex(transformContract("tampered", 1))})
-	code, out, errs := cliRun(t, "validate", "--format", "json", "--registry", index)
+	code, out, errs := run(t, "validate", "--format", "json", "--registry", index)
 	if code != ExitFailure {
 		t.Fatalf("tampered registry: exit %d\n%s\n%s", code, out, errs)
 	}
@@ -128,7 +128,7 @@ func TestValidateRegistry(t *testing.T) {
 	}
 
 	reg.setDown(true)
-	code, out, _ = cliRun(t, "validate", "--format", "json", "--registry", index)
+	code, out, _ = run(t, "validate", "--format", "json", "--registry", index)
 	if code != ExitFailure || !strings.Contains(out, "CONTRACT-019") {
 		t.Errorf("registry down: exit %d\n%s", code, out)
 	}
@@ -140,7 +140,7 @@ func TestValidateRegistry(t *testing.T) {
 		{"validate", "--registry", index, "--mode", "contract"},
 		{"validate", "--registry", index, "./contracts"},
 	} {
-		if code, _, errs := cliRun(t, args...); code != ExitUsage {
+		if code, _, errs := run(t, args...); code != ExitUsage {
 			t.Errorf("%v: exit %d\n%s", args, code, errs)
 		}
 	}

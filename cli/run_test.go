@@ -50,10 +50,11 @@ func (slowWork) Handle(ctx context.Context, inv *handler.Invocation) (handler.Ou
 	}
 }
 
+// runWith runs the command line in-process with stdin as its standard input.
 func runWith(t *testing.T, stdin io.Reader, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := Run(context.Background(), args, stdin, &out, &errb)
+	code := Run(t.Context(), args, stdin, &out, &errb)
 	return code, out.String(), errb.String()
 }
 

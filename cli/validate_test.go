@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -63,7 +62,7 @@ func TestValidateGolden(t *testing.T) {
 			for _, p := range want.Paths {
 				args = append(args, filepath.Join(dir, p))
 			}
-			code, out, stderr := cliRun(t, args...)
+			code, out, stderr := run(t, args...)
 			if code != ExitFailure {
 				t.Fatalf("exit %d, want 1; stderr %s", code, stderr)
 			}
@@ -99,7 +98,7 @@ func TestValidateGolden(t *testing.T) {
 
 			// The text form names each file:line:col and rule.
 			args[2] = "text"
-			code, text, _ := cliRun(t, args...)
+			code, text, _ := run(t, args...)
 			if code != ExitFailure {
 				t.Fatalf("text: exit %d", code)
 			}
@@ -158,7 +157,7 @@ security:
 `, i, i, i, i)
 	}
 	for i := range 50 {
-		writeTestFile(t, filepath.Join(dir, fmt.Sprintf("good-%02d", i), contract.FileName), good(i))
+		writeFile(t, filepath.Join(dir, fmt.Sprintf("good-%02d", i), contract.FileName), good(i))
 	}
 	broken := map[string]string{
 		"broken-1": strings.Replace(good(50), "commands_accepted: [reshape50.transform]", "commands_accepted: [reshape50.transform", 1),
@@ -168,7 +167,7 @@ security:
 		"broken-5": strings.Replace(good(54), "reshape54.transform", "reshape54.query", 1),
 	}
 	for name, doc := range broken {
-		writeTestFile(t, filepath.Join(dir, name, contract.FileName), doc)
+		writeFile(t, filepath.Join(dir, name, contract.FileName), doc)
 	}
 	file := func(name string) string { return filepath.Join(dir, name, contract.FileName) }
 	want := []string{
@@ -191,7 +190,7 @@ security:
 		t.Fatalf("%d descriptors, want 50", len(descs))
 	}
 
-	code, out, _ := cliRun(t, "validate", "--format", "json", dir)
+	code, out, _ := run(t, "validate", "--format", "json", dir)
 	if code != ExitFailure {
 		t.Fatalf("exit %d", code)
 	}
@@ -213,7 +212,7 @@ security:
 		t.Errorf("%d files, summary %+v", len(files), rep.Summary)
 	}
 
-	code, text, _ := cliRun(t, "validate", dir)
+	code, text, _ := run(t, "validate", dir)
 	if code != ExitFailure {
 		t.Fatalf("text: exit %d", code)
 	}
@@ -237,11 +236,11 @@ security:
 }
 
 func TestValidateClean(t *testing.T) {
-	code, out, _ := cliRun(t, "validate", filepath.Join("..", "examples", "quickstart", "contracts"))
+	code, out, _ := run(t, "validate", filepath.Join("..", "examples", "quickstart", "contracts"))
 	if code != ExitOK || !strings.Contains(out, "0 errors, 0 warnings") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	code, out, _ = cliRun(t, "validate", "--config", filepath.Join("..", "examples", "quickstart", "onex.yaml"), "--format", "json")
+	code, out, _ = run(t, "validate", "--config", filepath.Join("..", "examples", "quickstart", "onex.yaml"), "--format", "json")
 	var rep diag.JSONReport
 	if code != ExitOK || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Diagnostics) != 0 {
 		t.Fatalf("--config: exit %d:\n%s", code, out)
@@ -250,7 +249,7 @@ func TestValidateClean(t *testing.T) {
 
 func TestValidateFormatsAndUsage(t *testing.T) {
 	dir := filepath.Join(goldenRoot, "CONTRACT-004")
-	code, out, _ := cliRun(t, "validate", "--format", "sarif", dir)
+	code, out, _ := run(t, "validate", "--format", "sarif", dir)
 	var sarif struct {
 		Version string `json:"version"`
 		Runs    []struct {
@@ -260,7 +259,7 @@ func TestValidateFormatsAndUsage(t *testing.T) {
 	if code != ExitFailure || json.Unmarshal([]byte(out), &sarif) != nil || sarif.Version != "2.1.0" || len(sarif.Runs) != 1 || len(sarif.Runs[0].Results) != 2 {
 		t.Errorf("sarif: exit %d\n%s", code, out)
 	}
-	code, out, _ = cliRun(t, "validate", "--format", "github", dir)
+	code, out, _ = run(t, "validate", "--format", "github", dir)
 	if code != ExitFailure || strings.Count(out, "::error file=") != 2 || !strings.Contains(out, "line=5,col=1") {
 		t.Errorf("github: exit %d\n%s", code, out)
 	}
@@ -269,7 +268,7 @@ func TestValidateFormatsAndUsage(t *testing.T) {
 		{"validate", "--mode", "hybird", dir},
 		{"validate", "--frmat", "json"},
 	} {
-		if code, _, stderr := cliRun(t, args...); code != ExitUsage || !strings.Contains(stderr, "onex:") {
+		if code, _, stderr := run(t, args...); code != ExitUsage || !strings.Contains(stderr, "onex:") {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, code, stderr)
 		}
 	}
@@ -278,7 +277,7 @@ func TestValidateFormatsAndUsage(t *testing.T) {
 func TestValidateConfigAndModes(t *testing.T) {
 	dir := t.TempDir()
 	contracts := filepath.Join(dir, "contracts")
-	writeTestFile(t, filepath.Join(contracts, "x", contract.FileName), strings.ReplaceAll(`contract_version: "1.0.0"
+	writeFile(t, filepath.Join(contracts, "x", contract.FileName), strings.ReplaceAll(`contract_version: "1.0.0"
 handler_identity: {name: reshape, version: "1.0.0"}
 handler_type: compute_handler
 handler_type_category: compute
@@ -301,9 +300,9 @@ config: {filter: "."}
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := filepath.Join(dir, "onex.yaml")
-			writeTestFile(t, cfg, tc.yaml)
+			writeFile(t, cfg, tc.yaml)
 			args := append([]string{"validate", "--format", "json", "--config", cfg}, tc.args...)
-			code, out, stderr := cliRun(t, args...)
+			code, out, stderr := run(t, args...)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d\n%s\n%s", code, tc.code, out, stderr)
 			}
@@ -333,11 +332,11 @@ config: {filter: "."}
 // TestValidateWritesNothing checks that validation leaves the tree untouched.
 func TestValidateWritesNothing(t *testing.T) {
 	dir := t.TempDir()
-	writeTestFile(t, filepath.Join(dir, "a", contract.FileName), "handler_identity: [\n")
-	writeTestFile(t, filepath.Join(dir, "b", contract.FileName), "contract_version: \"1.0.0\"\n")
+	writeFile(t, filepath.Join(dir, "a", contract.FileName), "handler_identity: [\n")
+	writeFile(t, filepath.Join(dir, "b", contract.FileName), "contract_version: \"1.0.0\"\n")
 	before := snapshot(t, dir)
 	for _, f := range []string{"text", "json", "sarif", "github"} {
-		if code, _, _ := cliRun(t, "validate", "--format", f, dir); code != ExitFailure {
+		if code, _, _ := run(t, "validate", "--format", f, dir); code != ExitFailure {
 			t.Fatalf("%s: exit %d", f, code)
 		}
 	}
@@ -364,22 +363,4 @@ func snapshot(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
-}
-
-// cliRun runs the command line in-process with empty standard input.
-func cliRun(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code = Run(t.Context(), args, strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
-}
-
-func writeTestFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
