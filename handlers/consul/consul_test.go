@@ -5,9 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"maps"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/handlers/internal/builtintest"
 	"github.com/onexhost/onex/internal/testkit"
 )
 
@@ -28,21 +28,9 @@ const aclToken = "acl-7f3e-never-shown"
 func open(t *testing.T, addr string, config map[string]any, token string) *Consul {
 	t.Helper()
 	cfg := map[string]any{"address": addr, "token_secret": "consul/token"}
-	for k, v := range config {
-		cfg[k] = v
-	}
-	raw, _ := json.Marshal(cfg)
-	h, err := New(raw)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	caps := testkit.Capabilities(t, testkit.Grant{Name: "consul", AllowedDomains: []string{hostOf(addr)},
-		SecretScopes: []string{"consul"}, Secrets: map[string]string{"consul/token": token}})
-	if err := h.(*Consul).Init(context.Background(), handler.NewInitEnv(handler.InitParams{Config: raw, Capabilities: caps})); err != nil {
-		t.Fatalf("Init: %v", err)
-	}
-	t.Cleanup(func() { _ = h.(*Consul).Close(context.Background()) })
-	return h.(*Consul)
+	maps.Copy(cfg, config)
+	return builtintest.Open(t, ImportPath, cfg, testkit.Grant{Name: "consul", AllowedDomains: []string{hostOf(addr)},
+		SecretScopes: []string{"consul"}, Secrets: map[string]string{"consul/token": token}}).(*Consul)
 }
 
 func hostOf(addr string) string {
@@ -63,47 +51,22 @@ func mustJSON(t *testing.T, h *Consul, verb string, payload any) string {
 }
 
 func TestFactoryRegistered(t *testing.T) {
-	f, ok := handler.Lookup(ImportPath)
-	if !ok || !f.Uses.Egress || !f.Uses.Secrets {
-		t.Fatalf("factory: %v %+v", ok, f.Uses)
-	}
-	for _, v := range []string{"kv_get", "kv_put", "kv_delete", "register", "deregister", "services"} {
-		if !f.Implements(v) {
-			t.Errorf("verb %s missing", v)
-		}
-	}
-	// The verbs the factory declares are the verbs Handle routes.
-	if got, want := verbTable.Verbs(), slices.Sorted(slices.Values(Verbs)); !slices.Equal(got, want) {
-		t.Errorf("Handle routes %v, the factory declares %v", got, want)
-	}
+	builtintest.Factory(t, ImportPath, handler.Uses{Egress: true, Secrets: true},
+		[]string{"kv_get", "kv_put", "kv_delete", "register", "deregister", "services"}, verbTable.Verbs())
 }
 
 func TestConfig(t *testing.T) {
-	tests := []struct{ name, config, wantErr string }{
-		{"defaults", `{}`, ""},
-		{"url", `{"address":"https://consul.example:8501","datacenter":"dc2","token":"[redacted]","timeout":"3s"}`, ""},
-		{"unix socket", `{"address":"unix:///var/run/consul.sock"}`, "address: scheme \"unix\""},
-		{"path", `{"address":"http://consul:8500/v1"}`, "address:"},
-		{"no port", `{"address":"consul"}`, "address:"},
-		{"both tokens", `{"token":"x","token_secret":"consul/token"}`, "token, token_secret"},
-		{"bad secret", `{"token_secret":"consul"}`, "token_secret:"},
-		{"bad timeout", `{"timeout":"-1s"}`, "timeout:"},
-		{"unknown", `{"adress":"x:1"}`, "adress: unknown field"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(json.RawMessage(tt.config))
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("error = %v, want %q", err, tt.wantErr)
-			}
-		})
-	}
+	builtintest.Configs(t, ImportPath, []builtintest.ConfigCase{
+		{Name: "defaults", Config: `{}`},
+		{Name: "url", Config: `{"address":"https://consul.example:8501","datacenter":"dc2","token":"[redacted]","timeout":"3s"}`},
+		{Name: "unix socket", Config: `{"address":"unix:///var/run/consul.sock"}`, WantErr: "address: scheme \"unix\""},
+		{Name: "path", Config: `{"address":"http://consul:8500/v1"}`, WantErr: "address:"},
+		{Name: "no port", Config: `{"address":"consul"}`, WantErr: "address:"},
+		{Name: "both tokens", Config: `{"token":"x","token_secret":"consul/token"}`, WantErr: "token, token_secret"},
+		{Name: "bad secret", Config: `{"token_secret":"consul"}`, WantErr: "token_secret:"},
+		{Name: "bad timeout", Config: `{"timeout":"-1s"}`, WantErr: "timeout:"},
+		{Name: "unknown", Config: `{"adress":"x:1"}`, WantErr: "adress: unknown field"},
+	})
 }
 
 func TestKV(t *testing.T) {
@@ -237,13 +200,8 @@ func TestACLToken(t *testing.T) {
 	if strings.Contains(he.Error(), "wrong-token-3b1") || strings.Contains(fmt.Sprintf("%+v", he), aclToken) {
 		t.Fatalf("error shows a token: %v", he)
 	}
-	noToken, _ := New(json.RawMessage(fmt.Sprintf(`{"address":%q}`, c.Addr())))
-	caps := testkit.Capabilities(t, testkit.Grant{AllowedDomains: []string{c.Addr()}})
-	if err := noToken.(*Consul).Init(context.Background(), handler.NewInitEnv(handler.InitParams{Capabilities: caps})); err != nil {
-		t.Fatal(err)
-	}
-	defer noToken.(*Consul).Close(context.Background())
-	_, err = call(t, noToken.(*Consul), "kv_get", map[string]any{"key": "a"})
+	noToken := builtintest.Open(t, ImportPath, map[string]any{"address": c.Addr()}, testkit.Grant{AllowedDomains: []string{c.Addr()}}).(*Consul)
+	_, err = call(t, noToken, "kv_get", map[string]any{"key": "a"})
 	if he := testkit.HandlerError(t, err); he.Details["status_code"] != 403 {
 		t.Fatalf("no token configured but CONSUL_HTTP_TOKEN set: %+v, want 403 (the ambient token must not be sent)", he)
 	}
@@ -251,14 +209,8 @@ func TestACLToken(t *testing.T) {
 
 func TestEgressDenied(t *testing.T) {
 	c := testkit.NewConsul(t, "")
-	raw, _ := json.Marshal(map[string]any{"address": c.Addr()})
-	h, _ := New(raw)
-	caps := testkit.Capabilities(t, testkit.Grant{AllowedDomains: []string{"consul.example.internal"}})
-	if err := h.(*Consul).Init(context.Background(), handler.NewInitEnv(handler.InitParams{Config: raw, Capabilities: caps})); err != nil {
-		t.Fatal(err)
-	}
-	defer h.(*Consul).Close(context.Background())
-	_, err := call(t, h.(*Consul), "kv_get", map[string]any{"key": "a"})
+	h := builtintest.Open(t, ImportPath, map[string]any{"address": c.Addr()}, testkit.Grant{AllowedDomains: []string{"consul.example.internal"}}).(*Consul)
+	_, err := call(t, h, "kv_get", map[string]any{"key": "a"})
 	he := testkit.HandlerError(t, err)
 	var ve *handler.ValidationError
 	if !errors.As(err, &ve) || ve.RuleID != "SECURITY-310" || he.Details["rule_id"] != "SECURITY-310" || he.Retryable || he.Hint == "" {
@@ -270,43 +222,20 @@ func TestEgressDenied(t *testing.T) {
 }
 
 func TestUnreachableIsTransient(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	h := open(t, addr, nil, "")
-	_, err = call(t, h, "services", map[string]any{"name": "web"})
+	h := open(t, builtintest.ClosedAddr(t), nil, "")
+	_, err := call(t, h, "services", map[string]any{"name": "web"})
 	if he := testkit.HandlerError(t, err); !he.Retryable {
 		t.Fatalf("unreachable = %+v, want retryable", he)
 	}
 }
 
 func TestInitErrors(t *testing.T) {
-	tests := []struct {
-		name    string
-		config  string
-		caps    handler.Capabilities
-		wantErr string
-	}{
-		{"no egress", `{}`, handler.Capabilities{}, "no egress capability"},
-		{"no reader", `{"token_secret":"consul/token"}`, handler.Capabilities{HTTPClient: testkit.Capabilities(t, testkit.Grant{}).HTTPClient}, "no secret reader"},
-		{"unresolved", `{"token":"[redacted]"}`, testkit.Capabilities(t, testkit.Grant{}), "not resolved"},
-		{"undeclared scope", `{"token_secret":"consul/token"}`, testkit.Capabilities(t, testkit.Grant{Secrets: map[string]string{"consul/token": "x"}}), "SECURITY-311"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h, err := New(json.RawMessage(tt.config))
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = h.(*Consul).Init(context.Background(), handler.NewInitEnv(handler.InitParams{Capabilities: tt.caps}))
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("Init error = %v, want %q", err, tt.wantErr)
-			}
-		})
-	}
+	builtintest.InitErrors(t, ImportPath, []builtintest.InitCase{
+		{Name: "no egress", Config: `{}`, Caps: handler.Capabilities{}, WantErr: "no egress capability"},
+		{Name: "no reader", Config: `{"token_secret":"consul/token"}`, Caps: handler.Capabilities{HTTPClient: testkit.Capabilities(t, testkit.Grant{}).HTTPClient}, WantErr: "no secret reader"},
+		{Name: "unresolved", Config: `{"token":"[redacted]"}`, Caps: testkit.Capabilities(t, testkit.Grant{}), WantErr: "not resolved"},
+		{Name: "undeclared scope", Config: `{"token_secret":"consul/token"}`, Caps: testkit.Capabilities(t, testkit.Grant{Secrets: map[string]string{"consul/token": "x"}}), WantErr: "SECURITY-311"},
+	})
 }
 
 // TestLiveConsul runs the KV and service round trip against a real agent when
@@ -344,13 +273,7 @@ func TestHealth(t *testing.T) {
 	if err := h.Health(context.Background()); err != nil {
 		t.Fatalf("Health: %v", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	down := open(t, addr, nil, "")
+	down := open(t, builtintest.ClosedAddr(t), nil, "")
 	if err := down.Health(context.Background()); err == nil {
 		t.Fatal("Health of an unreachable agent passed")
 	}

@@ -5,9 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"maps"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/handlers/internal/builtintest"
 	"github.com/onexhost/onex/internal/testkit"
 )
 
@@ -26,22 +26,10 @@ const rootToken = "hvs.root-4c2a-never-shown"
 func open(t *testing.T, address string, config map[string]any, token string) *Vault {
 	t.Helper()
 	cfg := map[string]any{"address": address}
-	for k, v := range config {
-		cfg[k] = v
-	}
-	raw, _ := json.Marshal(cfg)
-	h, err := New(raw)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
+	maps.Copy(cfg, config)
 	host := strings.TrimPrefix(strings.TrimPrefix(address, "http://"), "https://")
-	caps := testkit.Capabilities(t, testkit.Grant{Name: "vault", AllowedDomains: []string{host},
-		SecretScopes: []string{"vault"}, Secrets: map[string]string{"vault/token": token}})
-	if err := h.(*Vault).Init(context.Background(), handler.NewInitEnv(handler.InitParams{Config: raw, Capabilities: caps})); err != nil {
-		t.Fatalf("Init: %v", err)
-	}
-	t.Cleanup(func() { _ = h.(*Vault).Close(context.Background()) })
-	return h.(*Vault)
+	return builtintest.Open(t, ImportPath, cfg, testkit.Grant{Name: "vault", AllowedDomains: []string{host},
+		SecretScopes: []string{"vault"}, Secrets: map[string]string{"vault/token": token}}).(*Vault)
 }
 
 func call(t *testing.T, h *Vault, verb string, payload any) (any, error) {
@@ -57,47 +45,22 @@ func mustJSON(t *testing.T, h *Vault, verb string, payload any) string {
 }
 
 func TestFactoryRegistered(t *testing.T) {
-	f, ok := handler.Lookup(ImportPath)
-	if !ok || !f.Uses.Egress || !f.Uses.Secrets {
-		t.Fatalf("factory: %v %+v", ok, f.Uses)
-	}
-	for _, v := range []string{"read_secret", "write_secret", "delete_secret", "list_secrets"} {
-		if !f.Implements(v) {
-			t.Errorf("verb %s missing", v)
-		}
-	}
-	// The verbs the factory declares are the verbs Handle routes.
-	if got, want := verbTable.Verbs(), slices.Sorted(slices.Values(Verbs)); !slices.Equal(got, want) {
-		t.Errorf("Handle routes %v, the factory declares %v", got, want)
-	}
+	builtintest.Factory(t, ImportPath, handler.Uses{Egress: true, Secrets: true},
+		[]string{"read_secret", "write_secret", "delete_secret", "list_secrets"}, verbTable.Verbs())
 }
 
 func TestConfig(t *testing.T) {
-	tests := []struct{ name, config, wantErr string }{
-		{"defaults", `{}`, ""},
-		{"full", `{"address":"https://vault.example:8200","mount":"kv","namespace":"ns","token":"[redacted]","timeout":"2s"}`, ""},
-		{"unix", `{"address":"unix:///run/vault.sock"}`, "address:"},
-		{"no scheme", `{"address":"vault:8200"}`, "address:"},
-		{"bad mount", `{"mount":"a/../b"}`, "mount:"},
-		{"both tokens", `{"token":"x","token_secret":"vault/token"}`, "token, token_secret"},
-		{"bad token secret", `{"token_secret":"vault"}`, "token_secret:"},
-		{"bad timeout", `{"timeout":"fast"}`, "timeout:"},
-		{"unknown", `{"mounts":"x"}`, "mounts: unknown field"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(json.RawMessage(tt.config))
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("error = %v, want %q", err, tt.wantErr)
-			}
-		})
-	}
+	builtintest.Configs(t, ImportPath, []builtintest.ConfigCase{
+		{Name: "defaults", Config: `{}`},
+		{Name: "full", Config: `{"address":"https://vault.example:8200","mount":"kv","namespace":"ns","token":"[redacted]","timeout":"2s"}`},
+		{Name: "unix", Config: `{"address":"unix:///run/vault.sock"}`, WantErr: "address:"},
+		{Name: "no scheme", Config: `{"address":"vault:8200"}`, WantErr: "address:"},
+		{Name: "bad mount", Config: `{"mount":"a/../b"}`, WantErr: "mount:"},
+		{Name: "both tokens", Config: `{"token":"x","token_secret":"vault/token"}`, WantErr: "token, token_secret"},
+		{Name: "bad token secret", Config: `{"token_secret":"vault"}`, WantErr: "token_secret:"},
+		{Name: "bad timeout", Config: `{"timeout":"fast"}`, WantErr: "timeout:"},
+		{Name: "unknown", Config: `{"mounts":"x"}`, WantErr: "mounts: unknown field"},
+	})
 }
 
 func TestKVv2(t *testing.T) {
@@ -198,15 +161,9 @@ func TestInvalidPayload(t *testing.T) {
 
 func TestEgressDenied(t *testing.T) {
 	v := testkit.NewVault(t, rootToken)
-	raw, _ := json.Marshal(map[string]any{"address": v.URL()})
-	h, _ := New(raw)
-	caps := testkit.Capabilities(t, testkit.Grant{AllowedDomains: []string{"vault.example.internal"}, SecretScopes: []string{"vault"},
-		Secrets: map[string]string{"vault/token": rootToken}})
-	if err := h.(*Vault).Init(context.Background(), handler.NewInitEnv(handler.InitParams{Config: raw, Capabilities: caps})); err != nil {
-		t.Fatal(err)
-	}
-	defer h.(*Vault).Close(context.Background())
-	_, err := call(t, h.(*Vault), "read_secret", map[string]any{"path": "a"})
+	h := builtintest.Open(t, ImportPath, map[string]any{"address": v.URL()}, testkit.Grant{AllowedDomains: []string{"vault.example.internal"},
+		SecretScopes: []string{"vault"}, Secrets: map[string]string{"vault/token": rootToken}}).(*Vault)
+	_, err := call(t, h, "read_secret", map[string]any{"path": "a"})
 	he := testkit.HandlerError(t, err)
 	var ve *handler.ValidationError
 	if !errors.As(err, &ve) || ve.RuleID != "SECURITY-310" || he.Details["rule_id"] != "SECURITY-310" || he.Retryable || he.Hint == "" {
@@ -218,42 +175,20 @@ func TestEgressDenied(t *testing.T) {
 }
 
 func TestUnreachableIsTransient(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	h := open(t, "http://"+addr, nil, rootToken)
-	_, err = call(t, h, "read_secret", map[string]any{"path": "a"})
+	h := open(t, "http://"+builtintest.ClosedAddr(t), nil, rootToken)
+	_, err := call(t, h, "read_secret", map[string]any{"path": "a"})
 	if he := testkit.HandlerError(t, err); !he.Retryable {
 		t.Fatalf("unreachable = %+v, want retryable", he)
 	}
 }
 
 func TestInitErrors(t *testing.T) {
-	tests := []struct {
-		name, config string
-		caps         handler.Capabilities
-		wantErr      string
-	}{
-		{"no egress", `{}`, handler.Capabilities{}, "no egress capability"},
-		{"vault/token by default, missing", `{}`, testkit.Capabilities(t, testkit.Grant{SecretScopes: []string{"vault"}}), "token_secret vault/token"},
-		{"scope not declared", `{}`, testkit.Capabilities(t, testkit.Grant{Secrets: map[string]string{"vault/token": "x"}}), "SECURITY-311"},
-		{"unresolved", `{"token":"[redacted]"}`, testkit.Capabilities(t, testkit.Grant{}), "not resolved"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h, err := New(json.RawMessage(tt.config))
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = h.(*Vault).Init(context.Background(), handler.NewInitEnv(handler.InitParams{Capabilities: tt.caps}))
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("Init error = %v, want %q", err, tt.wantErr)
-			}
-		})
-	}
+	builtintest.InitErrors(t, ImportPath, []builtintest.InitCase{
+		{Name: "no egress", Config: `{}`, Caps: handler.Capabilities{}, WantErr: "no egress capability"},
+		{Name: "vault/token by default, missing", Config: `{}`, Caps: testkit.Capabilities(t, testkit.Grant{SecretScopes: []string{"vault"}}), WantErr: "token_secret vault/token"},
+		{Name: "scope not declared", Config: `{}`, Caps: testkit.Capabilities(t, testkit.Grant{Secrets: map[string]string{"vault/token": "x"}}), WantErr: "SECURITY-311"},
+		{Name: "unresolved", Config: `{"token":"[redacted]"}`, Caps: testkit.Capabilities(t, testkit.Grant{}), WantErr: "not resolved"},
+	})
 }
 
 // TestLiveVault runs a write/read/list/delete round trip against a real Vault
@@ -299,13 +234,7 @@ func TestHealthAndSealed(t *testing.T) {
 	if he := testkit.HandlerError(t, err); !he.Retryable || he.Details["status_code"] != 503 {
 		t.Fatalf("sealed read = %+v", he)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	down := open(t, "http://"+addr, nil, rootToken)
+	down := open(t, "http://"+builtintest.ClosedAddr(t), nil, rootToken)
 	if err := down.Health(context.Background()); err == nil {
 		t.Fatal("Health of an unreachable vault passed")
 	}
