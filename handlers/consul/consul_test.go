@@ -2,7 +2,6 @@ package consul
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -40,8 +39,7 @@ func hostOf(addr string) string {
 
 func call(t *testing.T, h *Consul, verb string, payload any) (any, error) {
 	t.Helper()
-	out, err := h.Handle(context.Background(), testkit.Invocation(t, "consul", handler.Command("consul."+verb), payload))
-	return out.Result, err
+	return builtintest.Call(t, h, "consul", verb, payload)
 }
 
 func mustJSON(t *testing.T, h *Consul, verb string, payload any) string {
@@ -152,36 +150,25 @@ func TestServices(t *testing.T) {
 func TestInvalidPayload(t *testing.T) {
 	c := testkit.NewConsul(t, "")
 	h := open(t, c.Addr(), nil, "")
-	tests := []struct {
-		verb, payload, field string
-	}{
-		{"kv_get", `{}`, "key"},
-		{"kv_get", `{"key":"a","extra":1}`, "extra"},
-		{"kv_put", `{"value":"x"}`, "key"},
-		{"kv_put", `{"key":"a","value":"x","value_base64":"eA=="}`, "value_base64"},
-		{"kv_put", `{"key":"a","value_base64":"***"}`, "value_base64"},
-		{"kv_put", `{"key":"a","value":"` + strings.Repeat("x", MaxValueBytes+1) + `"}`, "value"},
-		{"kv_put", `{"key":"a","cas":-1}`, "cas"},
-		{"kv_delete", `{"key":"","recurse":true}`, "key"},
-		{"kv_delete", `{"key":"a","recurse":true,"cas":1}`, "cas"},
-		{"register", `{"port":1}`, "name"},
-		{"register", `{"name":"a","port":70000}`, "port"},
-		{"register", `{"name":"a","check":{"http":"http://x/","tcp":"x:1","interval":"1s"}}`, "check"},
-		{"register", `{"name":"a","check":{"http":"http://x/"}}`, "check.interval"},
-		{"register", `{"name":"a","check":{"ttl":"soon"}}`, "check.ttl"},
-		{"register", `{"name":"a","check":{"ttl":"10s","status":"fine"}}`, "check.status"},
-		{"deregister", `{}`, "service_id"},
-		{"services", `{"passing_only":true}`, "name"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.verb+" "+tt.field, func(t *testing.T) {
-			_, err := call(t, h, tt.verb, json.RawMessage(tt.payload))
-			he := testkit.HandlerError(t, err)
-			if he.Kind != handler.KindInvalidPayload || he.Field != tt.field {
-				t.Fatalf("error = %+v, want invalid payload naming %q", he, tt.field)
-			}
-		})
-	}
+	builtintest.InvalidPayloads(t, h, "consul", []builtintest.PayloadCase{
+		{Verb: "kv_get", Payload: `{}`, Field: "key"},
+		{Verb: "kv_get", Payload: `{"key":"a","extra":1}`, Field: "extra"},
+		{Verb: "kv_put", Payload: `{"value":"x"}`, Field: "key"},
+		{Verb: "kv_put", Payload: `{"key":"a","value":"x","value_base64":"eA=="}`, Field: "value_base64"},
+		{Verb: "kv_put", Payload: `{"key":"a","value_base64":"***"}`, Field: "value_base64"},
+		{Verb: "kv_put", Payload: `{"key":"a","value":"` + strings.Repeat("x", MaxValueBytes+1) + `"}`, Field: "value"},
+		{Verb: "kv_put", Payload: `{"key":"a","cas":-1}`, Field: "cas"},
+		{Verb: "kv_delete", Payload: `{"key":"","recurse":true}`, Field: "key"},
+		{Verb: "kv_delete", Payload: `{"key":"a","recurse":true,"cas":1}`, Field: "cas"},
+		{Verb: "register", Payload: `{"port":1}`, Field: "name"},
+		{Verb: "register", Payload: `{"name":"a","port":70000}`, Field: "port"},
+		{Verb: "register", Payload: `{"name":"a","check":{"http":"http://x/","tcp":"x:1","interval":"1s"}}`, Field: "check"},
+		{Verb: "register", Payload: `{"name":"a","check":{"http":"http://x/"}}`, Field: "check.interval"},
+		{Verb: "register", Payload: `{"name":"a","check":{"ttl":"soon"}}`, Field: "check.ttl"},
+		{Verb: "register", Payload: `{"name":"a","check":{"ttl":"10s","status":"fine"}}`, Field: "check.status"},
+		{Verb: "deregister", Payload: `{}`, Field: "service_id"},
+		{Verb: "services", Payload: `{"passing_only":true}`, Field: "name"},
+	})
 	if n := c.Requests(); n != 0 {
 		t.Fatalf("%d requests reached Consul for invalid payloads", n)
 	}

@@ -2,7 +2,6 @@ package vault
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -34,8 +33,7 @@ func open(t *testing.T, address string, config map[string]any, token string) *Va
 
 func call(t *testing.T, h *Vault, verb string, payload any) (any, error) {
 	t.Helper()
-	out, err := h.Handle(context.Background(), testkit.Invocation(t, "vault", handler.Command("vault."+verb), payload))
-	return out.Result, err
+	return builtintest.Call(t, h, "vault", verb, payload)
 }
 
 func mustJSON(t *testing.T, h *Vault, verb string, payload any) string {
@@ -133,27 +131,18 @@ func TestBadTokenAndUnknownMount(t *testing.T) {
 func TestInvalidPayload(t *testing.T) {
 	v := testkit.NewVault(t, rootToken)
 	h := open(t, v.URL(), nil, rootToken)
-	tests := []struct{ verb, payload, field string }{
-		{"read_secret", `{}`, "path"},
-		{"read_secret", `{"path":"a/../b"}`, "path"},
-		{"read_secret", `{"path":"a","version":-1}`, "version"},
-		{"read_secret", `{"path":"a","token":"x"}`, "token"},
-		{"write_secret", `{"path":"a"}`, "data"},
-		{"write_secret", `{"path":"a","data":{},"cas":-2}`, "cas"},
-		{"write_secret", `{"path":"a","data":"text"}`, "data"},
-		{"delete_secret", `{"path":"a","versions":[1],"all_versions":true}`, "versions"},
-		{"delete_secret", `{"path":"a","versions":[0]}`, "versions[0]"},
-		{"list_secrets", `{"mount":"/"}`, "mount"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.verb+" "+tt.field, func(t *testing.T) {
-			_, err := call(t, h, tt.verb, json.RawMessage(tt.payload))
-			he := testkit.HandlerError(t, err)
-			if he.Kind != handler.KindInvalidPayload || he.Field != tt.field {
-				t.Fatalf("error = %+v, want invalid payload naming %q", he, tt.field)
-			}
-		})
-	}
+	builtintest.InvalidPayloads(t, h, "vault", []builtintest.PayloadCase{
+		{Verb: "read_secret", Payload: `{}`, Field: "path"},
+		{Verb: "read_secret", Payload: `{"path":"a/../b"}`, Field: "path"},
+		{Verb: "read_secret", Payload: `{"path":"a","version":-1}`, Field: "version"},
+		{Verb: "read_secret", Payload: `{"path":"a","token":"x"}`, Field: "token"},
+		{Verb: "write_secret", Payload: `{"path":"a"}`, Field: "data"},
+		{Verb: "write_secret", Payload: `{"path":"a","data":{},"cas":-2}`, Field: "cas"},
+		{Verb: "write_secret", Payload: `{"path":"a","data":"text"}`, Field: "data"},
+		{Verb: "delete_secret", Payload: `{"path":"a","versions":[1],"all_versions":true}`, Field: "versions"},
+		{Verb: "delete_secret", Payload: `{"path":"a","versions":[0]}`, Field: "versions[0]"},
+		{Verb: "list_secrets", Payload: `{"mount":"/"}`, Field: "mount"},
+	})
 	if n := v.Requests(); n != 0 {
 		t.Fatalf("%d requests reached Vault for invalid payloads", n)
 	}

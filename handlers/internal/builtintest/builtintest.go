@@ -1,7 +1,8 @@
 // Package builtintest holds what the tests of the built-in handlers check
 // alike, each handler found by its import path in the factory registry: the
 // factory's declaration, the configs New refuses, the grants Init refuses, a
-// handler initialised under a grant, and an address nothing listens on. It adds
+// handler initialised under a grant, the payloads Handle refuses, and an
+// address nothing listens on. It adds
 // to internal/testkit (invocations, results, grants, protocol doubles) what
 // only these tests use; only test binaries import it.
 package builtintest
@@ -127,6 +128,33 @@ func Open(tb testing.TB, importPath string, config map[string]any, g testkit.Gra
 		tb.Cleanup(func() { _ = c.Close(context.Background()) })
 	}
 	return h
+}
+
+// Call runs verb on h, the handler named name, with payload encoded as JSON.
+func Call(tb testing.TB, h handler.Handler, name, verb string, payload any) (any, error) {
+	tb.Helper()
+	out, err := h.Handle(context.Background(), testkit.Invocation(tb, name, handler.Command(name+"."+verb), payload))
+	return out.Result, err
+}
+
+// PayloadCase is a payload of verb that Handle must refuse as invalid, naming
+// Field.
+type PayloadCase struct {
+	Verb, Payload, Field string
+}
+
+// InvalidPayloads runs each case on h, the handler named name.
+func InvalidPayloads(t *testing.T, h handler.Handler, name string, cases []PayloadCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Verb+" "+tc.Field, func(t *testing.T) {
+			_, err := Call(t, h, name, tc.Verb, json.RawMessage(tc.Payload))
+			he := testkit.HandlerError(t, err)
+			if he.Kind != handler.KindInvalidPayload || he.Field != tc.Field {
+				t.Fatalf("error = %+v, want invalid payload naming %q", he, tc.Field)
+			}
+		})
+	}
 }
 
 // ClosedAddr returns a 127.0.0.1 host:port that nothing listens on: a

@@ -22,11 +22,20 @@ const fakePath = "github.com/onexhost/onex/handlers/internal/builtintest/fake"
 // closes counts the Close calls of fake handlers.
 var closes atomic.Int32
 
-// fake refuses the config {"bad":true} and an Init without egress.
+// fake refuses the config {"bad":true} and an Init without egress; its verbs
+// answer the payload's n.
 type fake struct{}
 
-func (fake) Handle(context.Context, *handler.Invocation) (handler.Output, error) {
-	return handler.Output{}, nil
+type fakePayload struct {
+	N int `json:"n"`
+}
+
+func (fake) Handle(_ context.Context, inv *handler.Invocation) (handler.Output, error) {
+	var p fakePayload
+	if err := inv.Decode(&p); err != nil {
+		return handler.Output{}, err
+	}
+	return handler.Output{Result: p.N}, nil
 }
 
 func (fake) Init(_ context.Context, env *handler.InitEnv) error {
@@ -93,6 +102,17 @@ func TestOpen(t *testing.T) {
 	if got := closes.Load() - before; got != 1 {
 		t.Fatalf("closed %d times when the test ended, want once", got)
 	}
+}
+
+func TestCallAndInvalidPayloads(t *testing.T) {
+	res, err := Call(t, fake{}, "fake", "ping", map[string]any{"n": 7})
+	if err != nil || res != 7 {
+		t.Fatalf("ping = %v, %v; want 7", res, err)
+	}
+	InvalidPayloads(t, fake{}, "fake", []PayloadCase{
+		{Verb: "ping", Payload: `{"m":1}`, Field: "m"},
+		{Verb: "pong", Payload: `{"n":"seven"}`, Field: "n"},
+	})
 }
 
 func TestClosedAddr(t *testing.T) {
