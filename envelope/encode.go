@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/onexhost/onex/internal/rawjson"
+	"github.com/onexhost/onex/internal/resultjson"
 )
 
 // AppendResponse appends r as one line of JSON (without newline) to dst. The
@@ -171,25 +172,15 @@ var hexPairs = func() (t [256][2]byte) {
 
 // AppendResult appends the JSON encoding of a handler result: nil as null, a
 // json.RawMessage as it is once it is known to be valid JSON (compacted when
-// it spans lines, since responses are single lines), anything else through
-// encoding/json. Handlers on the hot path render their results as a
-// json.RawMessage: checking it (rawjson.Valid) costs a fraction of what
-// encoding/json spends reflecting over a value. It returns an error for raw
-// bytes that are not JSON and for values encoding/json cannot encode; dst is
-// then returned unchanged.
+// it spans lines, since responses are single lines; blank as null), anything
+// else as json.Marshal writes it, the common shapes of a result written
+// without reflection (internal/resultjson; see handler.Object). It returns an
+// error for raw bytes that are not JSON and for values encoding/json cannot
+// encode; dst is then returned unchanged.
 func AppendResult(dst []byte, result any) ([]byte, error) {
-	var raw []byte
-	switch r := result.(type) {
-	case nil:
-		return append(dst, "null"...), nil
-	case json.RawMessage:
-		raw = r
-	default:
-		b, err := json.Marshal(result)
-		if err != nil {
-			return dst, err
-		}
-		return append(dst, b...), nil
+	raw, ok := result.(json.RawMessage)
+	if !ok {
+		return resultjson.Append(dst, result)
 	}
 	v, ok := rawjson.Parse(raw)
 	switch {

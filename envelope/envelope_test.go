@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/onexhost/onex/handler"
 )
 
 func TestParse(t *testing.T) {
@@ -260,7 +264,11 @@ func TestAppendResult(t *testing.T) {
 		{"raw control character", json.RawMessage("\"a\u0001b\""), "", true},
 		{"struct", point{1, 2}, `{"X":1,"Y":2}`, false},
 		{"map", map[string]any{"s": "a\nb"}, `{"s":"a\nb"}`, false},
+		{"object", handler.Object{{Name: "z", Value: 1}, {Name: "a", Value: json.RawMessage(`[1, "<"]`)}}, `{"z":1,"a":[1,"\u003c"]}`, false},
+		{"rows", handler.Rows{Columns: []string{"id"}, Values: [][]any{{1}, {2}}}, `[{"id":1},{"id":2}]`, false},
+		{"nested raw invalid", map[string]any{"r": json.RawMessage(`{`)}, "", true},
 		{"unencodable", make(chan int), "", true},
+		{"NaN", []any{math.NaN()}, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := AppendResult([]byte("p"), tc.in)
@@ -427,16 +435,81 @@ func BenchmarkAppendSuccess(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendResult is the encoding of a result: a raw result checked,
+// and results shaped like the HTTP and database handlers', built from
+// handler.Object, Rows and maps and written by AppendResult, against
+// json.Marshal of the structs that write the same bytes (encoding/json's
+// reflection, the rows through their MarshalJSON).
 func BenchmarkAppendResult(b *testing.B) {
 	row := `{"id":12,"name":"item 12","price":15.00,"updated":"2024-01-01T12:00:00Z"}`
 	raw := json.RawMessage(`{"columns":["id","name","price","updated"],"rows":[` + strings.Repeat(row+",", 9) + row + `],"row_count":10}`)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(raw)))
-	buf := make([]byte, 0, 2048)
-	for b.Loop() {
-		var err error
-		if buf, err = AppendResult(buf[:0], raw); err != nil {
-			b.Fatal(err)
-		}
+	cols := []string{"id", "name", "price", "updated"}
+	rows := handler.Rows{Columns: cols}
+	for i := range 10 {
+		rows.Values = append(rows.Values, []any{int32(i), "item " + strconv.Itoa(i), json.Number(strconv.Itoa(i) + ".25"), "2024-01-01T07:00:00Z"})
 	}
+	db := handler.Object{{Name: "columns", Value: cols}, {Name: "rows", Value: rows}, {Name: "row_count", Value: int64(10)}}
+	http := handler.Object{
+		{Name: "status_code", Value: 200},
+		{Name: "headers", Value: map[string]string{"Content-Type": "application/json", "Content-Length": "40", "Date": "Mon, 24 Nov 2026 16:00:00 GMT"}},
+		{Name: "body", Value: json.RawMessage(`{"id":1,"name":"apple","tags":["a","b"]}`)},
+		{Name: "body_encoding", Value: "json"},
+	}
+	type httpStruct struct {
+		StatusCode   int               `json:"status_code"`
+		Headers      map[string]string `json:"headers"`
+		Body         any               `json:"body,omitempty"`
+		BodyEncoding string            `json:"body_encoding"`
+	}
+	type dbStruct struct {
+		Columns  []string     `json:"columns"`
+		Rows     handler.Rows `json:"rows"`
+		RowCount int64        `json:"row_count"`
+	}
+	httpS := httpStruct{http[0].Value.(int), http[1].Value.(map[string]string), http[2].Value, "json"}
+	dbS := dbStruct{cols, rows, 10}
+	b.Run("raw", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(raw)))
+		buf := make([]byte, 0, 2048)
+		for b.Loop() {
+			var err error
+			if buf, err = AppendResult(buf[:0], raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, tc := range []struct {
+		name    string
+		v, same any
+	}{{"http", http, httpS}, {"db-10-rows", db, dbS}} {
+		if a, _ := AppendResult(nil, tc.v); !bytes.Equal(a, must(json.Marshal(tc.same))) {
+			b.Fatalf("%s: AppendResult writes %s, json.Marshal of the struct %s", tc.name, a, must(json.Marshal(tc.same)))
+		}
+		b.Run(tc.name+"/AppendResult", func(b *testing.B) {
+			b.ReportAllocs()
+			buf := make([]byte, 0, 2048)
+			for b.Loop() {
+				var err error
+				if buf, err = AppendResult(buf[:0], tc.v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(tc.name+"/json.Marshal", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := json.Marshal(tc.same); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

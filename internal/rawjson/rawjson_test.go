@@ -83,6 +83,77 @@ func FuzzAppendString(f *testing.F) {
 	})
 }
 
+// marshalsAs is what json.Marshal writes for the number s, or ok false when it
+// refuses it: the reference for IsNumber.
+func marshalsAs(s string) (string, bool) {
+	b, err := json.Marshal(json.Number(s))
+	return string(b), err == nil
+}
+
+func TestIsNumber(t *testing.T) {
+	for _, s := range []string{"0", "-0", "12", "-1.5e+07", "1E9", "01", "-", "1.", ".5", "1e", "+1", " 1", "1 ", "0x1", "NaN", "1e400", "１"} {
+		want, ok := marshalsAs(s)
+		if got := IsNumber(s); got != (ok && want == s) {
+			t.Errorf("IsNumber(%q) = %v; json.Marshal writes %q, ok %v", s, got, want, ok)
+		}
+		if IsNumber(s) != IsNumber([]byte(s)) {
+			t.Errorf("IsNumber(%q) differs between string and []byte", s)
+		}
+	}
+	if IsNumber("") {
+		t.Error(`IsNumber("") = true; json.Marshal writes an empty json.Number as 0, which the caller decides`)
+	}
+}
+
+// FuzzIsNumber: a non-empty string is a number exactly when json.Marshal
+// writes it as a json.Number, unchanged.
+func FuzzIsNumber(f *testing.F) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if s == "" {
+			return
+		}
+		want, ok := marshalsAs(s)
+		if got := IsNumber(s); got != (ok && want == s) {
+			t.Fatalf("IsNumber(%q) = %v; json.Marshal writes %q, ok %v", s, got, want, ok)
+		}
+	})
+}
+
+// canonicalWant is the reference for Canonical: json.Marshal gives the
+// document back unchanged.
+func canonicalWant(data []byte) bool {
+	b, err := json.Marshal(json.RawMessage(data))
+	return err == nil && bytes.Equal(b, data)
+}
+
+func TestCanonical(t *testing.T) {
+	for _, s := range append(seeds, `{"a":"b c"}`, `{"a":"\" "}`, `["\\", 1]`, `"\u003c"`, "\"a\u2028\"", "\"\xe2\x80\"", `[1,{"k":" "}]`) {
+		if !json.Valid([]byte(s)) {
+			continue
+		}
+		if got, want := Canonical([]byte(s)), canonicalWant([]byte(s)); got != want {
+			t.Errorf("Canonical(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func FuzzCanonical(f *testing.F) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) {
+			return
+		}
+		if got, want := Canonical(data), canonicalWant(data); got != want {
+			t.Fatalf("Canonical(%q) = %v, want %v", data, got, want)
+		}
+	})
+}
+
 func TestNoAllocations(t *testing.T) {
 	doc := []byte(`{"sql":"SELECT id, name FROM items WHERE id <= $1","parameters":[10, "x", true]}`)
 	buf := make([]byte, 0, 256)

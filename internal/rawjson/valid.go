@@ -204,9 +204,19 @@ func stringEnd(data []byte, i int) (int, bool) {
 	}
 }
 
+// IsNumber reports whether s is exactly one JSON number, as encoding/json
+// requires of a json.Number it writes.
+func IsNumber[S ~string | ~[]byte](s S) bool {
+	if len(s) == 0 {
+		return false
+	}
+	end, ok := scanNumber(s, 0)
+	return ok && end == len(s)
+}
+
 // scanNumber validates the number at data[i]:
 // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func scanNumber(data []byte, i int) (int, bool) {
+func scanNumber[S ~string | ~[]byte](data S, i int) (int, bool) {
 	if data[i] == '-' {
 		i++
 		if i >= len(data) {
@@ -242,7 +252,7 @@ func scanNumber(data []byte, i int) (int, bool) {
 	return i, true
 }
 
-func digits(data []byte, i int) int {
+func digits[S ~string | ~[]byte](data S, i int) int {
 	for i < len(data) && data[i] >= '0' && data[i] <= '9' {
 		i++
 	}
@@ -312,6 +322,46 @@ func specialMask(w uint64) uint64 {
 	return (x-ones*0x21)&^x&highs |
 		((w^(ones*'\\'))-ones)&^(w^(ones*'\\'))&highs
 }
+
+// Canonical reports whether data, a valid JSON value, is written as
+// json.Marshal writes it, so that json.Marshal of a json.RawMessage holding it
+// gives it back unchanged: no white space outside strings (around the value
+// included), and none of what json.Marshal escapes inside them (<, > and &,
+// U+2028 and U+2029).
+func Canonical(data []byte) bool {
+	inString := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if !canonicalCheck[c] {
+			continue
+		}
+		switch c {
+		case '"':
+			inString = !inString
+		case '\\':
+			i++ // the escaped byte: an escaped quote does not end the string
+		case '<', '>', '&':
+			return false
+		case 0xE2: // U+2028 and U+2029 are E2 80 A8 and E2 80 A9
+			if i+2 < len(data) && data[i+1] == 0x80 && data[i+2]&^1 == 0xA8 {
+				return false
+			}
+		default: // white space
+			if !inString {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// canonicalCheck marks the bytes Canonical looks at.
+var canonicalCheck = func() (t [256]bool) {
+	for _, c := range []byte{'"', '\\', '<', '>', '&', 0xE2, ' ', '\t', '\n', '\r'} {
+		t[c] = true
+	}
+	return t
+}()
 
 // Blank reports whether data holds nothing but JSON white space (space, tab,
 // CR, LF): an absent value. Unlike bytes.TrimSpace it does not take \v, \f or
