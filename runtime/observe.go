@@ -24,7 +24,9 @@ type Observer interface {
 	// then on: the handler's invocation context derives from it (a tracer
 	// returns one that holds the request's span) and Done receives it.
 	Begin(ctx context.Context, start time.Time, metadata []byte) context.Context
-	// Done is called exactly once per request, with what its response says.
+	// Done is called exactly once per attempt at a request, with what its
+	// response says: a bus request the delivery policy retries is seen once
+	// per attempt (its retries and dead letters are counted apart).
 	Done(ctx context.Context, r Result)
 }
 
