@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/mod/semver"
+
+	"github.com/onexhost/onex/diag/ruleid"
 )
 
 // Descriptor is the canonical runtime object of a handler. Every source produces
@@ -250,37 +252,21 @@ type RuleInfo struct {
 	Remediation string
 }
 
-// The descriptor invariants, in the order Validate checks them.
-const (
-	RuleDescriptorName         RuleID = "DESCRIPTOR-001"
-	RuleDescriptorVersion      RuleID = "DESCRIPTOR-002"
-	RuleDescriptorType         RuleID = "DESCRIPTOR-003"
-	RuleDescriptorCategory     RuleID = "DESCRIPTOR-004"
-	RuleDescriptorNoCommands   RuleID = "DESCRIPTOR-005"
-	RuleDescriptorCommand      RuleID = "DESCRIPTOR-006"
-	RuleDescriptorDupCommand   RuleID = "DESCRIPTOR-007"
-	RuleDescriptorImpl         RuleID = "DESCRIPTOR-008"
-	RuleDescriptorCapability   RuleID = "DESCRIPTOR-009"
-	RuleDescriptorImplRef      RuleID = "DESCRIPTOR-010"
-	RuleDescriptorSecurity     RuleID = "DESCRIPTOR-011"
-	RuleDescriptorProvenance   RuleID = "DESCRIPTOR-012"
-	RuleDescriptorConfigObject RuleID = "DESCRIPTOR-013"
-)
-
+// descriptorRules are the descriptor invariants, in the order Validate checks them.
 var descriptorRules = []RuleInfo{
-	{RuleDescriptorName, "handler_name missing or malformed", "set handler_name to a lowercase identity matching " + NamePattern + ", e.g. partner-api"},
-	{RuleDescriptorVersion, "handler_version is not a semantic version", "set handler_version to MAJOR.MINOR.PATCH (SemVer 2.0.0), e.g. 1.0.0, without a leading v"},
-	{RuleDescriptorType, "handler_type missing or unknown", "set handler_type to one of infra_handler, node_handler, projection_handler, compute_handler"},
-	{RuleDescriptorCategory, "handler_type_category missing or unknown", "set handler_type_category to compute, effect or nondeterministic_compute"},
-	{RuleDescriptorNoCommands, "commands_accepted is empty", "list at least one operation in commands_accepted, e.g. [orders.query]"},
-	{RuleDescriptorCommand, "malformed command", "write each command as <namespace>.<verb> in lowercase, e.g. db.query"},
-	{RuleDescriptorDupCommand, "command listed twice", "list each operation once in commands_accepted"},
-	{RuleDescriptorImpl, "both or neither of import_path and artifact_ref", "set exactly one of import_path (a factory compiled into this binary) or artifact_ref"},
-	{RuleDescriptorCapability, "unknown capability", "use transform, validate, cache, retry, batch, stream, async, idempotent, or an extension x.<vendor>.<name>"},
-	{RuleDescriptorImplRef, "malformed import_path or artifact_ref", "write import_path as a Go import path, and artifact_ref as {uri, digest: sha256:<64 hex>}"},
-	{RuleDescriptorSecurity, "security value outside the vocabulary", "use a data_classification of public, internal, confidential, restricted, secret and an observability_level of standard or enhanced"},
-	{RuleDescriptorProvenance, "descriptor without provenance", "a source must set source_type and origin on every descriptor it produces"},
-	{RuleDescriptorConfigObject, "config is not a JSON object", "write config as a mapping of keys to values, or leave it out"},
+	{ruleid.DescriptorName, "handler_name missing or malformed", "set handler_name to a lowercase identity matching " + NamePattern + ", e.g. partner-api"},
+	{ruleid.DescriptorVersion, "handler_version is not a semantic version", "set handler_version to MAJOR.MINOR.PATCH (SemVer 2.0.0), e.g. 1.0.0, without a leading v"},
+	{ruleid.DescriptorType, "handler_type missing or unknown", "set handler_type to one of infra_handler, node_handler, projection_handler, compute_handler"},
+	{ruleid.DescriptorCategory, "handler_type_category missing or unknown", "set handler_type_category to compute, effect or nondeterministic_compute"},
+	{ruleid.DescriptorNoCommands, "commands_accepted is empty", "list at least one operation in commands_accepted, e.g. [orders.query]"},
+	{ruleid.DescriptorCommand, "malformed command", "write each command as <namespace>.<verb> in lowercase, e.g. db.query"},
+	{ruleid.DescriptorDupCommand, "command listed twice", "list each operation once in commands_accepted"},
+	{ruleid.DescriptorImpl, "both or neither of import_path and artifact_ref", "set exactly one of import_path (a factory compiled into this binary) or artifact_ref"},
+	{ruleid.DescriptorCapability, "unknown capability", "use transform, validate, cache, retry, batch, stream, async, idempotent, or an extension x.<vendor>.<name>"},
+	{ruleid.DescriptorImplRef, "malformed import_path or artifact_ref", "write import_path as a Go import path, and artifact_ref as {uri, digest: sha256:<64 hex>}"},
+	{ruleid.DescriptorSecurity, "security value outside the vocabulary", "use a data_classification of public, internal, confidential, restricted, secret and an observability_level of standard or enhanced"},
+	{ruleid.DescriptorProvenance, "descriptor without provenance", "a source must set source_type and origin on every descriptor it produces"},
+	{ruleid.DescriptorConfigObject, "config is not a JSON object", "write config as a mapping of keys to values, or leave it out"},
 }
 
 // DescriptorRules returns the descriptor invariants checked by Validate.
@@ -319,24 +305,24 @@ func (d *Descriptor) Validate() []*ValidationError {
 
 	switch {
 	case d.Name == "":
-		add(RuleDescriptorName, "handler_name", nil, "handler_name is missing")
+		add(ruleid.DescriptorName, "handler_name", nil, "handler_name is missing")
 	case !ValidName(d.Name):
-		add(RuleDescriptorName, "handler_name", map[string]any{"value": d.Name}, "handler_name %q does not match %s", d.Name, NamePattern)
+		add(ruleid.DescriptorName, "handler_name", map[string]any{"value": d.Name}, "handler_name %q does not match %s", d.Name, NamePattern)
 	}
 	switch {
 	case d.Version == "":
-		add(RuleDescriptorVersion, "handler_version", nil, "handler_version is missing")
+		add(ruleid.DescriptorVersion, "handler_version", nil, "handler_version is missing")
 	case !ValidVersion(d.Version):
-		add(RuleDescriptorVersion, "handler_version", map[string]any{"value": d.Version}, "handler_version %q is not a semantic version", d.Version)
+		add(ruleid.DescriptorVersion, "handler_version", map[string]any{"value": d.Version}, "handler_version %q is not a semantic version", d.Version)
 	}
 	if !d.Type.Valid() {
-		add(RuleDescriptorType, "handler_type", nil, "%s", vocabMessage("handler_type", string(d.Type), HandlerTypes))
+		add(ruleid.DescriptorType, "handler_type", nil, "%s", vocabMessage("handler_type", string(d.Type), HandlerTypes))
 	}
 	if !d.Category.Valid() {
-		add(RuleDescriptorCategory, "handler_type_category", nil, "%s", vocabMessage("handler_type_category", string(d.Category), Categories))
+		add(ruleid.DescriptorCategory, "handler_type_category", nil, "%s", vocabMessage("handler_type_category", string(d.Category), Categories))
 	}
 	if len(d.Commands) == 0 {
-		add(RuleDescriptorNoCommands, "commands_accepted", nil, "commands_accepted is empty: the handler would never be invoked")
+		add(ruleid.DescriptorNoCommands, "commands_accepted", nil, "commands_accepted is empty: the handler would never be invoked")
 	}
 	var seen map[Command]bool // only for long lists: a handful is searched
 	if len(d.Commands) > 16 {
@@ -344,12 +330,12 @@ func (d *Descriptor) Validate() []*ValidationError {
 	}
 	for i, c := range d.Commands {
 		if !c.Valid() {
-			add(RuleDescriptorCommand, commandPath(i), map[string]any{"value": string(c)}, "command %q does not match %s", string(c), CommandPattern)
+			add(ruleid.DescriptorCommand, commandPath(i), map[string]any{"value": string(c)}, "command %q does not match %s", string(c), CommandPattern)
 			continue
 		}
 		// Listed before (and so valid too, being the same).
 		if seen != nil && seen[c] || seen == nil && slices.Contains(d.Commands[:i], c) {
-			add(RuleDescriptorDupCommand, commandPath(i), map[string]any{"value": string(c)}, "command %q is listed more than once", string(c))
+			add(ruleid.DescriptorDupCommand, commandPath(i), map[string]any{"value": string(c)}, "command %q is listed more than once", string(c))
 		}
 		if seen != nil {
 			seen[c] = true
@@ -358,38 +344,38 @@ func (d *Descriptor) Validate() []*ValidationError {
 	hasImport, hasArtifact := d.ImportPath != "", d.Artifact != nil
 	switch {
 	case hasImport && hasArtifact:
-		add(RuleDescriptorImpl, "import_path", nil, "both import_path and artifact_ref are set")
+		add(ruleid.DescriptorImpl, "import_path", nil, "both import_path and artifact_ref are set")
 	case !hasImport && !hasArtifact:
-		add(RuleDescriptorImpl, "", nil, "neither import_path nor artifact_ref is set")
+		add(ruleid.DescriptorImpl, "", nil, "neither import_path nor artifact_ref is set")
 	}
 	for i, c := range d.Capabilities {
 		if !c.Valid() {
 			_, err := ParseCapability(string(c))
-			add(RuleDescriptorCapability, fmt.Sprintf("capabilities[%d]", i), map[string]any{"value": string(c)}, "%v", err)
+			add(ruleid.DescriptorCapability, fmt.Sprintf("capabilities[%d]", i), map[string]any{"value": string(c)}, "%v", err)
 		}
 	}
 	if hasImport && !ValidImportPath(d.ImportPath) {
-		add(RuleDescriptorImplRef, "import_path", map[string]any{"value": d.ImportPath}, "import_path %q is not a Go import path", d.ImportPath)
+		add(ruleid.DescriptorImplRef, "import_path", map[string]any{"value": d.ImportPath}, "import_path %q is not a Go import path", d.ImportPath)
 	}
 	if hasArtifact {
 		if strings.TrimSpace(d.Artifact.URI) == "" {
-			add(RuleDescriptorImplRef, "artifact_ref.uri", nil, "artifact_ref.uri is empty")
+			add(ruleid.DescriptorImplRef, "artifact_ref.uri", nil, "artifact_ref.uri is empty")
 		}
 		if !ValidDigest(d.Artifact.Digest) {
-			add(RuleDescriptorImplRef, "artifact_ref.digest", map[string]any{"value": d.Artifact.Digest}, "artifact_ref.digest %q is not sha256:<64 lowercase hex>", d.Artifact.Digest)
+			add(ruleid.DescriptorImplRef, "artifact_ref.digest", map[string]any{"value": d.Artifact.Digest}, "artifact_ref.digest %q is not sha256:<64 lowercase hex>", d.Artifact.Digest)
 		}
 	}
 	if c := d.Security.DataClassification; c != ClassificationUnset && !c.Valid() {
-		add(RuleDescriptorSecurity, "security.data_classification", nil, "data_classification %d is outside the vocabulary", uint8(c))
+		add(ruleid.DescriptorSecurity, "security.data_classification", nil, "data_classification %d is outside the vocabulary", uint8(c))
 	}
 	if o := d.Security.ObservabilityLevel; o != "" && !o.Valid() {
-		add(RuleDescriptorSecurity, "security.observability_level", nil, "%s", vocabMessage("observability_level", string(o), ObservabilityLevels))
+		add(ruleid.DescriptorSecurity, "security.observability_level", nil, "%s", vocabMessage("observability_level", string(o), ObservabilityLevels))
 	}
 	if !d.SourceType.Valid() || d.Origin == "" {
-		add(RuleDescriptorProvenance, "", map[string]any{"source_type": string(d.SourceType), "origin": d.Origin}, "descriptor has no valid source_type and origin")
+		add(ruleid.DescriptorProvenance, "", map[string]any{"source_type": string(d.SourceType), "origin": d.Origin}, "descriptor has no valid source_type and origin")
 	}
 	if cfg := bytes.TrimSpace(d.Config); len(cfg) > 0 && !bytes.Equal(cfg, []byte("null")) && cfg[0] != '{' {
-		add(RuleDescriptorConfigObject, "config", nil, "config must be a JSON object")
+		add(ruleid.DescriptorConfigObject, "config", nil, "config must be a JSON object")
 	}
 	return errs
 }

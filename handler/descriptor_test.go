@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+
+	"github.com/onexhost/onex/diag/ruleid"
 )
 
 func validDescriptor() *Descriptor {
@@ -46,32 +48,32 @@ func TestDescriptorRules(t *testing.T) {
 		mutate func(d *Descriptor)
 		line   int // expected line, 0 = do not check
 	}{
-		{RuleDescriptorName, func(d *Descriptor) { d.Name = "" }, 3},
-		{RuleDescriptorName, func(d *Descriptor) { d.Name = "Partner API" }, 3},
-		{RuleDescriptorVersion, func(d *Descriptor) { d.Version = "" }, 4},
-		{RuleDescriptorVersion, func(d *Descriptor) { d.Version = "v1.0.0" }, 4},
-		{RuleDescriptorVersion, func(d *Descriptor) { d.Version = "1.0" }, 4},
-		{RuleDescriptorVersion, func(d *Descriptor) { d.Version = "01.0.0" }, 4},
-		{RuleDescriptorType, func(d *Descriptor) { d.Type = "" }, 1},
-		{RuleDescriptorType, func(d *Descriptor) { d.Type = "adapter" }, 1},
-		{RuleDescriptorCategory, func(d *Descriptor) { d.Category = "" }, 1},
-		{RuleDescriptorCategory, func(d *Descriptor) { d.Category = "adapter" }, 1},
-		{RuleDescriptorNoCommands, func(d *Descriptor) { d.Commands = nil }, 9},
-		{RuleDescriptorCommand, func(d *Descriptor) { d.Commands[1] = "Partner.Post" }, 9},
-		{RuleDescriptorDupCommand, func(d *Descriptor) { d.Commands[1] = d.Commands[0] }, 9},
-		{RuleDescriptorImpl, func(d *Descriptor) { d.Artifact = &ArtifactRef{URI: "oci://x", Digest: "sha256:" + sixtyFour} }, 0},
-		{RuleDescriptorImpl, func(d *Descriptor) { d.ImportPath = "" }, 1},
-		{RuleDescriptorCapability, func(d *Descriptor) { d.Capabilities = append(d.Capabilities, "fast") }, 0},
-		{RuleDescriptorImplRef, func(d *Descriptor) { d.ImportPath = "not a path!" }, 0},
-		{RuleDescriptorImplRef, func(d *Descriptor) {
+		{ruleid.DescriptorName, func(d *Descriptor) { d.Name = "" }, 3},
+		{ruleid.DescriptorName, func(d *Descriptor) { d.Name = "Partner API" }, 3},
+		{ruleid.DescriptorVersion, func(d *Descriptor) { d.Version = "" }, 4},
+		{ruleid.DescriptorVersion, func(d *Descriptor) { d.Version = "v1.0.0" }, 4},
+		{ruleid.DescriptorVersion, func(d *Descriptor) { d.Version = "1.0" }, 4},
+		{ruleid.DescriptorVersion, func(d *Descriptor) { d.Version = "01.0.0" }, 4},
+		{ruleid.DescriptorType, func(d *Descriptor) { d.Type = "" }, 1},
+		{ruleid.DescriptorType, func(d *Descriptor) { d.Type = "adapter" }, 1},
+		{ruleid.DescriptorCategory, func(d *Descriptor) { d.Category = "" }, 1},
+		{ruleid.DescriptorCategory, func(d *Descriptor) { d.Category = "adapter" }, 1},
+		{ruleid.DescriptorNoCommands, func(d *Descriptor) { d.Commands = nil }, 9},
+		{ruleid.DescriptorCommand, func(d *Descriptor) { d.Commands[1] = "Partner.Post" }, 9},
+		{ruleid.DescriptorDupCommand, func(d *Descriptor) { d.Commands[1] = d.Commands[0] }, 9},
+		{ruleid.DescriptorImpl, func(d *Descriptor) { d.Artifact = &ArtifactRef{URI: "oci://x", Digest: "sha256:" + sixtyFour} }, 0},
+		{ruleid.DescriptorImpl, func(d *Descriptor) { d.ImportPath = "" }, 1},
+		{ruleid.DescriptorCapability, func(d *Descriptor) { d.Capabilities = append(d.Capabilities, "fast") }, 0},
+		{ruleid.DescriptorImplRef, func(d *Descriptor) { d.ImportPath = "not a path!" }, 0},
+		{ruleid.DescriptorImplRef, func(d *Descriptor) {
 			d.ImportPath = ""
 			d.Artifact = &ArtifactRef{URI: "oci://x", Digest: "md5:abc"}
 		}, 0},
-		{RuleDescriptorSecurity, func(d *Descriptor) { d.Security.DataClassification = 42 }, 15},
-		{RuleDescriptorSecurity, func(d *Descriptor) { d.Security.ObservabilityLevel = "verbose" }, 15},
-		{RuleDescriptorProvenance, func(d *Descriptor) { d.Origin = "" }, 0},
-		{RuleDescriptorProvenance, func(d *Descriptor) { d.SourceType = "disk" }, 0},
-		{RuleDescriptorConfigObject, func(d *Descriptor) { d.Config = json.RawMessage(`[1,2]`) }, 0},
+		{ruleid.DescriptorSecurity, func(d *Descriptor) { d.Security.DataClassification = 42 }, 15},
+		{ruleid.DescriptorSecurity, func(d *Descriptor) { d.Security.ObservabilityLevel = "verbose" }, 15},
+		{ruleid.DescriptorProvenance, func(d *Descriptor) { d.Origin = "" }, 0},
+		{ruleid.DescriptorProvenance, func(d *Descriptor) { d.SourceType = "disk" }, 0},
+		{ruleid.DescriptorConfigObject, func(d *Descriptor) { d.Config = json.RawMessage(`[1,2]`) }, 0},
 	}
 	seen := map[RuleID]bool{}
 	for _, tc := range cases {
@@ -116,7 +118,7 @@ func TestDescriptorAggregates(t *testing.T) {
 	for _, e := range d.Validate() {
 		got = append(got, e.RuleID)
 	}
-	want := []RuleID{RuleDescriptorName, RuleDescriptorVersion, RuleDescriptorType, RuleDescriptorCategory, RuleDescriptorCommand, RuleDescriptorImpl}
+	want := []RuleID{ruleid.DescriptorName, ruleid.DescriptorVersion, ruleid.DescriptorType, ruleid.DescriptorCategory, ruleid.DescriptorCommand, ruleid.DescriptorImpl}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}

@@ -2,20 +2,15 @@ package handler
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/onexhost/onex/diag/ruleid"
 )
 
-// RuleID identifies a rule of the catalog, e.g. CONTRACT-004. Ids are never reused
-// for another meaning.
-type RuleID string
-
-var ruleIDRE = regexp.MustCompile(`^[A-Z]+-\d+$`)
-
-// Valid reports whether id has the form ^[A-Z]+-\d+$.
-func (id RuleID) Valid() bool { return ruleIDRE.MatchString(string(id)) }
-
-func (id RuleID) String() string { return string(id) }
+// RuleID identifies a rule of the catalog, e.g. CONTRACT-004. The package
+// diag/ruleid spells every id, so a handler can compare an error's rule with a
+// constant such as ruleid.DescriptorVersion.
+type RuleID = ruleid.ID
 
 // ValidationError is the one structured error of every validation path: contract
 // parsing, descriptor validation, security, architecture and configuration. The
@@ -75,7 +70,7 @@ func (e *ValidationError) Unwrap() error {
 }
 
 // Is matches another *ValidationError by rule id, so errors.Is(err,
-// &ValidationError{RuleID: "CONTRACT-004"}) finds a rule anywhere in a chain.
+// &ValidationError{RuleID: ruleid.ContractUnknownField}) finds a rule anywhere in a chain.
 func (e *ValidationError) Is(target error) bool {
 	t, ok := target.(*ValidationError)
 	return ok && t.RuleID != "" && t.RuleID == e.RuleID

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -78,7 +79,7 @@ func TestDescriptorInvariantsFirst(t *testing.T) {
 	d := desc("echo", "example.com/nowhere", "orders.echo")
 	d.Version = "1"
 	errs := Descriptor(d)
-	if len(errs) != 1 || errs[0].RuleID != handler.RuleDescriptorVersion {
+	if len(errs) != 1 || errs[0].RuleID != ruleid.DescriptorVersion {
 		t.Fatalf("factory checks must wait for a valid descriptor: %v", errs)
 	}
 }
