@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/testkit"
 )
@@ -46,14 +47,14 @@ func BenchmarkHandlerVsPgx(b *testing.B) {
 	}
 	defer pool.Close()
 	inv := handler.NewInvocation(handler.InvocationParams{Operation: "db.query", Payload: json.RawMessage(`{"sql":"` + sql + `","parameters":[10]}`)})
+	var res []byte
 	viaHandler := func() {
 		out, err := h.Handle(ctx, inv)
 		if err != nil {
 			b.Fatal(err)
 		}
 		// The runtime encodes the result.
-		res, err := json.Marshal(out.Result)
-		if err != nil || !bytes.HasSuffix(res, []byte(`,"row_count":10}`)) {
+		if res, err = envelope.AppendResult(res[:0], out.Result); err != nil || !bytes.HasSuffix(res, []byte(`,"row_count":10}`)) {
 			b.Fatalf("result %s, %v", res, err)
 		}
 	}

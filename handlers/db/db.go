@@ -307,21 +307,48 @@ type TransactionPayload struct {
 // truncated appears only when the row cap was hit. Each result of a
 // transaction is the query shape for a statement that returns rows (INSERT …
 // RETURNING included; rows omitted when there are none), else {"row_count":N}
-// with the affected count; the transaction's row_count is their sum.
+// with the affected count; the transaction's row_count is their sum. The
+// members keep this order and the rows their columns' order: they are
+// handler.Object and handler.Rows values.
 
 // result is the result of query and execute, and of one statement of a
 // transaction.
 type result struct {
-	Columns   []string `json:"columns,omitzero"`
-	Rows      *rowSet  `json:"rows,omitzero"`
-	RowCount  int64    `json:"row_count"`
-	Truncated bool     `json:"truncated,omitzero"`
+	Columns   []string      // nil: not in the result
+	Rows      *handler.Rows // nil: not in the result
+	RowCount  int64
+	Truncated bool
+}
+
+// value is the result as the runtime encodes it.
+func (r result) value() handler.Object {
+	o := make(handler.Object, 0, 4)
+	if r.Columns != nil {
+		o = append(o, handler.Member{Name: "columns", Value: r.Columns})
+	}
+	if r.Rows != nil {
+		o = append(o, handler.Member{Name: "rows", Value: *r.Rows})
+	}
+	o = append(o, handler.Member{Name: "row_count", Value: r.RowCount})
+	if r.Truncated {
+		o = append(o, handler.Member{Name: "truncated", Value: true})
+	}
+	return o
 }
 
 // transactionResult is the result of transaction.
 type transactionResult struct {
-	Results  []result `json:"results"`
-	RowCount int64    `json:"row_count"`
+	Results  []result
+	RowCount int64
+}
+
+// value is the result as the runtime encodes it.
+func (t transactionResult) value() handler.Object {
+	results := make([]any, len(t.Results))
+	for i, r := range t.Results {
+		results[i] = r.value()
+	}
+	return handler.Object{{Name: "results", Value: results}, {Name: "row_count", Value: t.RowCount}}
 }
 
 // Handle runs one verb.
@@ -329,26 +356,30 @@ func (h *DB) Handle(ctx context.Context, inv *handler.Invocation) (handler.Outpu
 	if h.pool == nil {
 		return handler.Output{}, handler.Failed(nil, "the database handler is not initialised")
 	}
-	var res any
-	var err error
+	var res handler.Object
 	switch inv.Verb() {
 	case "query", "execute":
 		var p Statement
 		if err := inv.Decode(&p); err != nil {
 			return handler.Output{}, err
 		}
-		res, err = h.statement(ctx, p, inv.Verb() == "query")
+		r, err := h.statement(ctx, p, inv.Verb() == "query")
+		if err != nil {
+			return handler.Output{}, err
+		}
+		res = r.value()
 	case "transaction":
 		var p TransactionPayload
 		if err := inv.Decode(&p); err != nil {
 			return handler.Output{}, err
 		}
-		res, err = h.transaction(ctx, p)
+		r, err := h.transaction(ctx, p)
+		if err != nil {
+			return handler.Output{}, err
+		}
+		res = r.value()
 	default:
 		return handler.Output{}, handler.Failed(nil, "verb %q is not implemented by the database handler", inv.Verb())
-	}
-	if err != nil {
-		return handler.Output{}, err
 	}
 	return handler.Output{Result: res}, nil
 }
@@ -419,8 +450,8 @@ func (h *DB) run(ctx context.Context, conn *pgx.Conn, p Statement, prefix string
 	if !withRows {
 		return result{RowCount: res.tag.RowsAffected()}, nil
 	}
-	out := result{Columns: res.cols.names(), Rows: &res.rows, RowCount: int64(res.rows.n), Truncated: res.truncated}
-	if mode == modeTransaction && res.rows.n == 0 {
+	out := result{Columns: res.rows.Columns, Rows: &res.rows, RowCount: int64(len(res.rows.Values)), Truncated: res.truncated}
+	if mode == modeTransaction && len(res.rows.Values) == 0 {
 		out.Rows = nil // a transaction's result omits empty rows
 	}
 	return out, nil
@@ -442,7 +473,7 @@ func sameColumns(fds []pgconn.FieldDescription, cols columns) bool {
 // readResult is what running a statement gave.
 type readResult struct {
 	cols      columns
-	rows      rowSet
+	rows      handler.Rows
 	truncated bool
 	tag       pgconn.CommandTag
 }
@@ -462,9 +493,12 @@ func (h *DB) read(ctx context.Context, conn *pgx.Conn, sql string, args []any, w
 	if withRows {
 		m := conn.TypeMap()
 		res.cols = newColumns(m, rows.FieldDescriptions())
-		res.rows.names = res.cols.names()
+		// The values of every row in one slice, cut into rows at the end;
+		// room for a few rows from the start.
+		cells := make([]any, 0, len(res.cols)*min(h.cfg.maxRows, 16))
+		n := 0
 		for rows.Next() {
-			if res.rows.n == h.cfg.maxRows {
+			if n == h.cfg.maxRows {
 				res.truncated = true
 				break
 			}
@@ -472,11 +506,12 @@ func (h *DB) read(ctx context.Context, conn *pgx.Conn, sql string, args []any, w
 			if err != nil {
 				return readResult{}, err
 			}
-			if res.rows.vals, err = res.cols.appendRow(res.rows.vals, m, vals, rows.RawValues()); err != nil {
+			if cells, err = res.cols.appendRow(cells, m, vals, rows.RawValues()); err != nil {
 				return readResult{}, handler.Failed(err, "cannot render the result: %v", err)
 			}
-			res.rows.n++
+			n++
 		}
+		res.rows = res.cols.rows(cells, n)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

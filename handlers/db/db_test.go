@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/goleak"
 
+	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/testkit"
 )
@@ -82,10 +83,13 @@ func call(t *testing.T, h *DB, verb string, payload any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The runtime encodes the result with encoding/json.
-	res, err := json.Marshal(out.Result)
+	// Encoded as the runtime encodes it, which is what json.Marshal writes.
+	res, err := envelope.AppendResult(nil, out.Result)
 	if err != nil || bytes.ContainsAny(res, "\n\r") {
 		t.Fatalf("%s result %#v does not encode as one line of JSON: %s, %v", verb, out.Result, res, err)
+	}
+	if m, err := json.Marshal(out.Result); err != nil || !bytes.Equal(m, res) {
+		t.Fatalf("%s result: the runtime writes %s, json.Marshal %s, %v", verb, res, m, err)
 	}
 	return json.RawMessage(res), nil
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/onexhost/onex/handler"
 )
 
 // How values become JSON, faithfully:
@@ -38,63 +40,6 @@ const (
 	layoutTimestamp   = "2006-01-02T15:04:05.999999"
 	layoutDate        = "2006-01-02"
 )
-
-// rowSet is the rows of a result: a JSON array of objects whose keys follow
-// the column order of the query, which a Go map (sorted by encoding/json)
-// would lose. Keys and values are encoded by encoding/json; only the
-// brackets, braces, colons and commas between them are written here.
-type rowSet struct {
-	names []string
-	vals  []any // row by row, len(names) values each
-	n     int   // rows (a result may have rows without columns)
-}
-
-// MarshalJSON encodes the rows.
-func (s *rowSet) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	// Encode ends each value with a newline: cut it before the next byte.
-	encode := func(v any) error {
-		if err := enc.Encode(v); err != nil {
-			return err
-		}
-		buf.Truncate(buf.Len() - 1)
-		return nil
-	}
-	// The keys, "name": each, once for all rows.
-	ends := make([]int, len(s.names))
-	for i, name := range s.names {
-		if err := encode(name); err != nil {
-			return nil, err
-		}
-		buf.WriteByte(':')
-		ends[i] = buf.Len()
-	}
-	keys := bytes.Clone(buf.Bytes())
-	buf.Reset()
-	buf.Grow(s.n * (2 + 16*len(s.names)))
-	buf.WriteByte('[')
-	for r := range s.n {
-		if r > 0 {
-			buf.WriteByte(',')
-		}
-		buf.WriteByte('{')
-		start := 0
-		for i, end := range ends {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			buf.Write(keys[start:end])
-			start = end
-			if err := encode(s.vals[r*len(ends)+i]); err != nil {
-				return nil, fmt.Errorf("column %q: %w", s.names[i], err)
-			}
-		}
-		buf.WriteByte('}')
-	}
-	buf.WriteByte(']')
-	return buf.Bytes(), nil
-}
 
 // columns describes a result's columns.
 type columns []column
@@ -139,6 +84,16 @@ func (c columns) names() []string {
 		names[i] = c[i].name
 	}
 	return names
+}
+
+// rows are n rows of cells, the values of each row one after the other.
+func (c columns) rows(cells []any, n int) handler.Rows {
+	r := handler.Rows{Columns: c.names(), Values: make([][]any, n)}
+	w := len(c)
+	for i := range r.Values {
+		r.Values[i] = cells[i*w : (i+1)*w : (i+1)*w]
+	}
+	return r
 }
 
 // appendRow appends the JSON-ready values of one row to dst. raws are the
