@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/policy"
 )
@@ -80,7 +81,7 @@ func classificationRow(ctx context.Context, o Options) Row {
 	n := o.scaled(100_000)
 	p.Onex = opSide(n, func() error {
 		out := h.DispatchOutcome(ctx, refused, nil)
-		if out.Success || out.RuleID != policy.RuleClassification {
+		if out.Success || out.RuleID != ruleid.SecurityClassification {
 			return wrongf("envelope classified restricted answered success=%v rule %q, want SECURITY-312", out.Success, out.RuleID)
 		}
 		return nil

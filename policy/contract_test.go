@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/onexhost/onex/contract"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -43,13 +44,13 @@ security:
 		rule      handler.RuleID
 		line, col int
 	}{
-		{RuleScopeNotPermitted, 16, 19},    // partner-api
-		{RuleMalformedScope, 16, 32},       // " "
-		{RuleClassificationTooHigh, 18, 3}, // secret > restricted
-		{RuleAdapterSecrets, 16, 3},        // adapter with scopes
-		{RuleAdapterObservability, 19, 3},  // standard
-		{RuleDomainAllowlist, 17, 53},      // "*"
-		{RuleMalformedDomain, 17, 21},      // URL
+		{ruleid.SecurityScopeNotPermitted, 16, 19},    // partner-api
+		{ruleid.SecurityMalformedScope, 16, 32},       // " "
+		{ruleid.SecurityClassificationTooHigh, 18, 3}, // secret > restricted
+		{ruleid.SecurityAdapterSecrets, 16, 3},        // adapter with scopes
+		{ruleid.SecurityAdapterObservability, 19, 3},  // standard
+		{ruleid.SecurityDomainAllowlist, 17, 53},      // "*"
+		{ruleid.SecurityMalformedDomain, 17, 21},      // URL
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d errors, want %d:\n%s", len(got), len(want), render(got))

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -404,7 +405,7 @@ func (g *guard) deny(host string, port uint16, format string, args ...any) error
 	if port != 0 {
 		details["port"] = int(port)
 	}
-	return g.g.deny(RuleEgress, "security.allowed_domains", target, details, format, args...)
+	return g.g.deny(ruleid.SecurityEgress, "security.allowed_domains", target, details, format, args...)
 }
 
 // httpClient builds an HTTP client whose every connection goes through the guard.

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -237,7 +238,7 @@ func assertDenial(t *testing.T, err error, handlerName, wantMsg string) {
 	if !errors.As(err, &ve) {
 		t.Fatalf("error %v (%T) carries no *diag.ValidationError", err, err)
 	}
-	if ve.RuleID != RuleEgress || ve.HandlerIdentity != handlerName || ve.RemediationHint == "" || ve.ErrorType != handler.ErrSecurityValidation {
+	if ve.RuleID != ruleid.SecurityEgress || ve.HandlerIdentity != handlerName || ve.RemediationHint == "" || ve.ErrorType != handler.ErrSecurityValidation {
 		t.Fatalf("denial = %+v, want SECURITY-310 of %s with a hint", ve, handlerName)
 	}
 	if ve.FilePath == "" || ve.Line != 20 {
@@ -387,7 +388,7 @@ func TestEgressGuard(t *testing.T) {
 				if err != nil {
 					t.Fatalf("want success, got %v", err)
 				}
-				if n := e.Denials()[RuleEgress]; n != 0 {
+				if n := e.Denials()[ruleid.SecurityEgress]; n != 0 {
 					t.Errorf("SECURITY-310 counter = %d on success", n)
 				}
 				return
@@ -396,7 +397,7 @@ func TestEgressGuard(t *testing.T) {
 				t.Fatalf("want SECURITY-310 (%s), got success", tc.wantErr)
 			}
 			assertDenial(t, err, "partner-api", tc.wantErr)
-			if n := e.Denials()[RuleEgress]; n != 1 {
+			if n := e.Denials()[ruleid.SecurityEgress]; n != 1 {
 				t.Errorf("SECURITY-310 counter = %d, want 1", n)
 			}
 		})
@@ -536,7 +537,7 @@ func TestGrantRefusesMalformedAllowlist(t *testing.T) {
 	d.Locations["security.allowed_domains[1]"] = handler.Location{Line: 22, Column: 5}
 	_, err := e.Grant(d)
 	var ve *diag.ValidationError
-	if !errors.As(err, &ve) || ve.RuleID != RuleMalformedDomain || ve.Line != 22 || ve.HandlerIdentity != "partner-api" || ve.RemediationHint == "" {
+	if !errors.As(err, &ve) || ve.RuleID != ruleid.SecurityMalformedDomain || ve.Line != 22 || ve.HandlerIdentity != "partner-api" || ve.RemediationHint == "" {
 		t.Fatalf("Grant = %v, want a located SECURITY-308", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/onexhost/onex/config"
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/validate"
 )
@@ -75,7 +76,7 @@ type Denial struct {
 // deniedRules are the invocation-time rules enforced, and counted, by the
 // capabilities an Enforcer grants. SECURITY-312 is the runtime's: it refuses
 // the envelope before a handler (or a capability) is involved.
-var deniedRules = [...]handler.RuleID{RuleEgress, RuleSecretScope}
+var deniedRules = [...]handler.RuleID{ruleid.SecurityEgress, ruleid.SecuritySecretScope}
 
 // Enforcer grants handlers the capabilities their descriptors earned, enforces
 // the invocation-time rules through them, and holds the registration rules of the
@@ -143,7 +144,7 @@ func (e *Enforcer) Grant(d *handler.Descriptor) (handler.Capabilities, error) {
 		if len(perrs) > 0 {
 			errs := make([]error, len(perrs))
 			for i, pe := range perrs {
-				ve := diag.New(RuleMalformedDomain, "allowed domain %q %v", pe.Pattern, pe.Err)
+				ve := diag.New(ruleid.SecurityMalformedDomain, "allowed domain %q %v", pe.Pattern, pe.Err)
 				errs[i] = validate.At(g.d, fmt.Sprintf("security.allowed_domains[%d]", pe.Index), ve)
 			}
 			return handler.Capabilities{}, fmt.Errorf("grant %s: %w", d.Identity(), errors.Join(errs...))
@@ -239,7 +240,7 @@ func (r *scopedReader) ReadSecret(ctx context.Context, ref handler.SecretRef) (h
 		if slices.Contains(declared, ref.Scope) {
 			why = "permitted in environment " + string(r.g.e.env.Name)
 		}
-		return handler.Secret{}, r.g.deny(RuleSecretScope, "security.secret_scopes", ref.String(),
+		return handler.Secret{}, r.g.deny(ruleid.SecuritySecretScope, "security.secret_scopes", ref.String(),
 			map[string]any{"scope": ref.Scope, "key": ref.Key, "secret_scopes": slices.Clone(declared)},
 			"secret %s: scope %q is not %s", ref, ref.Scope, why)
 	}

@@ -8,26 +8,9 @@ import (
 	"unicode"
 
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/validate"
-)
-
-// The rules this package emits.
-const (
-	RuleScopeNotPermitted     handler.RuleID = "SECURITY-300"
-	RuleClassificationTooHigh handler.RuleID = "SECURITY-301"
-	RuleAdapterSecrets        handler.RuleID = "SECURITY-302"
-	RuleAdapterCategory       handler.RuleID = "SECURITY-303"
-	RuleDomainAllowlist       handler.RuleID = "SECURITY-304"
-	RuleNoSecurityMetadata    handler.RuleID = "SECURITY-305"
-	RuleComputeDeclares       handler.RuleID = "SECURITY-306"
-	RuleMalformedScope        handler.RuleID = "SECURITY-307"
-	RuleMalformedDomain       handler.RuleID = "SECURITY-308"
-	RuleAdapterObservability  handler.RuleID = "SECURITY-309"
-	RuleEgress                handler.RuleID = "SECURITY-310"
-	RuleSecretScope           handler.RuleID = "SECURITY-311"
-	RuleClassification        handler.RuleID = "SECURITY-312"
-	RuleMetadataInRange       handler.RuleID = "SECURITY-314"
 )
 
 // scopeProblem says what is wrong with a secret scope name, or "". A scope is the
@@ -73,46 +56,46 @@ func (env Environment) Check(d *handler.Descriptor) []*diag.ValidationError {
 	scopes, domains := sec.SecretScopes, sec.AllowedDomains
 
 	if (d.Category == handler.CategoryEffect || d.Category == handler.CategoryNondeterministicCompute) && !sec.Declared() {
-		add(RuleNoSecurityMetadata, "security", map[string]any{"handler_type_category": string(d.Category)},
+		add(ruleid.SecurityNoMetadata, "security", map[string]any{"handler_type_category": string(d.Category)},
 			"%s handler declares no security metadata", d.Category)
 	}
 	if d.Category == handler.CategoryCompute {
 		if len(scopes) > 0 {
-			add(RuleComputeDeclares, "security.secret_scopes", map[string]any{"secret_scopes": slices.Clone(scopes)},
+			add(ruleid.SecurityComputeDeclares, "security.secret_scopes", map[string]any{"secret_scopes": slices.Clone(scopes)},
 				"compute handler declares secret scopes %s; a compute handler is pure", quoteList(scopes))
 		}
 		if len(domains) > 0 {
-			add(RuleComputeDeclares, "security.allowed_domains", map[string]any{"allowed_domains": slices.Clone(domains)},
+			add(ruleid.SecurityComputeDeclares, "security.allowed_domains", map[string]any{"allowed_domains": slices.Clone(domains)},
 				"compute handler declares allowed domains %s; a compute handler is pure", quoteList(domains))
 		}
 	}
 	for i, s := range scopes {
 		path := fmt.Sprintf("security.secret_scopes[%d]", i)
 		if reason := scopeProblem(s); reason != "" {
-			add(RuleMalformedScope, path, map[string]any{"scope": s}, "secret scope %q %s", s, reason)
+			add(ruleid.SecurityMalformedScope, path, map[string]any{"scope": s}, "secret scope %q %s", s, reason)
 			continue
 		}
 		if !env.ScopePermitted(s) {
-			add(RuleScopeNotPermitted, path, map[string]any{"scope": s, "environment": string(env.Name), "permitted": slices.Clone(env.PermittedSecretScopes)},
+			add(ruleid.SecurityScopeNotPermitted, path, map[string]any{"scope": s, "environment": string(env.Name), "permitted": slices.Clone(env.PermittedSecretScopes)},
 				"secret scope %q is not permitted in environment %s", s, env.Name)
 		}
 	}
 	if c := sec.Classification(); env.MaxDataClassification.Valid() && c.Exceeds(env.MaxDataClassification) {
-		add(RuleClassificationTooHigh, "security.data_classification",
+		add(ruleid.SecurityClassificationTooHigh, "security.data_classification",
 			map[string]any{"data_classification": c.String(), "max_data_classification": env.MaxDataClassification.String(), "environment": string(env.Name)},
 			"data_classification %s is above %s, the maximum of environment %s", c, env.MaxDataClassification, env.Name)
 	}
 	if d.IsAdapter {
 		if len(scopes) > 0 && !env.AdapterSecretsOverrideAllowed {
-			add(RuleAdapterSecrets, "security.secret_scopes", map[string]any{"secret_scopes": slices.Clone(scopes), "environment": string(env.Name)},
+			add(ruleid.SecurityAdapterSecrets, "security.secret_scopes", map[string]any{"secret_scopes": slices.Clone(scopes), "environment": string(env.Name)},
 				"adapter declares secret scopes %s and environment %s does not allow the override", quoteList(scopes), env.Name)
 		}
 		if d.Category != handler.CategoryEffect {
-			add(RuleAdapterCategory, "handler_type_category", map[string]any{"handler_type_category": string(d.Category)},
+			add(ruleid.SecurityAdapterCategory, "handler_type_category", map[string]any{"handler_type_category": string(d.Category)},
 				"adapter has category %q; an adapter is an effect handler", d.Category)
 		}
 		if lvl := sec.Observability(); lvl != handler.ObservabilityEnhanced {
-			add(RuleAdapterObservability, "security.observability_level", map[string]any{"observability_level": string(lvl)},
+			add(ruleid.SecurityAdapterObservability, "security.observability_level", map[string]any{"observability_level": string(lvl)},
 				"adapter has observability_level %s; adapters need enhanced", lvl)
 		}
 	}
@@ -122,12 +105,12 @@ func (env Environment) Check(d *handler.Descriptor) []*diag.ValidationError {
 			why = "environment " + string(env.Name) + " sets require_explicit_domain_allowlist"
 		}
 		if len(domains) == 0 {
-			add(RuleDomainAllowlist, "security.allowed_domains", map[string]any{"is_adapter": d.IsAdapter},
+			add(ruleid.SecurityDomainAllowlist, "security.allowed_domains", map[string]any{"is_adapter": d.IsAdapter},
 				"no explicit domain allowlist: allowed_domains is empty (%s)", why)
 		}
 		for i, p := range domains {
 			if host, _, err := splitPatternPort(p); err == nil && host == AnyHost {
-				add(RuleDomainAllowlist, fmt.Sprintf("security.allowed_domains[%d]", i), map[string]any{"pattern": p, "is_adapter": d.IsAdapter},
+				add(ruleid.SecurityDomainAllowlist, fmt.Sprintf("security.allowed_domains[%d]", i), map[string]any{"pattern": p, "is_adapter": d.IsAdapter},
 					"no explicit domain allowlist: allowed_domains contains %q (%s)", p, why)
 			}
 		}
@@ -136,7 +119,7 @@ func (env Environment) Check(d *handler.Descriptor) []*diag.ValidationError {
 		path := fmt.Sprintf("security.allowed_domains[%d]", i)
 		pat, err := ParsePattern(p)
 		if err != nil {
-			add(RuleMalformedDomain, path, map[string]any{"pattern": p}, "allowed domain %q %v", p, err)
+			add(ruleid.SecurityMalformedDomain, path, map[string]any{"pattern": p}, "allowed domain %q %v", p, err)
 			continue
 		}
 		if pat.Kind != PatternPrefix {
@@ -148,7 +131,7 @@ func (env Environment) Check(d *handler.Descriptor) []*diag.ValidationError {
 				addrs[j] = m.addr.String()
 				named[j] = addrs[j] + " (" + m.what + ")"
 			}
-			add(RuleMetadataInRange, path, map[string]any{"pattern": p, "endpoints": addrs},
+			add(ruleid.SecurityMetadataInRange, path, map[string]any{"pattern": p, "endpoints": addrs},
 				"allowed domain %q covers the cloud metadata or credential endpoint(s) %s, which a CIDR does not grant: list the exact address, e.g. %q, if the handler must reach it",
 				p, strings.Join(named, "; "), addrs[0])
 		}
@@ -190,7 +173,7 @@ func undeclaredConfigSecrets(d *handler.Descriptor) []*diag.ValidationError {
 		if slices.Contains(d.Security.SecretScopes, r.Ref.Scope) {
 			continue
 		}
-		e := diag.New(RuleSecretScope, "config %s references secret scope %q, which security.secret_scopes does not declare", r.Path, r.Ref.Scope)
+		e := diag.New(ruleid.SecuritySecretScope, "config %s references secret scope %q, which security.secret_scopes does not declare", r.Path, r.Ref.Scope)
 		e.Details = map[string]any{"path": r.Path, "scope": r.Ref.Scope, "key": r.Ref.Key, "secret_scopes": slices.Clone(d.Security.SecretScopes)}
 		errs = append(errs, validate.At(d, r.Path+".secret", e))
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/validate"
 )
@@ -100,25 +101,25 @@ func TestRegistrationRules(t *testing.T) {
 				d := base()
 				d.Security.SecretScopes = []string{"partner-api", "payments"}
 				return d
-			}, []want{{RuleScopeNotPermitted, "security.secret_scopes[1]"}}},
+			}, []want{{ruleid.SecurityScopeNotPermitted, "security.secret_scopes[1]"}}},
 		{"SECURITY-300 production permits no scope by default", prod, base,
-			[]want{{RuleScopeNotPermitted, "security.secret_scopes[0]"}}},
+			[]want{{ruleid.SecurityScopeNotPermitted, "security.secret_scopes[0]"}}},
 		{"SECURITY-300 one error per scope", with(dev, func(e *Environment) { e.PermittedSecretScopes = []string{} }),
 			func() *handler.Descriptor {
 				d := base()
 				d.Security.SecretScopes = []string{"partner-api", "payments"}
 				d.Config = nil
 				return d
-			}, []want{{RuleScopeNotPermitted, "security.secret_scopes[0]"}, {RuleScopeNotPermitted, "security.secret_scopes[1]"}}},
+			}, []want{{ruleid.SecurityScopeNotPermitted, "security.secret_scopes[0]"}, {ruleid.SecurityScopeNotPermitted, "security.secret_scopes[1]"}}},
 		{"SECURITY-301 classification above the maximum", with(dev, func(e *Environment) { e.MaxDataClassification = handler.ClassificationInternal }),
-			base, []want{{RuleClassificationTooHigh, "security.data_classification"}}},
+			base, []want{{ruleid.SecurityClassificationTooHigh, "security.data_classification"}}},
 		{"SECURITY-301 equal to the maximum passes", with(dev, func(e *Environment) { e.MaxDataClassification = handler.ClassificationConfidential }),
 			base, nil},
 		{"SECURITY-302 adapter with secrets", dev, func() *handler.Descriptor {
 			d := adapter()
 			d.Security.SecretScopes = []string{"partner-api"}
 			return d
-		}, []want{{RuleAdapterSecrets, "security.secret_scopes"}}},
+		}, []want{{ruleid.SecurityAdapterSecrets, "security.secret_scopes"}}},
 		{"SECURITY-302 override allowed", with(dev, func(e *Environment) { e.AdapterSecretsOverrideAllowed = true }), func() *handler.Descriptor {
 			d := adapter()
 			d.Security.SecretScopes = []string{"partner-api"}
@@ -128,22 +129,22 @@ func TestRegistrationRules(t *testing.T) {
 			d := adapter()
 			d.Category = handler.CategoryNondeterministicCompute
 			return d
-		}, []want{{RuleAdapterCategory, "handler_type_category"}}},
+		}, []want{{ruleid.SecurityAdapterCategory, "handler_type_category"}}},
 		{"SECURITY-304 adapter with an empty allowlist", dev, func() *handler.Descriptor {
 			d := adapter()
 			d.Security.AllowedDomains = []string{}
 			return d
-		}, []want{{RuleDomainAllowlist, "security.allowed_domains"}}},
+		}, []want{{ruleid.SecurityDomainAllowlist, "security.allowed_domains"}}},
 		{"SECURITY-304 adapter allowlist containing *", dev, func() *handler.Descriptor {
 			d := adapter()
 			d.Security.AllowedDomains = []string{"api.partner.example", "*"}
 			return d
-		}, []want{{RuleDomainAllowlist, "security.allowed_domains[1]"}}},
+		}, []want{{ruleid.SecurityDomainAllowlist, "security.allowed_domains[1]"}}},
 		{"SECURITY-304 required by the environment", with(dev, func(e *Environment) { e.RequireExplicitDomainAllowlist = true }), func() *handler.Descriptor {
 			d := base()
 			d.Security.AllowedDomains = nil
 			return d
-		}, []want{{RuleDomainAllowlist, "security.allowed_domains"}}},
+		}, []want{{ruleid.SecurityDomainAllowlist, "security.allowed_domains"}}},
 		{"SECURITY-304 not required for a non-adapter in development", dev, func() *handler.Descriptor {
 			d := base()
 			d.Security.AllowedDomains = []string{"*"}
@@ -153,60 +154,60 @@ func TestRegistrationRules(t *testing.T) {
 			d := base()
 			d.Security, d.Config = handler.Security{}, nil
 			return d
-		}, []want{{RuleNoSecurityMetadata, "security"}}},
+		}, []want{{ruleid.SecurityNoMetadata, "security"}}},
 		{"SECURITY-305 nondeterministic without security metadata", dev, func() *handler.Descriptor {
 			d := base()
 			d.Category, d.Security, d.Config = handler.CategoryNondeterministicCompute, handler.Security{}, nil
 			return d
-		}, []want{{RuleNoSecurityMetadata, "security"}}},
+		}, []want{{ruleid.SecurityNoMetadata, "security"}}},
 		{"SECURITY-306 compute declaring scopes and domains", dev, func() *handler.Descriptor {
 			d := base()
 			d.Category = handler.CategoryCompute
 			return d
-		}, []want{{RuleComputeDeclares, "security.secret_scopes"}, {RuleComputeDeclares, "security.allowed_domains"}}},
+		}, []want{{ruleid.SecurityComputeDeclares, "security.secret_scopes"}, {ruleid.SecurityComputeDeclares, "security.allowed_domains"}}},
 		{"SECURITY-307 empty and whitespace scopes", dev, func() *handler.Descriptor {
 			d := base()
 			d.Security.SecretScopes = []string{"", "partner api"}
 			d.Config = nil
 			return d
-		}, []want{{RuleMalformedScope, "security.secret_scopes[0]"}, {RuleMalformedScope, "security.secret_scopes[1]"}}},
+		}, []want{{ruleid.SecurityMalformedScope, "security.secret_scopes[0]"}, {ruleid.SecurityMalformedScope, "security.secret_scopes[1]"}}},
 		{"SECURITY-307 scope with a slash", dev, func() *handler.Descriptor {
 			d := base()
 			d.Security.SecretScopes = []string{"partner/api"}
 			d.Config = nil
 			return d
-		}, []want{{RuleMalformedScope, "security.secret_scopes[0]"}}},
+		}, []want{{ruleid.SecurityMalformedScope, "security.secret_scopes[0]"}}},
 		{"SECURITY-308 URL with scheme", dev, func() *handler.Descriptor {
 			d := base()
 			d.Security.AllowedDomains = []string{"https://api.partner.example/v1"}
 			return d
-		}, []want{{RuleMalformedDomain, "security.allowed_domains[0]"}}},
+		}, []want{{ruleid.SecurityMalformedDomain, "security.allowed_domains[0]"}}},
 		{"SECURITY-308 bad wildcards", dev, func() *handler.Descriptor {
 			d := base()
 			d.Security.AllowedDomains = []string{"**.partner.example", "*.com"}
 			return d
-		}, []want{{RuleMalformedDomain, "security.allowed_domains[0]"}, {RuleMalformedDomain, "security.allowed_domains[1]"}}},
+		}, []want{{ruleid.SecurityMalformedDomain, "security.allowed_domains[0]"}, {ruleid.SecurityMalformedDomain, "security.allowed_domains[1]"}}},
 		{"SECURITY-308 bad port", dev, func() *handler.Descriptor {
 			d := base()
 			d.Security.AllowedDomains = []string{"api.partner.example:0", "api.partner.example:65536"}
 			return d
-		}, []want{{RuleMalformedDomain, "security.allowed_domains[0]"}, {RuleMalformedDomain, "security.allowed_domains[1]"}}},
+		}, []want{{ruleid.SecurityMalformedDomain, "security.allowed_domains[0]"}, {ruleid.SecurityMalformedDomain, "security.allowed_domains[1]"}}},
 		{"SECURITY-314 link-local CIDR covering the metadata endpoints", dev, func() *handler.Descriptor {
 			d := base()
 			d.Security.AllowedDomains = []string{"api.partner.example", "169.254.0.0/16"}
 			return d
-		}, []want{{RuleMetadataInRange, "security.allowed_domains[1]"}}},
+		}, []want{{ruleid.SecurityMetadataInRange, "security.allowed_domains[1]"}}},
 		{"SECURITY-314 every address, both families", prod, func() *handler.Descriptor {
 			d := base()
 			d.Security.AllowedDomains = []string{"0.0.0.0/0", "::/0"}
 			d.Security.SecretScopes, d.Config = nil, nil
 			return d
-		}, []want{{RuleMetadataInRange, "security.allowed_domains[0]"}, {RuleMetadataInRange, "security.allowed_domains[1]"}}},
+		}, []want{{ruleid.SecurityMetadataInRange, "security.allowed_domains[0]"}, {ruleid.SecurityMetadataInRange, "security.allowed_domains[1]"}}},
 		{"SECURITY-314 a one-address CIDR is not a literal", dev, func() *handler.Descriptor {
 			d := base()
 			d.Security.AllowedDomains = []string{"100.100.100.200/32"}
 			return d
-		}, []want{{RuleMetadataInRange, "security.allowed_domains[0]"}}},
+		}, []want{{ruleid.SecurityMetadataInRange, "security.allowed_domains[0]"}}},
 		{"SECURITY-314 not for a CIDR whose endpoints are listed exactly", dev, func() *handler.Descriptor {
 			d := base()
 			d.Security.AllowedDomains = []string{"169.254.170.0/24", "169.254.170.2", "169.254.170.23:80"}
@@ -221,12 +222,12 @@ func TestRegistrationRules(t *testing.T) {
 			d := adapter()
 			d.Security.ObservabilityLevel = ""
 			return d
-		}, []want{{RuleAdapterObservability, "security.observability_level"}}},
+		}, []want{{ruleid.SecurityAdapterObservability, "security.observability_level"}}},
 		{"SECURITY-311 config secret of an undeclared scope", dev, func() *handler.Descriptor {
 			d := base()
 			d.Config = json.RawMessage(`{"headers":{"Authorization":{"secret":"partner-api/bearer"},"X-Other-Secret":{"secret":"payments/key"}}}`)
 			return d
-		}, []want{{RuleSecretScope, "config.headers.X-Other-Secret"}}},
+		}, []want{{ruleid.SecuritySecretScope, "config.headers.X-Other-Secret"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,7 +254,7 @@ func assertErrors(t *testing.T, errs []*diag.ValidationError, want []want) {
 		if e.FilePath != fixtureFile || e.Line != fixtureLines[w.path] || e.Column != 3 {
 			t.Errorf("error %d (%s): at %s:%d:%d, want line %d (%s)", i, e.RuleID, e.FilePath, e.Line, e.Column, fixtureLines[w.path], w.path)
 		}
-		if e.RemediationHint == "" || e.Message == "" || e.ErrorType != handler.ErrSecurityValidation || e.Blocking() != (w.rule != RuleMetadataInRange) {
+		if e.RemediationHint == "" || e.Message == "" || e.ErrorType != handler.ErrSecurityValidation || e.Blocking() != (w.rule != ruleid.SecurityMetadataInRange) {
 			t.Errorf("error %d: %+v lacks a hint, a message, the security error type or its severity (blocking but for the SECURITY-314 warning)", i, e)
 		}
 	}
@@ -297,7 +298,7 @@ func TestMetadataInRangeWarning(t *testing.T) {
 		t.Fatalf("want one non-blocking warning:\n%s", render(report.Diagnostics))
 	}
 	e := report.Diagnostics[0]
-	if e.RuleID != RuleMetadataInRange || e.Severity != handler.SeverityWarning || e.Line != fixtureLines["security.allowed_domains[0]"] {
+	if e.RuleID != ruleid.SecurityMetadataInRange || e.Severity != handler.SeverityWarning || e.Line != fixtureLines["security.allowed_domains[0]"] {
 		t.Fatalf("got %v", e)
 	}
 	for _, s := range []string{`"0.0.0.0/0"`, "169.254.169.254", "169.254.170.23", "100.100.100.200", "192.0.0.192", `list the exact address, e.g. "169.254.169.254"`} {
@@ -323,7 +324,7 @@ func TestRegistrationBuiltinDescriptorUnlocated(t *testing.T) {
 	env := DefaultEnvironment(handler.EnvDevelopment)
 	env.MaxDataClassification = handler.ClassificationRestricted
 	errs := env.Check(d)
-	if len(errs) != 1 || errs[0].RuleID != RuleClassificationTooHigh || errs[0].FilePath != "" || errs[0].HandlerIdentity != "partner-api" {
+	if len(errs) != 1 || errs[0].RuleID != ruleid.SecurityClassificationTooHigh || errs[0].FilePath != "" || errs[0].HandlerIdentity != "partner-api" {
 		t.Fatalf("got %s", render(errs))
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/onexhost/onex/config"
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -96,9 +97,9 @@ func TestScopedReader(t *testing.T) {
 		{name: "in scope from env", ref: "partner-api/bearer", want: envValue},
 		{name: "in scope from file, trailing newline dropped", ref: "partner-api/token", want: fileValue},
 		{name: "in scope from a nested file", ref: "partner-api/nested/key", want: "nested-s3cr3t-4be0"},
-		{name: "out of scope", ref: "payments/key", rule: RuleSecretScope, errText: `scope "payments" is not declared`},
-		{name: "scope differing in case is not the scope", ref: "Partner-API/bearer", rule: RuleSecretScope},
-		{name: "prefix of a declared scope is not the scope", ref: "partner/bearer", rule: RuleSecretScope},
+		{name: "out of scope", ref: "payments/key", rule: ruleid.SecuritySecretScope, errText: `scope "payments" is not declared`},
+		{name: "scope differing in case is not the scope", ref: "Partner-API/bearer", rule: ruleid.SecuritySecretScope},
+		{name: "prefix of a declared scope is not the scope", ref: "partner/bearer", rule: ruleid.SecuritySecretScope},
 		{name: "absent in every provider", ref: "partner-api/absent", notFound: true, errText: "not found in providers [env file]"},
 		{name: "file key escaping into another scope", ref: "partner-api/../payments/key", errText: "other than . and .."},
 	}
@@ -138,10 +139,10 @@ func TestScopedReader(t *testing.T) {
 			}
 		})
 	}
-	if n := e.Denials()[RuleSecretScope]; n != 3 {
+	if n := e.Denials()[ruleid.SecuritySecretScope]; n != 3 {
 		t.Errorf("SECURITY-311 counter = %d, want 3", n)
 	}
-	if len(denials) != 3 || denials[0] != (Denial{Rule: RuleSecretScope, Handler: "partner-api", Target: "payments/key"}) {
+	if len(denials) != 3 || denials[0] != (Denial{Rule: ruleid.SecuritySecretScope, Handler: "partner-api", Target: "payments/key"}) {
 		t.Errorf("OnDenial got %+v", denials)
 	}
 	// Secret values never reach the logs, even at debug level, nor the payments
@@ -169,7 +170,7 @@ func TestScopeDeclaredButNotPermitted(t *testing.T) {
 	}
 	_, err = caps.Secrets.ReadSecret(t.Context(), handler.SecretRef{Scope: "partner-api", Key: "bearer"})
 	var ve *diag.ValidationError
-	if !errors.As(err, &ve) || ve.RuleID != RuleSecretScope || !strings.Contains(ve.Message, "not permitted in environment production") {
+	if !errors.As(err, &ve) || ve.RuleID != ruleid.SecuritySecretScope || !strings.Contains(ve.Message, "not permitted in environment production") {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -186,7 +187,7 @@ func TestEffectHandlerWithoutScopes(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = caps.Secrets.ReadSecret(t.Context(), handler.SecretRef{Scope: "partner-api", Key: "bearer"})
-	if !errors.Is(err, &diag.ValidationError{RuleID: RuleSecretScope}) {
+	if !errors.Is(err, &diag.ValidationError{RuleID: ruleid.SecuritySecretScope}) {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -239,7 +240,7 @@ func TestResolveConfig(t *testing.T) {
 
 	undeclared := json.RawMessage(`{"key":{"secret":"payments/key"}}`)
 	_, err = ResolveConfig(t.Context(), caps.Secrets, undeclared)
-	if !errors.Is(err, &diag.ValidationError{RuleID: RuleSecretScope}) || !strings.Contains(err.Error(), "config.key") || strings.Contains(err.Error(), "payments-value") {
+	if !errors.Is(err, &diag.ValidationError{RuleID: ruleid.SecuritySecretScope}) || !strings.Contains(err.Error(), "config.key") || strings.Contains(err.Error(), "payments-value") {
 		t.Fatalf("undeclared scope: %v", err)
 	}
 	if _, err := ResolveConfig(t.Context(), nil, undeclared); err == nil {
