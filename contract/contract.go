@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -250,7 +251,7 @@ func Load(path string) (*Contract, []*diag.ValidationError) {
 }
 
 func fileError(path, format string, args ...any) *diag.ValidationError {
-	e := diag.New("CONTRACT-007", format, args...)
+	e := diag.New(ruleid.ContractUnreadable, format, args...)
 	e.HandlerIdentity = "unknown@" + path
 	e.SourceType = handler.SourceContract
 	e.FilePath = path

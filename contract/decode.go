@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/suggest"
 	"github.com/onexhost/onex/internal/yamldoc"
@@ -155,12 +156,12 @@ func (d *decoder) decode(data []byte) *Contract {
 		return nil
 	}
 	if second != nil {
-		d.add(startLocation(second), "CONTRACT-003", "write one handler per handler_contract.yaml, in a single YAML document",
+		d.add(startLocation(second), ruleid.ContractInvalidValue, "write one handler per handler_contract.yaml, in a single YAML document",
 			"the file holds more than one YAML document")
 		return nil
 	}
 	if body == nil {
-		d.add(handler.Location{Line: 1, Column: 1}, "CONTRACT-002", "",
+		d.add(handler.Location{Line: 1, Column: 1}, ruleid.ContractMissingField, "",
 			"the contract is empty: required are contract_version, handler_identity, handler_type, handler_type_category, commands_accepted and implementation")
 		return nil
 	}
@@ -234,7 +235,7 @@ func (d *decoder) check(root *yaml.Node) bool {
 	}
 	walk(root)
 	if dup != nil {
-		d.add(location(dup), "CONTRACT-001", "remove or rename one of the two keys: a mapping sets each key once",
+		d.add(location(dup), ruleid.ContractSyntax, "remove or rename one of the two keys: a mapping sets each key once",
 			"YAML syntax error: mapping key %q is already defined at line %d, column %d", yamldoc.Resolve(dup).Value, first.Line, first.Column)
 		return false
 	}
@@ -280,11 +281,11 @@ func (d *decoder) check(root *yaml.Node) bool {
 	for _, al := range aliases {
 		added = min(added+size(al), limit)
 		if recursive != nil {
-			d.add(location(recursive), "CONTRACT-014", "", "alias *%s refers to the node that contains it: its expansion never ends", recursive.Value)
+			d.add(location(recursive), ruleid.ContractAliasExpansion, "", "alias *%s refers to the node that contains it: its expansion never ends", recursive.Value)
 			return false
 		}
 		if added > MaxAliasExpansion {
-			d.add(location(al), "CONTRACT-014", "", "YAML aliases expand to more than %d nodes", MaxAliasExpansion)
+			d.add(location(al), ruleid.ContractAliasExpansion, "", "YAML aliases expand to more than %d nodes", MaxAliasExpansion)
 			return false
 		}
 	}
@@ -371,7 +372,7 @@ func (d *decoder) mapping(n *yaml.Node) (entries []entry, ok bool) {
 		}
 		key, ok := yamldoc.KeyText(k)
 		if !ok {
-			d.add(location(k), "CONTRACT-003", "write mapping keys as plain or quoted strings",
+			d.add(location(k), ruleid.ContractInvalidValue, "write mapping keys as plain or quoted strings",
 				"mapping key must be a scalar, got %s", kindOf(k))
 			continue
 		}
@@ -406,7 +407,7 @@ func (d *decoder) mergeSources(v *yaml.Node) [][]entry {
 	for _, s := range srcs {
 		es, ok := d.mapping(s)
 		if !ok {
-			d.add(location(s), "CONTRACT-003", "merge (<<) only mappings, e.g. <<: *defaults",
+			d.add(location(s), ruleid.ContractInvalidValue, "merge (<<) only mappings, e.g. <<: *defaults",
 				"merge key << needs a mapping or a list of mappings, got %s", kindOf(s))
 			continue
 		}
@@ -459,16 +460,16 @@ type field struct {
 func (d *decoder) wantString(f field) (string, bool) {
 	if isNull(f.e.value) {
 		if f.required {
-			d.add(f.e.pos(), "CONTRACT-002", "", "%s is empty: a value is required", f.name)
+			d.add(f.e.pos(), ruleid.ContractMissingField, "", "%s is empty: a value is required", f.name)
 		} else {
-			d.add(f.e.valuePos(), "CONTRACT-003", "remove the key to leave "+f.name+" out, or give it a string value",
+			d.add(f.e.valuePos(), ruleid.ContractInvalidValue, "remove the key to leave "+f.name+" out, or give it a string value",
 				"%s must be a string, got null", f.name)
 		}
 		return "", false
 	}
 	s, ok := str(f.e.value)
 	if !ok {
-		d.add(f.e.valuePos(), "CONTRACT-003", quoteHint(f), "%s must be a string, got %s", f.name, kindOf(f.e.value))
+		d.add(f.e.valuePos(), ruleid.ContractInvalidValue, quoteHint(f), "%s must be a string, got %s", f.name, kindOf(f.e.value))
 	}
 	return s, ok
 }
@@ -497,16 +498,16 @@ func seqLen(n *yaml.Node) int {
 func (d *decoder) wantList(f field, item func(i int, s string, at handler.Location)) (present bool) {
 	if isNull(f.e.value) {
 		if f.required {
-			d.add(f.e.pos(), "CONTRACT-002", "", "%s is empty: at least one value is required", f.name)
+			d.add(f.e.pos(), ruleid.ContractMissingField, "", "%s is empty: at least one value is required", f.name)
 		} else {
-			d.add(f.e.valuePos(), "CONTRACT-003", "remove the key to leave "+f.name+" out, or write [] for an empty list",
+			d.add(f.e.valuePos(), ruleid.ContractInvalidValue, "remove the key to leave "+f.name+" out, or write [] for an empty list",
 				"%s must be a list, got null", f.name)
 		}
 		return false
 	}
 	seq := yamldoc.Resolve(f.e.value)
 	if seq.Kind != yaml.SequenceNode || unsupportedTag(seq) {
-		d.add(f.e.valuePos(), "CONTRACT-003", "write "+f.name+" as a list, e.g. [a, b] or one `- item` per line",
+		d.add(f.e.valuePos(), ruleid.ContractInvalidValue, "write "+f.name+" as a list, e.g. [a, b] or one `- item` per line",
 			"%s must be a list, got %s", f.name, kindOf(f.e.value))
 		return false
 	}
@@ -517,7 +518,7 @@ func (d *decoder) wantList(f field, item func(i int, s string, at handler.Locati
 		}
 		s, isStr := str(v)
 		if !isStr {
-			d.add(at, "CONTRACT-003", "", "%s[%d] must be a string, got %s", f.name, i, kindOf(v))
+			d.add(at, ruleid.ContractInvalidValue, "", "%s[%d] must be a string, got %s", f.name, i, kindOf(v))
 			continue
 		}
 		item(i, s, at)
@@ -528,16 +529,16 @@ func (d *decoder) wantList(f field, item func(i int, s string, at handler.Locati
 func (d *decoder) wantMapping(f field, keys []string) ([]entry, bool) {
 	if isNull(f.e.value) {
 		if f.required {
-			d.add(f.e.pos(), "CONTRACT-002", "", "%s is empty: required are %s", f.name, strings.Join(keys, ", "))
+			d.add(f.e.pos(), ruleid.ContractMissingField, "", "%s is empty: required are %s", f.name, strings.Join(keys, ", "))
 		} else {
-			d.add(f.e.valuePos(), "CONTRACT-003", "remove the key to leave "+f.name+" out, or give it a mapping",
+			d.add(f.e.valuePos(), ruleid.ContractInvalidValue, "remove the key to leave "+f.name+" out, or give it a mapping",
 				"%s must be a mapping, got null", f.name)
 		}
 		return nil, false
 	}
 	es, ok := d.mapping(f.e.value)
 	if !ok {
-		d.add(f.e.valuePos(), "CONTRACT-003", "write "+f.name+" as a mapping of "+strings.Join(keys, ", "),
+		d.add(f.e.valuePos(), ruleid.ContractInvalidValue, "write "+f.name+" as a mapping of "+strings.Join(keys, ", "),
 			"%s must be a mapping, got %s", f.name, kindOf(f.e.value))
 		return nil, false
 	}
@@ -554,7 +555,7 @@ func (d *decoder) known(parent string, es []entry, keys, forbidden []string) []e
 		case slices.Contains(keys, e.key):
 			out = append(out, e)
 		case slices.Contains(forbidden, e.key):
-			d.add(e.pos(), "CONTRACT-005", "", "%s is a forbidden declaration: a contract declares what a handler is, never how work flows", e.key)
+			d.add(e.pos(), ruleid.ContractForbiddenDeclaration, "", "%s is a forbidden declaration: a contract declares what a handler is, never how work flows", e.key)
 		default:
 			where := "the contract"
 			if parent != "" {
@@ -566,7 +567,7 @@ func (d *decoder) known(parent string, es []entry, keys, forbidden []string) []e
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 				hint = "rename " + strconv.Quote(e.key) + " to " + strconv.Quote(s) + ", or remove it"
 			}
-			ve := d.add(e.pos(), "CONTRACT-004", hint, "%s", msg)
+			ve := d.add(e.pos(), ruleid.ContractUnknownField, hint, "%s", msg)
 			ve.Details = map[string]any{"field": joinPath(parent, e.key), "valid": slices.Clone(keys)}
 		}
 	}
@@ -594,7 +595,7 @@ func vocab[T any](d *decoder, f field, parse func(string) (T, error), valid []st
 		if c, ok := suggest.Closest(s, valid); ok {
 			msg += fmt.Sprintf(" (did you mean %q?)", c)
 		}
-		d.add(f.e.valuePos(), "CONTRACT-003", hint, "%s", msg)
+		d.add(f.e.valuePos(), ruleid.ContractInvalidValue, hint, "%s", msg)
 		return zero, false
 	}
 	return v, true
@@ -614,7 +615,7 @@ func (d *decoder) decodeTop(body *yaml.Node) *Contract {
 	d.locs[""] = start
 	top, ok := d.mapping(body)
 	if !ok {
-		d.add(start, "CONTRACT-003", "start from `onex contract init`, which writes a complete contract",
+		d.add(start, ruleid.ContractInvalidValue, "start from `onex contract init`, which writes a complete contract",
 			"a contract must be a mapping of fields, got %s", kindOf(body))
 		return nil
 	}
@@ -627,9 +628,9 @@ func (d *decoder) decodeTop(body *yaml.Node) *Contract {
 			f.required = true
 			if s, ok := d.wantString(f); ok {
 				if major, valid := handler.VersionMajor(s); !valid {
-					d.add(e.valuePos(), "CONTRACT-006", "", "contract_version %q is not a semantic version (MAJOR.MINOR.PATCH)", s)
+					d.add(e.valuePos(), ruleid.ContractVersion, "", "contract_version %q is not a semantic version (MAJOR.MINOR.PATCH)", s)
 				} else if major != SupportedMajor {
-					d.add(e.valuePos(), "CONTRACT-006", fmt.Sprintf("write contract_version with major %d, e.g. \"1.0.0\"; this onex reads contract format %d.x", SupportedMajor, SupportedMajor),
+					d.add(e.valuePos(), ruleid.ContractVersion, fmt.Sprintf("write contract_version with major %d, e.g. \"1.0.0\"; this onex reads contract format %d.x", SupportedMajor, SupportedMajor),
 						"contract_version %q has major %d: this onex reads major %d", s, major, SupportedMajor)
 				}
 				c.ContractVersion = s
@@ -652,7 +653,7 @@ func (d *decoder) decodeTop(body *yaml.Node) *Contract {
 			d.locs["is_adapter"] = e.pos()
 			b, isBool := boolValue(e.value)
 			if !isBool {
-				d.add(e.valuePos(), "CONTRACT-003", "write is_adapter: true or is_adapter: false", "is_adapter must be a boolean, got %s", kindOf(e.value))
+				d.add(e.valuePos(), ruleid.ContractInvalidValue, "write is_adapter: true or is_adapter: false", "is_adapter must be a boolean, got %s", kindOf(e.value))
 			} else {
 				c.IsAdapter = b
 			}
@@ -667,7 +668,7 @@ func (d *decoder) decodeTop(body *yaml.Node) *Contract {
 					if x, ok := suggest.Closest(s, capabilityNames); ok {
 						msg += fmt.Sprintf(" (did you mean %q?)", x)
 					}
-					d.add(at, "CONTRACT-003", "use transform, validate, cache, retry, batch, stream, async, idempotent, or an extension x.<vendor>.<name>", "%s", msg)
+					d.add(at, ruleid.ContractInvalidValue, "use transform, validate, cache, retry, batch, stream, async, idempotent, or an extension x.<vendor>.<name>", "%s", msg)
 					return
 				}
 				c.Capabilities = append(c.Capabilities, capability)
@@ -689,7 +690,7 @@ func (d *decoder) decodeTop(body *yaml.Node) *Contract {
 	d.decodeImplementation(c, impl, start)
 	for _, k := range requiredKeys {
 		if !slices.ContainsFunc(top, func(e entry) bool { return e.key == k }) {
-			d.add(start, "CONTRACT-002", missingHint(k), "required field %s is missing", k)
+			d.add(start, ruleid.ContractMissingField, missingHint(k), "required field %s is missing", k)
 		}
 	}
 	return c
@@ -746,7 +747,7 @@ func (d *decoder) decodeIdentity(c *Contract, f field) {
 				d.name = s
 			}
 			if !handler.ValidName(s) {
-				d.add(e.valuePos(), "CONTRACT-003", "write the name in lowercase letters and digits, separated by single . _ or -, e.g. partner-api",
+				d.add(e.valuePos(), ruleid.ContractInvalidValue, "write the name in lowercase letters and digits, separated by single . _ or -, e.g. partner-api",
 					"handler_identity.name %q does not match %s", s, handler.NamePattern)
 				continue
 			}
@@ -759,17 +760,17 @@ func (d *decoder) decodeIdentity(c *Contract, f field) {
 				continue
 			}
 			if !handler.ValidVersion(s) {
-				d.add(e.valuePos(), "CONTRACT-006", "", "handler_identity.version %q is not a semantic version (MAJOR.MINOR.PATCH)", s)
+				d.add(e.valuePos(), ruleid.ContractVersion, "", "handler_identity.version %q is not a semantic version (MAJOR.MINOR.PATCH)", s)
 				continue
 			}
 			c.Version = s
 		}
 	}
 	if !hasName {
-		d.add(f.e.pos(), "CONTRACT-002", "add handler_identity.name, e.g. partner-api", "required field handler_identity.name is missing")
+		d.add(f.e.pos(), ruleid.ContractMissingField, "add handler_identity.name, e.g. partner-api", "required field handler_identity.name is missing")
 	}
 	if !hasVersion {
-		d.add(f.e.pos(), "CONTRACT-002", `add handler_identity.version, e.g. "1.0.0"`, "required field handler_identity.version is missing")
+		d.add(f.e.pos(), ruleid.ContractMissingField, `add handler_identity.version, e.g. "1.0.0"`, "required field handler_identity.version is missing")
 	}
 }
 
@@ -783,11 +784,11 @@ func (d *decoder) decodeCommands(c *Contract, f field) {
 		d.locs[index("commands_accepted", i)] = at
 		cmd, err := handler.ParseCommand(s)
 		if err != nil {
-			d.add(at, "CONTRACT-003", "write each command as <namespace>.<verb> in lowercase, e.g. orders.query", "commands_accepted[%d]: %v", i, err)
+			d.add(at, ruleid.ContractInvalidValue, "write each command as <namespace>.<verb> in lowercase, e.g. orders.query", "commands_accepted[%d]: %v", i, err)
 			return
 		}
 		if first := slices.Index(c.Commands, cmd); first >= 0 {
-			d.add(at, "CONTRACT-003", "list each operation once in commands_accepted",
+			d.add(at, ruleid.ContractInvalidValue, "list each operation once in commands_accepted",
 				"commands_accepted[%d]: command %q is already listed at commands_accepted[%d]", i, s, listedAt[first])
 			return
 		}
@@ -796,7 +797,7 @@ func (d *decoder) decodeCommands(c *Contract, f field) {
 	})
 	if present && n == 0 {
 		if seq := yamldoc.Resolve(f.e.value); seq.Kind == yaml.SequenceNode && len(seq.Content) == 0 {
-			d.add(f.e.valuePos(), "CONTRACT-002", "list at least one operation, e.g. [orders.query]", "commands_accepted is empty: the handler would never be invoked")
+			d.add(f.e.valuePos(), ruleid.ContractMissingField, "list at least one operation, e.g. [orders.query]", "commands_accepted is empty: the handler would never be invoked")
 		}
 	}
 }
@@ -804,14 +805,14 @@ func (d *decoder) decodeCommands(c *Contract, f field) {
 func (d *decoder) decodeImplementation(c *Contract, impl *entry, start handler.Location) {
 	const hint = "set exactly one of implementation.import_path (a factory compiled into this binary) or implementation.artifact_ref {uri, digest}"
 	if impl == nil {
-		d.add(start, "CONTRACT-013", hint, "implementation is missing: neither import_path nor artifact_ref is set")
+		d.add(start, ruleid.ContractImplementation, hint, "implementation is missing: neither import_path nor artifact_ref is set")
 		return
 	}
 	f := field{e: *impl, name: "implementation", required: true}
 	d.locs["import_path"] = impl.pos()
 	d.locs["artifact_ref"] = impl.pos()
 	if isNull(impl.value) {
-		d.add(impl.pos(), "CONTRACT-013", hint, "implementation is empty: neither import_path nor artifact_ref is set")
+		d.add(impl.pos(), ruleid.ContractImplementation, hint, "implementation is empty: neither import_path nor artifact_ref is set")
 		return
 	}
 	es, ok := d.wantMapping(f, implementationKeys)
@@ -829,15 +830,15 @@ func (d *decoder) decodeImplementation(c *Contract, impl *entry, start handler.L
 	}
 	switch {
 	case imp != nil && art != nil:
-		d.add(art.pos(), "CONTRACT-013", hint, "implementation sets both import_path and artifact_ref")
+		d.add(art.pos(), ruleid.ContractImplementation, hint, "implementation sets both import_path and artifact_ref")
 	case imp == nil && art == nil:
-		d.add(impl.pos(), "CONTRACT-013", hint, "implementation sets neither import_path nor artifact_ref")
+		d.add(impl.pos(), ruleid.ContractImplementation, hint, "implementation sets neither import_path nor artifact_ref")
 	}
 	if imp != nil {
 		d.locs["import_path"] = imp.pos()
 		if s, ok := d.wantString(field{e: *imp, name: "implementation.import_path", required: true}); ok {
 			if !handler.ValidImportPath(s) {
-				d.add(imp.valuePos(), "CONTRACT-003", "write import_path as a Go import path, e.g. github.com/onexhost/onex/handlers/httpout",
+				d.add(imp.valuePos(), ruleid.ContractInvalidValue, "write import_path as a Go import path, e.g. github.com/onexhost/onex/handlers/httpout",
 					"implementation.import_path %q is not an import path", s)
 			} else {
 				c.ImportPath = s
@@ -865,7 +866,7 @@ func (d *decoder) decodeArtifact(c *Contract, art entry) {
 			d.locs["artifact_ref.uri"] = e.pos()
 			s, ok := d.wantString(sub)
 			if ok && strings.TrimSpace(s) == "" {
-				d.add(e.valuePos(), "CONTRACT-002", "", "implementation.artifact_ref.uri is empty")
+				d.add(e.valuePos(), ruleid.ContractMissingField, "", "implementation.artifact_ref.uri is empty")
 				ok = false
 			}
 			good = good && ok
@@ -875,7 +876,7 @@ func (d *decoder) decodeArtifact(c *Contract, art entry) {
 			d.locs["artifact_ref.digest"] = e.pos()
 			s, ok := d.wantString(sub)
 			if ok && !handler.ValidDigest(s) {
-				d.add(e.valuePos(), "CONTRACT-003", "pin the artifact by digest: sha256:<64 lowercase hex digits>",
+				d.add(e.valuePos(), ruleid.ContractInvalidValue, "pin the artifact by digest: sha256:<64 lowercase hex digits>",
 					"implementation.artifact_ref.digest %q is not sha256:<64 lowercase hex>", s)
 				ok = false
 			}
@@ -884,10 +885,10 @@ func (d *decoder) decodeArtifact(c *Contract, art entry) {
 		}
 	}
 	if !hasURI {
-		d.add(art.pos(), "CONTRACT-002", "add artifact_ref.uri", "required field implementation.artifact_ref.uri is missing")
+		d.add(art.pos(), ruleid.ContractMissingField, "add artifact_ref.uri", "required field implementation.artifact_ref.uri is missing")
 	}
 	if !hasDigest {
-		d.add(art.pos(), "CONTRACT-002", "add artifact_ref.digest: sha256:<64 hex>", "required field implementation.artifact_ref.digest is missing")
+		d.add(art.pos(), ruleid.ContractMissingField, "add artifact_ref.digest: sha256:<64 hex>", "required field implementation.artifact_ref.digest is missing")
 	}
 	if good && hasURI && hasDigest {
 		c.Artifact = ref
@@ -1006,11 +1007,11 @@ func (d *decoder) decodePackaging(c *Contract, f field) {
 // and recording the position of every key and item.
 func (d *decoder) decodeConfig(f field) json.RawMessage {
 	if isNull(f.e.value) {
-		d.add(f.e.valuePos(), "CONTRACT-003", "remove the key to leave config out, or write config: {}", "config must be a mapping, got null")
+		d.add(f.e.valuePos(), ruleid.ContractInvalidValue, "remove the key to leave config out, or write config: {}", "config must be a mapping, got null")
 		return nil
 	}
 	if m := yamldoc.Resolve(f.e.value); m.Kind != yaml.MappingNode || unsupportedTag(m) {
-		d.add(f.e.valuePos(), "CONTRACT-003", "write config as a mapping of the handler's keys", "config must be a mapping, got %s", kindOf(f.e.value))
+		d.add(f.e.valuePos(), ruleid.ContractInvalidValue, "write config as a mapping of the handler's keys", "config must be a mapping, got %s", kindOf(f.e.value))
 		return nil
 	}
 	buf := &d.config
@@ -1025,7 +1026,7 @@ func (d *decoder) decodeConfig(f field) json.RawMessage {
 // (.inf, .nan, unknown tags, non-scalar keys) are CONTRACT-003 at their position.
 func (d *decoder) jsonValue(buf *bytes.Buffer, n *yaml.Node, path string, depth int) bool {
 	if depth > MaxNesting {
-		d.add(location(n), "CONTRACT-003", "flatten the config", "%s nests deeper than %d levels", path, MaxNesting)
+		d.add(location(n), ruleid.ContractInvalidValue, "flatten the config", "%s nests deeper than %d levels", path, MaxNesting)
 		return false
 	}
 	x := yamldoc.Resolve(n)
@@ -1034,7 +1035,7 @@ func (d *decoder) jsonValue(buf *bytes.Buffer, n *yaml.Node, path string, depth 
 		return true
 	}
 	if unsupportedTag(x) {
-		d.add(location(x), "CONTRACT-003", "remove the tag; config holds plain YAML values", "%s: unsupported YAML tag %s", path, x.Tag)
+		d.add(location(x), ruleid.ContractInvalidValue, "remove the tag; config holds plain YAML values", "%s: unsupported YAML tag %s", path, x.Tag)
 		return false
 	}
 	switch x.Kind {
@@ -1073,7 +1074,7 @@ func (d *decoder) jsonValue(buf *bytes.Buffer, n *yaml.Node, path string, depth 
 		buf.WriteByte('}')
 		return ok
 	}
-	d.add(location(x), "CONTRACT-003", "write config as plain YAML mappings, lists and scalars", "%s: unsupported YAML value", path)
+	d.add(location(x), ruleid.ContractInvalidValue, "write config as plain YAML mappings, lists and scalars", "%s: unsupported YAML value", path)
 	return false
 }
 
@@ -1090,7 +1091,7 @@ func (d *decoder) jsonScalar(buf *bytes.Buffer, x *yaml.Node, path string) bool 
 	case "!!bool":
 		b, ok := boolValue(x)
 		if !ok {
-			d.add(location(x), "CONTRACT-003", "quote the value to keep it as a string", "%s: %s is not a boolean", path, x.Value)
+			d.add(location(x), ruleid.ContractInvalidValue, "quote the value to keep it as a string", "%s: %s is not a boolean", path, x.Value)
 			return false
 		}
 		buf.WriteString(strconv.FormatBool(b))
@@ -1098,12 +1099,12 @@ func (d *decoder) jsonScalar(buf *bytes.Buffer, x *yaml.Node, path string) bool 
 	}
 	var v any
 	if err := x.Decode(&v); err != nil {
-		d.add(location(x), "CONTRACT-003", "quote the value to keep it as a string", "%s: %q is not a valid %s", path, x.Value, x.Tag)
+		d.add(location(x), ruleid.ContractInvalidValue, "quote the value to keep it as a string", "%s: %q is not a valid %s", path, x.Value, x.Tag)
 		return false
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		d.add(location(x), "CONTRACT-003", "quote the value to keep it as a string", "%s: %s cannot be represented in JSON", path, x.Value)
+		d.add(location(x), ruleid.ContractInvalidValue, "quote the value to keep it as a string", "%s: %s cannot be represented in JSON", path, x.Value)
 		return false
 	}
 	buf.Write(b)
@@ -1123,11 +1124,11 @@ func (d *decoder) secretValue(buf *bytes.Buffer, e entry, path string) bool {
 	const hint = `write a secret reference as {secret: "scope/key"}, with a scope declared in security.secret_scopes`
 	s, ok := str(e.value)
 	if !ok {
-		d.add(e.valuePos(), "CONTRACT-003", hint, "%s: secret reference must be a \"scope/key\" string, got %s", path, kindOf(e.value))
+		d.add(e.valuePos(), ruleid.ContractInvalidValue, hint, "%s: secret reference must be a \"scope/key\" string, got %s", path, kindOf(e.value))
 		return false
 	}
 	if _, err := handler.ParseSecretRef(s); err != nil {
-		d.add(e.valuePos(), "CONTRACT-003", hint, "%s: %v", path, err)
+		d.add(e.valuePos(), ruleid.ContractInvalidValue, hint, "%s: %v", path, err)
 		return false
 	}
 	d.locs[path+".secret"] = e.pos()

@@ -3,6 +3,7 @@ package contract
 import (
 	"errors"
 
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/yamldoc"
 )
@@ -16,13 +17,13 @@ var loadOptions = yamldoc.MaxNesting(MaxNesting)
 func (d *decoder) syntaxError(err error) {
 	var se *yamldoc.SyntaxError
 	if !errors.As(err, &se) {
-		d.add(handler.Location{Line: 1, Column: 1}, "CONTRACT-001", "", "YAML syntax error: %v", err)
+		d.add(handler.Location{Line: 1, Column: 1}, ruleid.ContractSyntax, "", "YAML syntax error: %v", err)
 		return
 	}
 	at := handler.Location{Line: se.Line, Column: se.Column}
 	if se.TooDeep {
-		d.add(at, "CONTRACT-001", "", "%s", se.Message)
+		d.add(at, ruleid.ContractSyntax, "", "%s", se.Message)
 		return
 	}
-	d.add(at, "CONTRACT-001", "", "YAML syntax error: %s", se.Message)
+	d.add(at, ruleid.ContractSyntax, "", "YAML syntax error: %s", se.Message)
 }
