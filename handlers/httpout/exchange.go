@@ -80,7 +80,8 @@ func (h *HTTP) buildRequest(ctx context.Context, method string, p *Payload) (*ht
 		return nil, handler.InvalidPayload("url", "%v", err)
 	}
 	*req.URL, req.Host = u, u.Host
-	for _, name := range sortedKeys(p.Headers) {
+	var names [8]string
+	for _, name := range sortedKeys(p.Headers, names[:0]) {
 		v := p.Headers[name]
 		switch {
 		case !httpguts.ValidHeaderFieldName(name):
@@ -180,7 +181,8 @@ func (h *HTTP) target(p *Payload) (url.URL, error) {
 		}
 		b = append(b, ref.RawQuery...)
 	}
-	for _, name := range sortedKeys(p.Query) {
+	var names [8]string
+	for _, name := range sortedKeys(p.Query, names[:0]) {
 		if b, err = appendQuery(b, split, name, p.Query[name]); err != nil {
 			return url.URL{}, handler.InvalidPayload("query."+name, "%v", err)
 		}
@@ -253,23 +255,34 @@ var plainPathByte = func() (t [256]bool) {
 	return t
 }()
 
-// Result is the handler's result: the response's status, its headers (names
+// result is the handler's result: the response's status, its headers (names
 // canonical, repeated values joined with ", "), and its body in the form its
-// content allows, which BodyEncoding names: the JSON value itself (json) when
+// content allows, which bodyEncoding names: the JSON value itself (json) when
 // the response is JSON, a string (text) when it is valid UTF-8 text, else the
 // standard base64 of the bytes (base64); none, and no body, without one.
-type Result struct {
-	StatusCode   int               `json:"status_code"`
-	Headers      map[string]string `json:"headers"`
-	Body         any               `json:"body,omitempty"`
-	BodyEncoding string            `json:"body_encoding"`
+type result struct {
+	statusCode   int
+	headers      map[string]string
+	body         any // json.RawMessage, string or []byte; nil for none
+	bodyEncoding string
 }
 
-// readResponse reads the response into a Result.
-func (h *HTTP) readResponse(parent context.Context, x *exchangeContext, req *http.Request, resp *http.Response) (Result, error) {
+// value is the result as the runtime encodes it:
+// {"status_code", "headers", "body" (absent without one), "body_encoding"}.
+func (r result) value() handler.Object {
+	o := make(handler.Object, 0, 4)
+	o = append(o, handler.Member{Name: "status_code", Value: r.statusCode}, handler.Member{Name: "headers", Value: r.headers})
+	if r.body != nil {
+		o = append(o, handler.Member{Name: "body", Value: r.body})
+	}
+	return append(o, handler.Member{Name: "body_encoding", Value: r.bodyEncoding})
+}
+
+// readResponse reads the response into a result.
+func (h *HTTP) readResponse(parent context.Context, x *exchangeContext, req *http.Request, resp *http.Response) (result, error) {
 	max := h.cfg.maxResponseBytes
 	if resp.ContentLength > max {
-		return Result{}, responseTooLarge(req, resp.ContentLength, max)
+		return result{}, responseTooLarge(req, resp.ContentLength, max)
 	}
 	var body []byte
 	var err error
@@ -282,19 +295,19 @@ func (h *HTTP) readResponse(parent context.Context, x *exchangeContext, req *htt
 		body, err = io.ReadAll(io.LimitReader(resp.Body, max+1))
 	}
 	if err != nil {
-		return Result{}, h.transportError(parent, x, req, err)
+		return result{}, h.transportError(parent, x, req, err)
 	}
 	if int64(len(body)) > max {
-		return Result{}, responseTooLarge(req, -1, max)
+		return result{}, responseTooLarge(req, -1, max)
 	}
 	return newResult(resp, body), nil
 }
 
 // newResult is the result for a response and its body.
-func newResult(resp *http.Response, body []byte) Result {
-	res := Result{StatusCode: resp.StatusCode, Headers: make(map[string]string, len(resp.Header)), BodyEncoding: EncodingNone}
+func newResult(resp *http.Response, body []byte) result {
+	res := result{statusCode: resp.StatusCode, headers: make(map[string]string, len(resp.Header)), bodyEncoding: EncodingNone}
 	for name, vals := range resp.Header {
-		res.Headers[name] = strings.Join(vals, ", ")
+		res.headers[name] = strings.Join(vals, ", ")
 	}
 	if len(body) == 0 {
 		return res
@@ -306,11 +319,11 @@ func newResult(resp *http.Response, body []byte) Result {
 	}
 	switch {
 	case (mt == "application/json" || strings.HasSuffix(mt, "+json")) && json.Valid(body):
-		res.Body, res.BodyEncoding = json.RawMessage(body), EncodingJSON
+		res.body, res.bodyEncoding = json.RawMessage(body), EncodingJSON
 	case isText(mt) && utf8.Valid(body):
-		res.Body, res.BodyEncoding = string(body), EncodingText
+		res.body, res.bodyEncoding = string(body), EncodingText
 	default:
-		res.Body, res.BodyEncoding = body, EncodingBase64 // []byte encodes as base64
+		res.body, res.bodyEncoding = body, EncodingBase64 // []byte encodes as base64
 	}
 	return res
 }

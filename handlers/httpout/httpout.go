@@ -315,5 +315,5 @@ func (h *HTTP) Handle(ctx context.Context, inv *handler.Invocation) (handler.Out
 	if err != nil {
 		return handler.Output{}, err
 	}
-	return handler.Output{Result: res}, nil
+	return handler.Output{Result: res.value()}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -71,11 +70,13 @@ func appendQueryValue(b []byte, start int, name string, v any) ([]byte, error) {
 	return append(b, url.QueryEscape(s)...), nil
 }
 
-// sortedKeys returns m's keys in order, for a deterministic request and
-// deterministic errors.
-func sortedKeys[V any](m map[string]V) []string {
-	if len(m) == 0 {
-		return nil
+// sortedKeys appends m's keys to buf and returns them in order, for a
+// deterministic request and deterministic errors. A caller passes a small
+// array of its own, so the usual few keys are sorted without allocating.
+func sortedKeys[V any](m map[string]V, buf []string) []string {
+	for k := range m {
+		buf = append(buf, k)
 	}
-	return slices.Sorted(maps.Keys(m))
+	slices.Sort(buf)
+	return buf
 }
