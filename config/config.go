@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/internal/suggest"
 	"github.com/onexhost/onex/internal/yamldoc"
 )
@@ -69,7 +70,7 @@ func Load(path string) (*File, []*diag.ValidationError) {
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		e := diag.New("RUNTIME-002", "cannot read configuration: %v", trimPathErr(err))
+		e := diag.New(ruleid.RuntimeConfig, "cannot read configuration: %v", trimPathErr(err))
 		e.FilePath = path
 		e.RemediationHint = "pass an existing, readable onex.yaml with --config, or leave --config out to use the defaults"
 		return nil, []*diag.ValidationError{e}
@@ -95,13 +96,13 @@ func Parse(path string, data []byte) (*File, []*diag.ValidationError) {
 		if errors.As(err, &se) {
 			msg, line, col = se.Message, se.Line, se.Column
 		}
-		e := diag.New("RUNTIME-002", "invalid YAML: %s", msg)
+		e := diag.New(ruleid.RuntimeConfig, "invalid YAML: %s", msg)
 		f.locate(e, line, col)
 		e.RemediationHint = "fix the YAML syntax of the configuration at the reported line and column"
 		return nil, []*diag.ValidationError{e}
 	}
 	if second != nil {
-		e := diag.New("RUNTIME-002", "configuration holds more than one YAML document")
+		e := diag.New(ruleid.RuntimeConfig, "configuration holds more than one YAML document")
 		f.locateNode(e, second)
 		return nil, []*diag.ValidationError{e}
 	}
@@ -113,7 +114,7 @@ func Parse(path string, data []byte) (*File, []*diag.ValidationError) {
 	}
 	m := yamldoc.Resolve(body)
 	if m == nil || m.Kind != yaml.MappingNode {
-		e := diag.New("RUNTIME-002", "configuration must be a mapping of sections (%s)", strings.Join(Sections, ", "))
+		e := diag.New(ruleid.RuntimeConfig, "configuration must be a mapping of sections (%s)", strings.Join(Sections, ", "))
 		f.locateNode(e, body)
 		return nil, []*diag.ValidationError{e}
 	}
@@ -122,7 +123,7 @@ func Parse(path string, data []byte) (*File, []*diag.ValidationError) {
 		k, v := m.Content[i], m.Content[i+1]
 		key, _ := yamldoc.KeyText(k)
 		if !slices.Contains(Sections, key) {
-			e := diag.New("RUNTIME-002", "unknown section %q%s", key, suggest.Hint(key, Sections))
+			e := diag.New(ruleid.RuntimeConfig, "unknown section %q%s", key, suggest.Hint(key, Sections))
 			e.Details = map[string]any{"key": key}
 			f.locateNode(e, k)
 			errs = append(errs, e)
@@ -145,7 +146,7 @@ func (f *File) duplicateKey(n *yaml.Node) *diag.ValidationError {
 	case yaml.MappingNode:
 		if dup, first := yamldoc.DuplicateKey(n); dup != nil {
 			key, _ := yamldoc.KeyText(dup)
-			e := diag.New("RUNTIME-002", "key %q appears twice in one mapping (first at line %d, column %d)", key, first.Line, first.Column)
+			e := diag.New(ruleid.RuntimeConfig, "key %q appears twice in one mapping (first at line %d, column %d)", key, first.Line, first.Column)
 			e.Details = map[string]any{"key": key}
 			e.RemediationHint = "remove or merge one of the two: a mapping sets each key once"
 			f.locateNode(e, dup)
@@ -189,7 +190,7 @@ func (f *File) Decode(section string, dst any) []*diag.ValidationError {
 				line, col = le.Mark.Line, le.Mark.Column
 			}
 		}
-		e := diag.New("RUNTIME-002", "%s: %s", section, msg)
+		e := diag.New(ruleid.RuntimeConfig, "%s: %s", section, msg)
 		e.Details = map[string]any{"key": section}
 		f.locate(e, line, col)
 		return []*diag.ValidationError{e}
@@ -200,7 +201,7 @@ func (f *File) Decode(section string, dst any) []*diag.ValidationError {
 // Errorf makes a located RUNTIME-002 for a semantic error of the value at
 // keyPath (dotted, e.g. runtime.max_concurrency), for section owners' checks.
 func (f *File) Errorf(keyPath, format string, args ...any) *diag.ValidationError {
-	e := diag.New("RUNTIME-002", "%s: %s", keyPath, fmt.Sprintf(format, args...))
+	e := diag.New(ruleid.RuntimeConfig, "%s: %s", keyPath, fmt.Sprintf(format, args...))
 	e.Details = map[string]any{"key": keyPath}
 	if f != nil {
 		f.FilePath(e)
@@ -309,12 +310,12 @@ func (f *File) check(section, path string, n *yaml.Node, t reflect.Type) []*diag
 		if want == "" {
 			want = scalarName(t)
 		}
-		e := diag.New("RUNTIME-002", "%s: %s was used where %s is expected", path, describe(n), want)
+		e := diag.New(ruleid.RuntimeConfig, "%s: %s was used where %s is expected", path, describe(n), want)
 		e.Details = map[string]any{"key": section}
 		f.locateNode(e, n)
 		return []*diag.ValidationError{e}
 	case t.Kind() == reflect.Bool && n.Tag != "!!bool":
-		e := diag.New("RUNTIME-002", "%s: %s is not a boolean (true or false)", path, strconv.Quote(n.Value))
+		e := diag.New(ruleid.RuntimeConfig, "%s: %s is not a boolean (true or false)", path, strconv.Quote(n.Value))
 		e.Details = map[string]any{"key": section}
 		f.locateNode(e, n)
 		return []*diag.ValidationError{e}
@@ -337,7 +338,7 @@ func (f *File) check(section, path string, n *yaml.Node, t reflect.Type) []*diag
 			case rest != nil: // an inline map takes the other keys
 				ft = rest
 			default:
-				e := diag.New("RUNTIME-002", "%s: unknown key %q%s", path, key, suggest.Hint(key, names))
+				e := diag.New(ruleid.RuntimeConfig, "%s: unknown key %q%s", path, key, suggest.Hint(key, names))
 				e.Details = map[string]any{"key": path + "." + key, "valid": names}
 				f.locateNode(e, k)
 				errs = append(errs, e)
@@ -440,7 +441,7 @@ func (f *File) checkText(path string, n *yaml.Node, t reflect.Type) *diag.Valida
 	}
 	u := reflect.New(t).Interface().(interface{ UnmarshalText([]byte) error })
 	if err := u.UnmarshalText([]byte(n.Value)); err != nil {
-		e := diag.New("RUNTIME-002", "%s: %v", path, err)
+		e := diag.New(ruleid.RuntimeConfig, "%s: %v", path, err)
 		e.Details = map[string]any{"key": path}
 		f.locateNode(e, n)
 		return e
