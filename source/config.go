@@ -12,6 +12,7 @@ import (
 
 	"github.com/onexhost/onex/config"
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/suggest"
 )
@@ -327,7 +328,7 @@ func (c Config) BootstrapAllowed(env handler.Environment, now time.Time) *diag.V
 }
 
 func (c Config) runtime003(key, format string, args ...any) *diag.ValidationError {
-	e := diag.New("RUNTIME-003", format, args...)
+	e := diag.New(ruleid.RuntimeBootstrapOverride, format, args...)
 	e.SourceType = c.Mode
 	e.Details = map[string]any{"key": key, "mode": string(c.Mode)}
 	if c.file != nil && c.file.Path != "" {

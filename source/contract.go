@@ -16,6 +16,7 @@ import (
 
 	"github.com/onexhost/onex/contract"
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/validate"
 )
@@ -133,7 +134,7 @@ func (s *Contract) find(ctx context.Context, found func(path string), tick func(
 	for _, p := range s.paths {
 		real, err := realPath(p)
 		if err != nil {
-			errs = append(errs, discoveryError("CONTRACT-007", p, "contract path %s cannot be read: %v", p, trimPathErr(err)))
+			errs = append(errs, discoveryError(ruleid.ContractUnreadable, p, "contract path %s cannot be read: %v", p, trimPathErr(err)))
 			continue
 		}
 		roots = append(roots, root{shown: p, real: real})
@@ -142,7 +143,7 @@ func (s *Contract) find(ctx context.Context, found func(path string), tick func(
 	for _, r := range roots {
 		fi, err := os.Stat(r.real)
 		if err != nil {
-			errs = append(errs, discoveryError("CONTRACT-007", r.shown, "contract path %s cannot be read: %v", r.shown, trimPathErr(err)))
+			errs = append(errs, discoveryError(ruleid.ContractUnreadable, r.shown, "contract path %s cannot be read: %v", r.shown, trimPathErr(err)))
 			continue
 		}
 		if !fi.IsDir() {
@@ -195,7 +196,7 @@ func (w *walker) walk(display, real string) {
 	w.tick()
 	entries, err := os.ReadDir(real) // sorted by name
 	if err != nil {
-		w.errs = append(w.errs, discoveryError("CONTRACT-007", display, "cannot read %s: %v", display, trimPathErr(err)))
+		w.errs = append(w.errs, discoveryError(ruleid.ContractUnreadable, display, "cannot read %s: %v", display, trimPathErr(err)))
 		return
 	}
 	same := display == real
@@ -239,14 +240,14 @@ func (w *walker) symlink(display, p, name string) {
 	target, err := filepath.EvalSymlinks(p)
 	if err != nil {
 		if name == contract.FileName {
-			w.errs = append(w.errs, discoveryError("CONTRACT-007", display, "cannot read %s: the link's target is missing or unreadable (%v)", display, trimPathErr(err)))
+			w.errs = append(w.errs, discoveryError(ruleid.ContractUnreadable, display, "cannot read %s: the link's target is missing or unreadable (%v)", display, trimPathErr(err)))
 		}
 		return // a dangling link that is not a contract is not our business
 	}
 	fi, err := os.Stat(target)
 	if err != nil {
 		if name == contract.FileName {
-			w.errs = append(w.errs, discoveryError("CONTRACT-007", display, "cannot read %s: %v", display, trimPathErr(err)))
+			w.errs = append(w.errs, discoveryError(ruleid.ContractUnreadable, display, "cannot read %s: %v", display, trimPathErr(err)))
 		}
 		return
 	}
@@ -254,7 +255,7 @@ func (w *walker) symlink(display, p, name string) {
 		return // links to other files are never read
 	}
 	if !w.inside(target) {
-		e := discoveryError("CONTRACT-010", display, "symlink %s points to %s, outside the contract roots", display, target)
+		e := discoveryError(ruleid.ContractSymlinkEscape, display, "symlink %s points to %s, outside the contract roots", display, target)
 		e.Details = map[string]any{"link": display, "target": target, "roots": w.rootNames()}
 		w.errs = append(w.errs, e)
 		return
@@ -511,7 +512,7 @@ func duplicates(results []loaded) []*diag.ValidationError {
 				others = append(others, results[j].path)
 			}
 		}
-		e := diag.New("CONTRACT-008", "handler_name %q is also declared by %s", name, strings.Join(others, ", "))
+		e := diag.New(ruleid.ContractDuplicateName, "handler_name %q is also declared by %s", name, strings.Join(others, ", "))
 		e.Details = map[string]any{"handler_name": name, "declared_by": all}
 		e.RemediationHint = fmt.Sprintf("give every handler a unique handler_identity.name: %d contracts declare %q, and none of them is registered until only one does", len(same), name)
 		errs = append(errs, validate.At(r.desc, "handler_name", e))

@@ -20,6 +20,7 @@ import (
 
 	"github.com/onexhost/onex/contract"
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/text"
 	"github.com/onexhost/onex/validate"
@@ -330,11 +331,11 @@ func (r *Registry) loadIndex(ctx context.Context) (*registryIndex, string, *diag
 			r.mu.Unlock()
 			return idx, RegistryCacheFresh, nil
 		}
-		live = r.indexError("CONTRACT-018", "registry index %s is unusable: %v", r.shown, perr)
+		live = r.indexError(ruleid.ContractIndexMalformed, "registry index %s is unusable: %v", r.shown, perr)
 	} else if errors.Is(err, errTooLarge) {
-		live = r.indexError("CONTRACT-018", "registry index %s is unusable: %v", r.shown, err)
+		live = r.indexError(ruleid.ContractIndexMalformed, "registry index %s is unusable: %v", r.shown, err)
 	} else {
-		live = r.indexError("CONTRACT-019", "registry index %s cannot be fetched: %v", r.shown, err)
+		live = r.indexError(ruleid.ContractRegistryUnreachable, "registry index %s cannot be fetched: %v", r.shown, err)
 	}
 	if ctx.Err() != nil {
 		return nil, RegistryCacheUnavailable, live
@@ -457,7 +458,7 @@ func (r *Registry) entries(in []RegistryEntry) ([]resolvedEntry, []*diag.Validat
 	)
 	for i, e := range in {
 		bad := func(format string, args ...any) {
-			v := r.indexError("CONTRACT-018", "registry index %s, entry %d: %s", r.shown, i, fmt.Sprintf(format, args...))
+			v := r.indexError(ruleid.ContractIndexMalformed, "registry index %s, entry %d: %s", r.shown, i, fmt.Sprintf(format, args...))
 			if e.Name != "" {
 				v.HandlerIdentity = e.Name
 			}
@@ -557,18 +558,18 @@ func (r *Registry) loadEntry(ctx context.Context, e resolvedEntry, cacheOnly boo
 	data, ok := r.readCachedDocument(e.digest)
 	if !ok {
 		if cacheOnly {
-			return fail("CONTRACT-019", "contract document of %s (%s) is not in the disk cache and the registry is unreachable", e.Name, e.shown)
+			return fail(ruleid.ContractRegistryUnreachable, "contract document of %s (%s) is not in the disk cache and the registry is unreachable", e.Name, e.shown)
 		}
 		var err error
 		data, err = r.fetchDocument(ctx, e.doc)
 		if errors.Is(err, errTooLarge) {
-			return fail("CONTRACT-007", "contract document of %s at %s is %v", e.Name, e.shown, err)
+			return fail(ruleid.ContractUnreadable, "contract document of %s at %s is %v", e.Name, e.shown, err)
 		}
 		if err != nil {
-			return fail("CONTRACT-019", "contract document of %s cannot be fetched from %s: %v", e.Name, e.shown, err)
+			return fail(ruleid.ContractRegistryUnreachable, "contract document of %s cannot be fetched from %s: %v", e.Name, e.shown, err)
 		}
 		if got := sha256Digest(data); got != "sha256:"+e.digest {
-			l := fail("CONTRACT-017", "contract document of %s at %s does not match its pinned digest: the index pins sha256:%s, the document is %s; it was not loaded",
+			l := fail(ruleid.ContractDigestMismatch, "contract document of %s at %s does not match its pinned digest: the index pins sha256:%s, the document is %s; it was not loaded",
 				e.Name, e.shown, e.digest, got)
 			l.errs[0].Details["expected_digest"] = "sha256:" + e.digest
 			l.errs[0].Details["actual_digest"] = got
@@ -586,7 +587,7 @@ func (r *Registry) loadEntry(ctx context.Context, e resolvedEntry, cacheOnly boo
 	d := c.Descriptor()
 	d.SourceType, d.Origin = handler.SourceRegistry, e.shown
 	if d.Name != e.Name {
-		v := diag.New("CONTRACT-018", "registry index entry %q points to a contract declaring handler_name %q", e.Name, d.Name)
+		v := diag.New(ruleid.ContractIndexMalformed, "registry index entry %q points to a contract declaring handler_name %q", e.Name, d.Name)
 		v.Details = map[string]any{"index_name": e.Name, "handler_name": d.Name, "url": e.shown}
 		v.RemediationHint = "make the index entry's name the handler_identity.name of the document it points to"
 		return loaded{path: e.shown, desc: d, errs: []*diag.ValidationError{validate.At(d, "handler_name", v)}}
