@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/suggest"
 )
@@ -39,7 +40,7 @@ func Descriptor(d *handler.Descriptor) []*diag.ValidationError {
 		return errs
 	}
 	if d.Artifact != nil {
-		return []*diag.ValidationError{at(d, "artifact_ref", diag.New("CONTRACT-016",
+		return []*diag.ValidationError{at(d, "artifact_ref", diag.New(ruleid.ContractArtifactUnsupported,
 			"artifact_ref %s cannot be loaded: this host runs only handlers compiled into its binary", d.Artifact.URI))}
 	}
 	f, ok := handler.Lookup(d.ImportPath)
@@ -49,7 +50,7 @@ func Descriptor(d *handler.Descriptor) []*diag.ValidationError {
 	var errs []*diag.ValidationError
 	for i, c := range d.Commands {
 		if !f.Implements(c.Verb()) {
-			e := diag.New("CONTRACT-015", "command %q: verb %q is not implemented by %s (its verbs: %s)",
+			e := diag.New(ruleid.ContractVerbNotImplemented, "command %q: verb %q is not implemented by %s (its verbs: %s)",
 				c, c.Verb(), f.ImportPath, strings.Join(f.Verbs, ", "))
 			e.Details = map[string]any{"command": string(c), "verb": c.Verb(), "verbs": slices.Clone(f.Verbs)}
 			errs = append(errs, at(d, fmt.Sprintf("commands_accepted[%d]", i), e))
@@ -77,7 +78,7 @@ func unregistered(d *handler.Descriptor) *diag.ValidationError {
 	} else {
 		msg += "; no handler factory is registered"
 	}
-	e := diag.New("CONTRACT-009", "%s", msg)
+	e := diag.New(ruleid.ContractImportNotRegistered, "%s", msg)
 	e.Details = details
 	return at(d, "import_path", e)
 }
@@ -90,7 +91,7 @@ func checkConfig(d *handler.Descriptor, f handler.Factory) *diag.ValidationError
 	if err == nil {
 		return nil
 	}
-	e := diag.New("CONTRACT-011", "config rejected by %s: %v", f.ImportPath, err)
+	e := diag.New(ruleid.ContractConfigRejected, "config rejected by %s: %v", f.ImportPath, err)
 	if ve, ok := err.(*diag.ValidationError); ok {
 		e.CausedBy = ve
 	}
@@ -159,7 +160,7 @@ func Routes(descs []*handler.Descriptor) []*diag.ValidationError {
 			if first == d {
 				continue // duplicates within one descriptor are DESCRIPTOR-007
 			}
-			e := diag.New("CONTRACT-012", "operation %q is accepted by both %q (%s) and %q", c, first.Name, first.Origin, d.Name)
+			e := diag.New(ruleid.ContractDuplicateOperation, "operation %q is accepted by both %q (%s) and %q", c, first.Name, first.Origin, d.Name)
 			e.Details = map[string]any{"operation": string(c), "handlers": []string{first.Name, d.Name}}
 			errs = append(errs, at(d, fmt.Sprintf("commands_accepted[%d]", i), e))
 		}
