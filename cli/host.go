@@ -9,6 +9,7 @@ import (
 
 	"github.com/onexhost/onex/config"
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/policy"
 	"github.com/onexhost/onex/runtime"
@@ -112,7 +113,7 @@ func (s *hostSetup) handlerSource(env *Env) (source.HandlerSource, *diag.Validat
 		if errors.As(err, &ve) {
 			return nil, ve
 		}
-		return nil, diag.New("RUNTIME-002", "%v", err)
+		return nil, diag.New(ruleid.RuntimeConfig, "%v", err)
 	}
 	return src, nil
 }
@@ -126,7 +127,7 @@ func (s *hostSetup) newHost(env *Env) (*runtime.Host, *diag.ValidationError) {
 	}
 	b, err := s.bus.open(env.Logger)
 	if err != nil {
-		return nil, diag.New("RUNTIME-002", "%v", err)
+		return nil, diag.New(ruleid.RuntimeConfig, "%v", err)
 	}
 	if s.tel != nil {
 		s.tel.bus = b
