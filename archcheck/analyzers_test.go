@@ -7,6 +7,7 @@ import (
 	"golang.org/x/tools/go/analysis/analysistest"
 
 	"github.com/onexhost/onex/archcheck"
+	"github.com/onexhost/onex/diag/ruleid"
 )
 
 // TestAnalyzers runs each rule over its testdata packages: every `// want`
@@ -15,13 +16,13 @@ func TestAnalyzers(t *testing.T) {
 	tests := []struct {
 		name     string
 		analyzer *analysis.Analyzer
-		rule     string
+		rule     ruleid.ID
 		pkgs     []string
 	}{
-		{"ARCH-001", archcheck.DirectDispatch, archcheck.RuleDirectDispatch, []string{"dispatch", "github.com/onexhost/onex/runtime"}},
-		{"ARCH-002", archcheck.HandlerPublish, archcheck.RuleHandlerPublish, []string{"publish", "publishok", "bususer", "github.com/onexhost/onex/runtime"}},
-		{"ARCH-003", archcheck.OrchestratorFSM, archcheck.RuleOrchestratorFSM, []string{"workflow"}},
-		{"ARCH-004", archcheck.CapabilityIO, archcheck.RuleCapabilityIO, []string{"capio", "capiook", "registered", "capreach", "example.com/remote", "example.com/spool", "example.com/archive", "github.com/onexhost/onex/runtime"}},
+		{"ARCH-001", archcheck.DirectDispatch, ruleid.ArchDirectDispatch, []string{"dispatch", "github.com/onexhost/onex/runtime"}},
+		{"ARCH-002", archcheck.HandlerPublish, ruleid.ArchHandlerPublish, []string{"publish", "publishok", "bususer", "github.com/onexhost/onex/runtime"}},
+		{"ARCH-003", archcheck.OrchestratorFSM, ruleid.ArchOrchestratorFSM, []string{"workflow"}},
+		{"ARCH-004", archcheck.CapabilityIO, ruleid.ArchCapabilityIO, []string{"capio", "capiook", "registered", "capreach", "example.com/remote", "example.com/spool", "example.com/archive", "github.com/onexhost/onex/runtime"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,7 +36,7 @@ func TestAnalyzers(t *testing.T) {
 						t.Errorf("%s: message not in the rule format: %q", r.Action.Package.Fset.Position(d.Pos), d.Message)
 						continue
 					}
-					if f.Rule != tt.rule || d.Category != tt.rule {
+					if f.Rule != tt.rule || d.Category != string(tt.rule) {
 						t.Errorf("%s: rule %q, category %q, want %s", r.Action.Package.Fset.Position(d.Pos), f.Rule, d.Category, tt.rule)
 					}
 					if f.Hint == "" || f.Message == "" {

@@ -7,6 +7,8 @@ import (
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/inspect"
 	"golang.org/x/tools/go/ast/inspector"
+
+	"github.com/onexhost/onex/diag/ruleid"
 )
 
 // DirectDispatch reports ARCH-001: Handle of a handler called (or taken as a
@@ -50,10 +52,10 @@ func runDirectDispatch(pass *analysis.Pass) (any, error) {
 		}
 		recv := types.TypeString(s.Recv(), qualifier(pass))
 		if _, isCall := cur.Parent().Node().(*ast.CallExpr); isCall && s.Kind() == types.MethodVal {
-			report(pass, sel.Sel.Pos(), RuleDirectDispatch, dispatchHint,
+			report(pass, sel.Sel.Pos(), ruleid.ArchDirectDispatch, dispatchHint,
 				"direct call of Handle on handler %s bypasses the runtime", recv)
 		} else {
-			report(pass, sel.Sel.Pos(), RuleDirectDispatch, dispatchHint,
+			report(pass, sel.Sel.Pos(), ruleid.ArchDirectDispatch, dispatchHint,
 				"Handle of handler %s taken as a function value bypasses the runtime", recv)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
+
+	"github.com/onexhost/onex/diag/ruleid"
 )
 
 // OrchestratorFSM reports ARCH-003: workflow FSM state in an orchestrator.
@@ -52,10 +54,10 @@ func runOrchestratorFSM(pass *analysis.Pass) (any, error) {
 				switch kind := stateField(fld); kind {
 				case "":
 				case "transition table":
-					report(pass, fld.Pos(), RuleOrchestratorFSM, fsmHint,
+					report(pass, fld.Pos(), ruleid.ArchOrchestratorFSM, fsmHint,
 						"orchestrator %s holds a transition table in field %s (%s)", tn.Name(), fld.Name(), types.TypeString(fld.Type(), q))
 				default:
-					report(pass, fld.Pos(), RuleOrchestratorFSM, fsmHint,
+					report(pass, fld.Pos(), ruleid.ArchOrchestratorFSM, fsmHint,
 						"orchestrator %s holds workflow state in field %s (%s)", tn.Name(), fld.Name(), types.TypeString(fld.Type(), q))
 				}
 			}
@@ -65,7 +67,7 @@ func runOrchestratorFSM(pass *analysis.Pass) (any, error) {
 				continue
 			}
 			if ws := words(m.Name()); hasTransitionWord(ws) || hasStateWord(ws) {
-				report(pass, m.Pos(), RuleOrchestratorFSM, fsmHint,
+				report(pass, m.Pos(), ruleid.ArchOrchestratorFSM, fsmHint,
 					"orchestrator %s has the state transition method %s", tn.Name(), m.Name())
 			}
 		}

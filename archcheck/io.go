@@ -11,6 +11,8 @@ import (
 	"golang.org/x/tools/go/analysis/passes/inspect"
 	"golang.org/x/tools/go/ast/inspector"
 	"golang.org/x/tools/go/types/typeutil"
+
+	"github.com/onexhost/onex/diag/ruleid"
 )
 
 // CapabilityIO reports ARCH-004: a handler package doing I/O on its own.
@@ -158,7 +160,7 @@ func runCapabilityIO(pass *analysis.Pass) (any, error) {
 		case *ast.Ident:
 			if key, ok := forbiddenUse(pass, n, readOnly); ok {
 				use := ioUseOf(key)
-				report(pass, n.Pos(), RuleCapabilityIO, use.hint,
+				report(pass, n.Pos(), ruleid.ArchCapabilityIO, use.hint,
 					"handler package %s with %s (%s)", use.what, key, info.why)
 				continue
 			}
@@ -172,7 +174,7 @@ func runCapabilityIO(pass *analysis.Pass) (any, error) {
 				use := ioUseOf(f.forbiddenKey())
 				name := funcName(callee, q)
 				chain := append([]string{enclosingName(pass, cur), name}, f.Chain...)
-				report(pass, n.Pos(), RuleCapabilityIO, use.hint+reachHint,
+				report(pass, n.Pos(), ruleid.ArchCapabilityIO, use.hint+reachHint,
 					"handler package %s through %s: %s (%s)", use.what, name, strings.Join(chain, " → "), info.why)
 			}
 		case *ast.CompositeLit:
@@ -233,7 +235,7 @@ func checkConstructed(pass *analysis.Pass, pos token.Pos, t types.Type, info *pk
 		return
 	}
 	if use, ok := forbiddenTypes[n.Obj().Pkg().Path()+"."+n.Obj().Name()]; ok {
-		report(pass, pos, RuleCapabilityIO, use.hint,
+		report(pass, pos, ruleid.ArchCapabilityIO, use.hint,
 			"handler package %s (%s) (%s)", use.what, types.TypeString(n, q), info.why)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/inspect"
 	"golang.org/x/tools/go/ast/inspector"
+
+	"github.com/onexhost/onex/diag/ruleid"
 )
 
 // HandlerPublish reports ARCH-002: a handler that can publish.
@@ -47,7 +49,7 @@ func runHandlerPublish(pass *analysis.Pass) (any, error) {
 			for _, imp := range f.Imports {
 				path, err := strconv.Unquote(imp.Path.Value)
 				if err == nil && under(path, busPath) {
-					report(pass, imp.Path.Pos(), RuleHandlerPublish, busHint,
+					report(pass, imp.Path.Pos(), ruleid.ArchHandlerPublish, busHint,
 						"handler package imports %s (%s)", path, info.why)
 				}
 			}
@@ -62,7 +64,7 @@ func runHandlerPublish(pass *analysis.Pass) (any, error) {
 		}
 		for fld := range st.Fields() {
 			if pub, ok := publisherIn(fld.Type(), pass.Pkg); ok {
-				report(pass, fld.Pos(), RuleHandlerPublish, publishHint,
+				report(pass, fld.Pos(), ruleid.ArchHandlerPublish, publishHint,
 					"handler type %s holds a bus publisher in field %s (%s)",
 					tn.Name(), fld.Name(), types.TypeString(pub, q))
 			}
@@ -117,7 +119,7 @@ func runHandlerPublish(pass *analysis.Pass) (any, error) {
 				continue
 			}
 			if hasPublish(s.Recv()) {
-				report(pass, sel.Sel.Pos(), RuleHandlerPublish, publishHint,
+				report(pass, sel.Sel.Pos(), ruleid.ArchHandlerPublish, publishHint,
 					"handler method %s.%s calls %s on a bus publisher (%s)",
 					owner.Name(), name, sel.Sel.Name, types.TypeString(s.Recv(), q))
 			}
@@ -140,7 +142,7 @@ func checkPublisherParams(pass *analysis.Pass, ft *ast.FuncType, what string) {
 		if len(field.Names) > 0 {
 			pos, name = field.Names[0].Pos(), field.Names[0].Name
 		}
-		report(pass, pos, RuleHandlerPublish, publishHint,
+		report(pass, pos, ruleid.ArchHandlerPublish, publishHint,
 			"%s receives a bus publisher in parameter %s (%s)", what, name, types.TypeString(pub, qualifier(pass)))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/validate"
 )
@@ -58,7 +59,7 @@ func pureUsesIO(d *handler.Descriptor, f handler.Factory) *diag.ValidationError 
 	if len(uses) == 0 {
 		return nil
 	}
-	e := diag.New("ARCH-005", "%s handler uses factory %s, which needs %s; a pure handler is granted no I/O",
+	e := diag.New(ruleid.ArchPureHandlerIO, "%s handler uses factory %s, which needs %s; a pure handler is granted no I/O",
 		d.Category, f.ImportPath, strings.Join(uses, " and "))
 	e.Details = map[string]any{"handler_type_category": string(d.Category), "import_path": f.ImportPath, "uses": uses}
 	return validate.At(d, "handler_type_category", e)
@@ -67,7 +68,7 @@ func pureUsesIO(d *handler.Descriptor, f handler.Factory) *diag.ValidationError 
 func unusedGrants(d *handler.Descriptor, f handler.Factory) []*diag.ValidationError {
 	var errs []*diag.ValidationError
 	if !f.Uses.Egress && len(d.Security.AllowedDomains) > 0 {
-		e := diag.New("ARCH-006", "security.allowed_domains grants egress to %s, but factory %s makes no outbound connections",
+		e := diag.New(ruleid.ArchUnusedGrant, "security.allowed_domains grants egress to %s, but factory %s makes no outbound connections",
 			strings.Join(d.Security.AllowedDomains, ", "), f.ImportPath)
 		e.RemediationHint = "remove security.allowed_domains: the handler's factory never dials"
 		e.Details = map[string]any{"import_path": f.ImportPath, "allowed_domains": slices.Clone(d.Security.AllowedDomains)}
@@ -86,7 +87,7 @@ func unusedGrants(d *handler.Descriptor, f handler.Factory) []*diag.ValidationEr
 		if referenced[scope] {
 			continue
 		}
-		e := diag.New("ARCH-006", "secret scope %q is granted, but factory %s reads no secrets and config references none of that scope",
+		e := diag.New(ruleid.ArchUnusedGrant, "secret scope %q is granted, but factory %s reads no secrets and config references none of that scope",
 			scope, f.ImportPath)
 		e.RemediationHint = fmt.Sprintf("remove %q from security.secret_scopes, or reference it in config as {secret: \"%s/<key>\"}", scope, scope)
 		e.Details = map[string]any{"import_path": f.ImportPath, "secret_scope": scope}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/tools/go/packages"
 
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 )
 
 // Analyzers returns the static rules, ARCH-001 to ARCH-004, in rule order.
@@ -201,9 +202,9 @@ func standardPackage(p *packages.Package) bool {
 func toValidationError(act *checker.Action, base string, d analysis.Diagnostic) *diag.ValidationError {
 	f, ok := ParseMessage(d.Message)
 	if !ok { // every analyzer reports through report; keep the raw text if not
-		f = Finding{Rule: d.Category, Message: d.Message}
+		f = Finding{Rule: ruleid.ID(d.Category), Message: d.Message}
 	}
-	e := diag.New(diag.RuleID(f.Rule), "%s", f.Message)
+	e := diag.New(f.Rule, "%s", f.Message)
 	if f.Hint != "" {
 		e.RemediationHint = f.Hint
 	}

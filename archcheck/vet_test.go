@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/onexhost/onex/archcheck"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -43,7 +44,7 @@ func sampleModule(t testing.TB) (dir string, env []string) {
 
 // finding is what the tests compare: rule and exact position.
 type finding struct {
-	Rule         string
+	Rule         ruleid.ID
 	File         string
 	Line, Column int
 }
@@ -119,7 +120,7 @@ func TestVet(t *testing.T) {
 			var got []finding
 			messages := map[string]string{}
 			for _, d := range r.Diagnostics {
-				f := finding{string(d.RuleID), d.FilePath, d.Line, d.Column}
+				f := finding{d.RuleID, d.FilePath, d.Line, d.Column}
 				got = append(got, f)
 				messages[f.String()] = d.Message
 				if d.ErrorType != handler.ErrArchitectureViolation || d.Severity != handler.SeverityError {
