@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 )
 
 // Default topics.
@@ -152,6 +153,6 @@ func CheckPublish(ctx context.Context) error {
 	if !InInvocation(ctx) {
 		return nil
 	}
-	e := diag.New("ARCH-002", "publish attempted from inside a handler invocation; handlers return results and the runtime publishes them")
+	e := diag.New(ruleid.ArchHandlerPublish, "publish attempted from inside a handler invocation; handlers return results and the runtime publishes them")
 	return &diag.ArchitectureViolationError{ValidationError: e}
 }

@@ -30,6 +30,7 @@ import (
 
 	"github.com/onexhost/onex/bus"
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 )
 
 // Features describe what the bus under test does, where buses may differ.
@@ -492,7 +493,7 @@ func testPublishUnderInvocation(t *testing.T, s *suite) {
 	ctx := bus.WithInvocation(context.Background())
 	err := s.bus.Publish(ctx, s.msg("k", "smuggled"))
 	var av *diag.ArchitectureViolationError
-	if !errors.As(err, &av) || av.RuleID != "ARCH-002" || av.RemediationHint == "" {
+	if !errors.As(err, &av) || av.RuleID != ruleid.ArchHandlerPublish || av.RemediationHint == "" {
 		t.Fatalf("Publish under an invocation = %v, want ARCH-002 ArchitectureViolationError with a hint", err)
 	}
 	// Same key, so same partition: were the refused message published, it
