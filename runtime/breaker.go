@@ -7,6 +7,7 @@ import (
 
 	"github.com/onexhost/onex/config"
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -173,7 +174,7 @@ func (b *Breaker) Admit(now time.Time) *diag.ValidationError {
 }
 
 func (b *Breaker) refusal(retryAfter time.Duration) *diag.ValidationError {
-	e := diag.New("HANDLER-005", "circuit open for handler %s after %d consecutive retryable failures; retry in %s",
+	e := diag.New(ruleid.HandlerCircuitOpen, "circuit open for handler %s after %d consecutive retryable failures; retry in %s",
 		b.name, b.cfg.FailureThreshold, retryAfter.Round(time.Millisecond))
 	e.HandlerIdentity = b.name
 	e.Details = map[string]any{

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/suggest"
@@ -129,12 +130,12 @@ func (h *Host) dispatch(ctx context.Context, raw []byte, buf []byte, w *worker, 
 	h.stats.requests.Add(1)
 	if s := state(h.state.Load()); s != stateReady && s != stateStopping {
 		c.setIDs(nil)
-		h.fail(&c, buf, out, &failure{rule: "HANDLER-004", msg: "the host is " + s.String(), retryable: true})
+		h.fail(&c, buf, out, &failure{rule: ruleid.HandlerUnavailable, msg: "the host is " + s.String(), retryable: true})
 		return
 	}
 	if len(raw) > h.cfg.MaxEnvelopeBytes {
 		c.setIDs(nil)
-		h.fail(&c, buf, out, &failure{rule: "ENVELOPE-005",
+		h.fail(&c, buf, out, &failure{rule: ruleid.EnvelopeTooLarge,
 			msg:     fmt.Sprintf("envelope of %d bytes exceeds runtime.max_envelope_bytes (%d); it was not read", len(raw), h.cfg.MaxEnvelopeBytes),
 			details: map[string]any{"size": len(raw), "limit": h.cfg.MaxEnvelopeBytes}})
 		return
@@ -142,7 +143,7 @@ func (h *Host) dispatch(ctx context.Context, raw []byte, buf []byte, w *worker, 
 	var v envelope.View
 	if err := envelope.Parse(raw, &v); err != nil {
 		c.setIDs(&v)
-		f := &failure{rule: "ENVELOPE-001", msg: err.Error()}
+		f := &failure{rule: ruleid.EnvelopeMalformed, msg: err.Error()}
 		var se *envelope.SyntaxError
 		if errors.As(err, &se) && se.Field != "" {
 			f.details = map[string]any{"field": se.Field}
@@ -157,12 +158,12 @@ func (h *Host) dispatch(ctx context.Context, raw []byte, buf []byte, w *worker, 
 		c.octx, c.begun = ctx, true
 	}
 	if h.draining.Load() {
-		h.fail(&c, buf, out, &failure{rule: "HANDLER-004", retryable: true,
+		h.fail(&c, buf, out, &failure{rule: ruleid.HandlerUnavailable, retryable: true,
 			msg: fmt.Sprintf("the host stopped before the request was invoked (drain_timeout %s)", h.cfg.DrainTimeout)})
 		return
 	}
 	if len(v.Operation) == 0 {
-		h.fail(&c, buf, out, &failure{rule: "ENVELOPE-002", msg: "the envelope has no operation"})
+		h.fail(&c, buf, out, &failure{rule: ruleid.EnvelopeNoOperation, msg: "the envelope has no operation"})
 		return
 	}
 	// The handler set is held until the invocation returns: a reload that
@@ -178,7 +179,7 @@ func (h *Host) dispatch(ctx context.Context, raw []byte, buf []byte, w *worker, 
 	c.r = r
 	if v.Handler != nil && string(v.Handler) != r.e.desc.Name {
 		name := printable(v.Handler)
-		h.fail(&c, buf, out, &failure{rule: "ENVELOPE-004",
+		h.fail(&c, buf, out, &failure{rule: ruleid.EnvelopeWrongHandler,
 			msg:     fmt.Sprintf("handler %q does not accept operation %s; %s does", name, r.op, r.e.desc.Name),
 			details: map[string]any{"handler": name, "accepted_by": r.e.desc.Name}})
 		return
@@ -187,14 +188,14 @@ func (h *Host) dispatch(ctx context.Context, raw []byte, buf []byte, w *worker, 
 	if v.DataClassification != nil {
 		if class = classificationOf(v.DataClassification); class == handler.ClassificationUnset {
 			name := printable(v.DataClassification)
-			h.fail(&c, buf, out, &failure{rule: "ENVELOPE-006",
+			h.fail(&c, buf, out, &failure{rule: ruleid.EnvelopeClassification,
 				msg:     fmt.Sprintf("unknown data_classification %q (valid: public, internal, confidential, restricted, secret)", name),
 				details: map[string]any{"data_classification": name}})
 			return
 		}
 	}
 	if r.e.status != StatusRegistered {
-		f := &failure{rule: "HANDLER-004", msg: fmt.Sprintf("handler %s is unavailable: it failed to initialise", r.e.desc.Name), retryable: false}
+		f := &failure{rule: ruleid.HandlerUnavailable, msg: fmt.Sprintf("handler %s is unavailable: it failed to initialise", r.e.desc.Name), retryable: false}
 		if r.e.err != nil {
 			f.details = map[string]any{"cause": r.e.err.Message}
 		}
@@ -202,7 +203,7 @@ func (h *Host) dispatch(ctx context.Context, raw []byte, buf []byte, w *worker, 
 		return
 	}
 	if class.Exceeds(r.e.class) {
-		h.fail(&c, buf, out, &failure{rule: "SECURITY-312",
+		h.fail(&c, buf, out, &failure{rule: ruleid.SecurityClassification,
 			msg:     fmt.Sprintf("envelope classified %s is above handler %s's classification %s; the handler was not invoked", class, r.e.desc.Name, r.e.class),
 			details: map[string]any{"data_classification": class.String(), "handler_classification": r.e.class.String()}})
 		return
@@ -296,7 +297,7 @@ func classificationOf(b []byte) handler.Classification {
 }
 
 func (h *Host) unknownOperation(set *handlerSet, op string) *failure {
-	f := &failure{rule: "ENVELOPE-003", details: map[string]any{"operation": op}}
+	f := &failure{rule: ruleid.EnvelopeUnknownOperation, details: map[string]any{"operation": op}}
 	if !handler.Command(op).Valid() {
 		f.msg = fmt.Sprintf("operation %q is not a command (<namespace>.<verb>, %s)", op, handler.CommandPattern)
 		return f
@@ -361,7 +362,7 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 	// idle meanwhile).
 	if w == nil {
 		if err := h.acquireBusy(ctx); err != nil {
-			h.fail(c, buf, out, &failure{rule: "HANDLER-004", retryable: true,
+			h.fail(c, buf, out, &failure{rule: ruleid.HandlerUnavailable, retryable: true,
 				msg: fmt.Sprintf("no invocation capacity before the request was canceled (runtime.max_concurrency %d): %v", h.cfg.MaxConcurrency, err)})
 			return
 		}
@@ -405,7 +406,7 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 	var f *failure
 	switch {
 	case panicked != nil:
-		f = &failure{rule: "HANDLER-003", msg: fmt.Sprintf("handler %s panicked", e.desc.Name),
+		f = &failure{rule: ruleid.HandlerPanic, msg: fmt.Sprintf("handler %s panicked", e.desc.Name),
 			details: map[string]any{"panic": truncate(fmt.Sprint(panicked.value), 200)}}
 		c.r.log.Error("handler panicked", "correlation_id", c.correlationID(), "panic", truncate(fmt.Sprint(panicked.value), 200), "stack", string(panicked.stack))
 	case err != nil:
@@ -414,7 +415,7 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 		res, rerr := envelope.AppendResult(st.res[:0], output.Result)
 		st.res = res
 		if rerr != nil {
-			f = &failure{rule: "HANDLER-001", msg: fmt.Sprintf("handler %s returned a result that cannot be encoded as JSON: %v", e.desc.Name, rerr)}
+			f = &failure{rule: ruleid.HandlerError, msg: fmt.Sprintf("handler %s returned a result that cannot be encoded as JSON: %v", e.desc.Name, rerr)}
 			break
 		}
 		if e.guard != nil {
@@ -432,9 +433,9 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 		return
 	}
 	if og, ok := e.guard.(OutcomeGuard); ok {
-		og.RecordOutcome(c.start.Add(took), f.rule != "HANDLER-006", f.retryable)
+		og.RecordOutcome(c.start.Add(took), f.rule != ruleid.HandlerPayloadRejected, f.retryable)
 	} else if e.guard != nil {
-		e.guard.Record(c.start.Add(took), f.rule != "HANDLER-006")
+		e.guard.Record(c.start.Add(took), f.rule != ruleid.HandlerPayloadRejected)
 	}
 	st.inv.Reset(handler.InvocationParams{})
 	h.fail(c, buf, out, f)
@@ -465,7 +466,7 @@ func (h *Host) handlerFailure(e *entry, err error, pastDeadline bool, parent con
 	var he *handler.Error
 	isHE := errors.As(err, &he)
 	if isHE && he.Kind == handler.KindInvalidPayload {
-		f := &failure{rule: "HANDLER-006", msg: he.Error(), hint: he.Hint, details: cloneDetails(he.Details)}
+		f := &failure{rule: ruleid.HandlerPayloadRejected, msg: he.Error(), hint: he.Hint, details: cloneDetails(he.Details)}
 		if he.Field != "" {
 			f.details = withDetail(f.details, "field", he.Field)
 		}
@@ -476,25 +477,25 @@ func (h *Host) handlerFailure(e *entry, err error, pastDeadline bool, parent con
 		return &failure{rule: ve.RuleID, msg: ve.Message, hint: ve.RemediationHint, details: cloneDetails(ve.Details)}
 	}
 	if errors.Is(err, context.DeadlineExceeded) || pastDeadline {
-		return &failure{rule: "HANDLER-002", retryable: true,
+		return &failure{rule: ruleid.HandlerTimeout, retryable: true,
 			msg:     fmt.Sprintf("handler %s did not finish within %s", e.desc.Name, e.timeout),
 			details: map[string]any{"timeout": e.timeout.String()}}
 	}
 	if errors.Is(err, context.Canceled) && parent.Err() != nil {
-		return &failure{rule: "HANDLER-004", retryable: true, msg: fmt.Sprintf("invocation of %s canceled: %v", e.desc.Name, parent.Err())}
+		return &failure{rule: ruleid.HandlerUnavailable, retryable: true, msg: fmt.Sprintf("invocation of %s canceled: %v", e.desc.Name, parent.Err())}
 	}
 	if isHE {
 		msg := he.Message
 		if msg == "" {
 			msg = "handler failed"
 		}
-		f := &failure{rule: "HANDLER-001", msg: msg, hint: he.Hint, retryable: he.Retryable, details: cloneDetails(he.Details)}
+		f := &failure{rule: ruleid.HandlerError, msg: msg, hint: he.Hint, retryable: he.Retryable, details: cloneDetails(he.Details)}
 		if he.Field != "" {
 			f.details = withDetail(f.details, "field", he.Field)
 		}
 		return f
 	}
-	return &failure{rule: "HANDLER-001", msg: truncate(err.Error(), 1000)}
+	return &failure{rule: ruleid.HandlerError, msg: truncate(err.Error(), 1000)}
 }
 
 func cloneDetails(m map[string]any) map[string]any {

@@ -29,13 +29,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/onexhost/onex/bus"
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/runtime/delivery"
 	"github.com/onexhost/onex/source"
 	"github.com/onexhost/onex/validate"
-	"golang.org/x/sync/semaphore"
 )
 
 // Policy grants each handler the capabilities its descriptor earned.
@@ -283,7 +285,7 @@ func (h *Host) resolve(ctx context.Context, report *diag.Report) ([]*handler.Des
 	report.Add(gate.BootstrapAllowed(h.opts.Environment, h.opts.Now()))
 	report.Add(h.cfg.checkNames(descs)...)
 	if len(descs) == 0 {
-		e := diag.New("RUNTIME-001", "no handler could be registered: source %s resolved no valid descriptor", h.src.SourceType())
+		e := diag.New(ruleid.RuntimeNoHandlers, "no handler could be registered: source %s resolved no valid descriptor", h.src.SourceType())
 		e.SourceType = h.src.SourceType()
 		report.Add(e)
 	}
@@ -369,7 +371,7 @@ func (h *Host) build(ctx context.Context, descs []*handler.Descriptor) ([]*entry
 		entries = append(entries, e)
 	}
 	if up == 0 && !report.Blocking() {
-		e := diag.New("RUNTIME-001", "no handler could be registered: all %d failed to initialise", len(descs))
+		e := diag.New(ruleid.RuntimeNoHandlers, "no handler could be registered: all %d failed to initialise", len(descs))
 		e.SourceType = h.src.SourceType()
 		report.Add(e)
 	}
@@ -388,7 +390,7 @@ func (h *Host) build(ctx context.Context, descs []*handler.Descriptor) ([]*entry
 func (h *Host) initHandler(ctx context.Context, e *entry) (verr *diag.ValidationError) {
 	d := e.desc
 	fail := func(format string, args ...any) *diag.ValidationError {
-		v := diag.New("RUNTIME-004", "handler %s failed to initialise: %s", d.Name, fmt.Sprintf(format, args...))
+		v := diag.New(ruleid.RuntimeInitFailed, "handler %s failed to initialise: %s", d.Name, fmt.Sprintf(format, args...))
 		return validate.At(d, "", v)
 	}
 	defer func() {

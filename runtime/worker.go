@@ -9,11 +9,13 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/onexhost/onex/bus"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/runtime/delivery"
-	"golang.org/x/sync/semaphore"
 )
 
 // ErrNotAccepting is returned by Submit when the host is not started or stops.
@@ -158,7 +160,7 @@ func (h *Host) stopWorkers() {
 func (h *Host) abandon() {
 	h.draining.Store(true)
 	for _, w := range h.workers {
-		w.answerFor("HANDLER-004", "the host stopped before handler %s returned (drain_timeout %s)", h.cfg.DrainTimeout)
+		w.answerFor(ruleid.HandlerUnavailable, "the host stopped before handler %s returned (drain_timeout %s)", h.cfg.DrainTimeout)
 	}
 }
 
@@ -366,11 +368,11 @@ func (w *worker) expire() {
 		return
 	}
 	w.mu.Unlock()
-	w.answerFor("HANDLER-002", "handler %s did not return within its deadline (%s); answered without its result", 0)
+	w.answerFor(ruleid.HandlerTimeout, "handler %s did not return within its deadline (%s); answered without its result", 0)
 }
 
 // answerFor answers the request in progress, if any and not answered yet.
-func (w *worker) answerFor(rule string, format string, limit time.Duration) {
+func (w *worker) answerFor(rule handler.RuleID, format string, limit time.Duration) {
 	w.mu.Lock()
 	if !w.armed || w.answered {
 		w.mu.Unlock()
@@ -388,7 +390,7 @@ func (w *worker) answerFor(rule string, format string, limit time.Duration) {
 	st := h.scratch.Get().(*scratch)
 	defer h.scratch.Put(st)
 	c.gen = st.ids
-	h.fail(&c, make([]byte, 0, 512), &out, &failure{rule: handler.RuleID(rule), retryable: true,
+	h.fail(&c, make([]byte, 0, 512), &out, &failure{rule: rule, retryable: true,
 		msg: fmt.Sprintf(format, c.r.e.desc.Name, limit)})
 	c.r.log.Warn("request answered while its handler still runs", "rule_id", rule, "correlation_id", c.correlationID())
 	h.deliver(j, &out, new(sendBuf))

@@ -31,6 +31,7 @@ import (
 
 	"github.com/onexhost/onex/bus"
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -55,7 +56,7 @@ func (f *Failure) Error() string { return string(f.RuleID) + ": " + f.Message }
 // record could not even be decoded, so no attempt can ever succeed and no
 // requester may be waiting for its answer.
 func Poison(rule handler.RuleID) bool {
-	return rule == "ENVELOPE-001" || rule == "ENVELOPE-005"
+	return rule == ruleid.EnvelopeMalformed || rule == ruleid.EnvelopeTooLarge
 }
 
 // Key identifies a counter: the routed operation (empty when the request was

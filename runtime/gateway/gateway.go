@@ -30,6 +30,7 @@ import (
 
 	"github.com/onexhost/onex/config"
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/runtime"
@@ -136,18 +137,18 @@ type reply struct {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	if r.URL.Path != Path {
-		g.refuse(w, r, start, http.StatusNotFound, "ENVELOPE-007",
+		g.refuse(w, r, start, http.StatusNotFound, ruleid.EnvelopeGatewayRefused,
 			fmt.Sprintf("no endpoint %s: the gateway serves POST %s", r.URL.Path, Path), map[string]any{"path": r.URL.Path})
 		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		g.refuse(w, r, start, http.StatusMethodNotAllowed, "ENVELOPE-007",
+		g.refuse(w, r, start, http.StatusMethodNotAllowed, ruleid.EnvelopeGatewayRefused,
 			fmt.Sprintf("method %s is not allowed on %s: POST one envelope", r.Method, Path), map[string]any{"method": r.Method})
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
-		g.refuse(w, r, start, http.StatusUnsupportedMediaType, "ENVELOPE-007",
+		g.refuse(w, r, start, http.StatusUnsupportedMediaType, ruleid.EnvelopeGatewayRefused,
 			fmt.Sprintf("content type %q is not JSON: send Content-Type: application/json", ct), map[string]any{"content_type": ct})
 		return
 	}
@@ -163,7 +164,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.tooLarge(w, r, start, -1)
 			return
 		}
-		g.refuse(w, r, start, http.StatusBadRequest, "ENVELOPE-001", fmt.Sprintf("the request body could not be read: %v", err), nil)
+		g.refuse(w, r, start, http.StatusBadRequest, ruleid.EnvelopeMalformed, fmt.Sprintf("the request body could not be read: %v", err), nil)
 		return
 	}
 	done := make(chan reply, 1) // never blocks the worker, even when the client left
@@ -174,7 +175,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		if errors.Is(err, runtime.ErrNotAccepting) {
-			g.fail(w, r, start, http.StatusServiceUnavailable, &envelope.Error{RuleID: "HANDLER-004", Retryable: true,
+			g.fail(w, r, start, http.StatusServiceUnavailable, &envelope.Error{RuleID: string(ruleid.HandlerUnavailable), Retryable: true,
 				Message: "the host is not accepting requests (starting or stopping)"})
 		}
 		return // otherwise the client went away while the workers were busy
@@ -224,7 +225,7 @@ func (g *Gateway) tooLarge(w http.ResponseWriter, r *http.Request, start time.Ti
 	// The rest of the body is not read: close the connection rather than
 	// drain it.
 	w.Header().Set("Connection", "close")
-	g.refuse(w, r, start, http.StatusRequestEntityTooLarge, "ENVELOPE-005", msg, details)
+	g.refuse(w, r, start, http.StatusRequestEntityTooLarge, ruleid.EnvelopeTooLarge, msg, details)
 }
 
 func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, start time.Time, status int, rule handler.RuleID, msg string, details map[string]any) {
@@ -256,21 +257,21 @@ func Status(out *runtime.Outcome) int {
 	if out.Success {
 		return http.StatusOK
 	}
-	rule := string(out.RuleID)
+	rule := out.RuleID
 	switch {
-	case rule == "ENVELOPE-003":
+	case rule == ruleid.EnvelopeUnknownOperation:
 		return http.StatusNotFound
-	case rule == "ENVELOPE-005":
+	case rule == ruleid.EnvelopeTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case strings.HasPrefix(rule, "ENVELOPE-"):
+	case strings.HasPrefix(string(rule), "ENVELOPE-"):
 		return http.StatusBadRequest
-	case strings.HasPrefix(rule, "SECURITY-"):
+	case strings.HasPrefix(string(rule), "SECURITY-"):
 		return http.StatusForbidden
-	case rule == "HANDLER-006":
+	case rule == ruleid.HandlerPayloadRejected:
 		return http.StatusUnprocessableEntity
-	case rule == "HANDLER-002":
+	case rule == ruleid.HandlerTimeout:
 		return http.StatusGatewayTimeout
-	case rule == "HANDLER-004", rule == "HANDLER-005", out.Retryable:
+	case rule == ruleid.HandlerUnavailable, rule == ruleid.HandlerCircuitOpen, out.Retryable:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/redact"
 	"github.com/onexhost/onex/runtime"
@@ -47,7 +48,7 @@ var durationBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .0
 // first scrape: SECURITY-310/311 are counted where the capabilities refuse
 // (Denied, wired to the policy's OnDenial), SECURITY-312 where the runtime
 // refuses the envelope (Done).
-var deniedRules = []handler.RuleID{"SECURITY-310", "SECURITY-311", "SECURITY-312"}
+var deniedRules = []handler.RuleID{ruleid.SecurityEgress, ruleid.SecuritySecretScope, ruleid.SecurityClassification}
 
 // reloadOutcomes are the outcome label values of MetricReloads, present from
 // the first scrape so that a rate over them is defined before any reload.
@@ -148,7 +149,7 @@ func NewMetrics() *Metrics {
 	for _, r := range deniedRules {
 		m.denials.WithLabelValues(string(r))
 	}
-	m.denied312 = m.denials.WithLabelValues("SECURITY-312")
+	m.denied312 = m.denials.WithLabelValues(string(ruleid.SecurityClassification))
 	for _, o := range reloadOutcomes {
 		m.reloads.WithLabelValues(string(o))
 	}
@@ -208,7 +209,7 @@ func (m *Metrics) Done(_ context.Context, r runtime.Result) {
 	if r.Success {
 		return
 	}
-	if r.RuleID == "SECURITY-312" {
+	if r.RuleID == ruleid.SecurityClassification {
 		m.denied312.Inc()
 	}
 	if r.Handler != "" {
