@@ -17,6 +17,7 @@ import (
 	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/suggest"
+	"github.com/onexhost/onex/internal/text"
 )
 
 // Outcome is the result of dispatching one request: the encoded response and
@@ -240,7 +241,7 @@ func (c *call) putID(dst []byte, id []byte, field string) (note string) {
 			envelope.AppendUUID(dst[:0], u) // other accepted spellings, canonicalised
 			return ""
 		}
-		note = fmt.Sprintf("%s %q is not a UUID; a new one was generated", field, truncate(printable(id), 80))
+		note = fmt.Sprintf("%s %q is not a UUID; a new one was generated", field, text.Truncate(printable(id), 80))
 	}
 	envelope.AppendUUID(dst[:0], c.gen.newUUID())
 	return note
@@ -407,8 +408,8 @@ func (h *Host) invoke(ctx context.Context, c *call, v *envelope.View, class hand
 	switch {
 	case panicked != nil:
 		f = &failure{rule: ruleid.HandlerPanic, msg: fmt.Sprintf("handler %s panicked", e.desc.Name),
-			details: map[string]any{"panic": truncate(fmt.Sprint(panicked.value), 200)}}
-		c.r.log.Error("handler panicked", "correlation_id", c.correlationID(), "panic", truncate(fmt.Sprint(panicked.value), 200), "stack", string(panicked.stack))
+			details: map[string]any{"panic": text.Truncate(fmt.Sprint(panicked.value), 200)}}
+		c.r.log.Error("handler panicked", "correlation_id", c.correlationID(), "panic", text.Truncate(fmt.Sprint(panicked.value), 200), "stack", string(panicked.stack))
 	case err != nil:
 		f = h.handlerFailure(e, err, took >= e.timeout, ctx)
 	default:
@@ -495,7 +496,7 @@ func (h *Host) handlerFailure(e *entry, err error, pastDeadline bool, parent con
 		}
 		return f
 	}
-	return &failure{rule: ruleid.HandlerError, msg: truncate(err.Error(), 1000)}
+	return &failure{rule: ruleid.HandlerError, msg: text.Truncate(err.Error(), 1000)}
 }
 
 func cloneDetails(m map[string]any) map[string]any {
@@ -562,17 +563,8 @@ func (h *Host) fail(c *call, buf []byte, out *Outcome, f *failure) {
 // quoted.
 func printable(b []byte) string {
 	if utf8.Valid(b) {
-		return truncate(string(b), 200)
+		return text.Truncate(string(b), 200)
 	}
-	return truncate(fmt.Sprintf("%q", b), 200)
+	return text.Truncate(fmt.Sprintf("%q", b), 200)
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
