@@ -567,4 +567,3 @@ func printable(b []byte) string {
 	}
 	return text.Truncate(fmt.Sprintf("%q", b), 200)
 }
-
