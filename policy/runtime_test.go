@@ -19,6 +19,7 @@ import (
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/internal/testkit"
 	"github.com/onexhost/onex/policy"
 	"github.com/onexhost/onex/runtime"
 	"github.com/onexhost/onex/source"
@@ -143,23 +144,6 @@ func probeDescriptor() *handler.Descriptor {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type counting struct {
 	net.Listener
 	n atomic.Int64
@@ -237,7 +221,7 @@ func dispatch(t *testing.T, h *runtime.Host, raw string) (*envelope.Response, st
 }
 
 func TestClassificationEnforcedByTheHost(t *testing.T) {
-	var logs syncBuffer
+	var logs testkit.Logs
 	h, _, err := startProbeHost(t, &logs, policy.DefaultEnvironment(handler.EnvDevelopment), probeDescriptor())
 	if err != nil {
 		t.Fatal(err)
@@ -284,7 +268,7 @@ func TestClassificationEnforcedByTheHost(t *testing.T) {
 func TestCapabilitiesEnforcedInTheHost(t *testing.T) {
 	allowedLn, allowedPort := serve(t, "127.0.0.1:0")
 	deniedLn, deniedPort := serve(t, "127.0.0.2:0")
-	var logs syncBuffer
+	var logs testkit.Logs
 	h, enf, err := startProbeHost(t, &logs, policy.DefaultEnvironment(handler.EnvDevelopment), probeDescriptor())
 	if err != nil {
 		t.Fatal(err)
@@ -371,7 +355,7 @@ func TestRegistrationRefusesStart(t *testing.T) {
 func TestInitSecretOutOfScope(t *testing.T) {
 	d := probeDescriptor()
 	d.Config = json.RawMessage(`{"token":{"secret":"payments/key"}}`)
-	var logs syncBuffer
+	var logs testkit.Logs
 	_, _, err := startProbeHost(t, &logs, policy.DefaultEnvironment(handler.EnvDevelopment), d)
 	var re *diag.ReportError
 	if !errors.As(err, &re) || len(re.Report.Diagnostics) != 1 || re.Report.Diagnostics[0].RuleID != "SECURITY-311" {

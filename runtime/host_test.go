@@ -19,6 +19,7 @@ import (
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/internal/testkit"
 	"github.com/onexhost/onex/runtime/delivery"
 	"github.com/onexhost/onex/source"
 	"github.com/onexhost/onex/validate"
@@ -374,15 +375,15 @@ func TestStartupRecord(t *testing.T) {
 			counts: map[string]float64{"handler_count": 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs logBuffer
+			var logs testkit.Logs
 			tc.opts.Config = testConfig()
-			h := New(tc.src, nil, nil, nil, newLogger(&logs), tc.opts)
+			h := New(tc.src, nil, nil, nil, logs.Logger(), tc.opts)
 			if err := h.Start(context.Background()); err == nil {
 				defer h.Stop(context.Background())
 			} else if !tc.expired {
 				t.Fatal(err)
 			}
-			recs := logs.records(t, "handlers resolved")
+			recs := logs.Records(t, "handlers resolved")
 			if len(recs) != 1 {
 				t.Fatalf("%d startup records in %s", len(recs), logs.String())
 			}
@@ -446,8 +447,8 @@ func TestSecretReferencesResolvedAtInit(t *testing.T) {
 		{"missing secret", grantingPolicy{map[string]string{"life/other": "s3cr3t-value"}}, "no secret life/token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs logBuffer
-			h := New(&fakeSource{descs: []*handler.Descriptor{d}}, nil, tc.policy, nil, newLogger(&logs), Options{Config: testConfig()})
+			var logs testkit.Logs
+			h := New(&fakeSource{descs: []*handler.Descriptor{d}}, nil, tc.policy, nil, logs.Logger(), Options{Config: testConfig()})
 			err := h.Start(context.Background())
 			var re *diag.ReportError
 			if !errors.As(err, &re) || re.Report.Diagnostics[0].RuleID != "RUNTIME-004" {

@@ -14,6 +14,7 @@ import (
 	"github.com/onexhost/onex/bus"
 	"github.com/onexhost/onex/bus/memory"
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/internal/testkit"
 	"github.com/onexhost/onex/runtime/delivery"
 )
 
@@ -210,8 +211,8 @@ func (b *refusingBus) Publish(ctx context.Context, msgs ...bus.Message) error {
 func TestDeadLetterRefusedIsRetried(t *testing.T) {
 	cfg := testConfig()
 	b := &refusingBus{Bus: memory.New(memory.DefaultConfig()), topic: cfg.Delivery.DeadLetterTopic, refuse: 3, refused: make(chan struct{}, 3)}
-	var logs logBuffer
-	h := New(&fakeSource{descs: []*handler.Descriptor{desc("behave", behavePath, "b.ok")}}, nil, nil, b, newLogger(&logs), Options{Config: cfg})
+	var logs testkit.Logs
+	h := New(&fakeSource{descs: []*handler.Descriptor{desc("behave", behavePath, "b.ok")}}, nil, nil, b, logs.Logger(), Options{Config: cfg})
 	if err := h.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestDeadLetterRefusedIsRetried(t *testing.T) {
 	if order != want {
 		t.Errorf("publishes %s, want %s", order, want)
 	}
-	if n := len(logs.records(t, "dead letter not written; retrying (the request stays unacknowledged)")); n != 3 {
+	if n := len(logs.Records(t, "dead letter not written; retrying (the request stays unacknowledged)")); n != 3 {
 		t.Errorf("%d retry records, want 3:\n%s", n, logs.String())
 	}
 	if strings.Contains(logs.String(), "secret-looking") {

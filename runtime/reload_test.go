@@ -27,6 +27,7 @@ import (
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/internal/testkit"
 	"github.com/onexhost/onex/source"
 )
 
@@ -217,8 +218,8 @@ func TestReloadUnderLoad(t *testing.T) {
 	one, two, three, brokenValue := "one-"+run, "two-"+run, "three-"+run, "BROKEN-"+run
 	src.set(set(one), nil, nil)
 	b := memory.New(memory.Config{Partitions: 4, Buffer: 256})
-	var logs logBuffer
-	h := New(src, nil, nil, b, newLogger(&logs), Options{Config: testConfig()})
+	var logs testkit.Logs
+	h := New(src, nil, nil, b, logs.Logger(), Options{Config: testConfig()})
 	if err := h.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +347,7 @@ func TestReloadUnderLoad(t *testing.T) {
 			t.Errorf("set %s closed %v, want reverse order [beta alpha]", value, got)
 		}
 	}
-	recs := logs.records(t, "handlers reloaded")
+	recs := logs.Records(t, "handlers reloaded")
 	var outcomes []string
 	for _, r := range recs {
 		outcomes = append(outcomes, fmt.Sprint(r["outcome"]))
@@ -451,8 +452,8 @@ func TestReloadRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			src := &swapSource{}
 			src.set([]*handler.Descriptor{markerDesc("m", "good", "", "m.get")}, nil, nil)
-			var logs logBuffer
-			h := New(src, nil, nil, nil, newLogger(&logs), Options{Config: testConfig()})
+			var logs testkit.Logs
+			h := New(src, nil, nil, nil, logs.Logger(), Options{Config: testConfig()})
 			if err := h.Start(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -478,7 +479,7 @@ func TestReloadRefused(t *testing.T) {
 			if err := h.Ready(context.Background()); err != nil {
 				t.Errorf("not ready after a refused reload: %v", err)
 			}
-			recs := logs.records(t, "handlers reloaded")
+			recs := logs.Records(t, "handlers reloaded")
 			if len(recs) != 1 || recs[0]["outcome"] != string(tc.outcome) || recs[0]["level"] != "ERROR" {
 				t.Fatalf("records %v", recs)
 			}
@@ -509,11 +510,11 @@ func TestReloadRefused(t *testing.T) {
 func TestReloadOnReloadBeforeLog(t *testing.T) {
 	src := &swapSource{}
 	src.set([]*handler.Descriptor{markerDesc("m", "first", "", "m.get")}, nil, nil)
-	var logs logBuffer
+	var logs testkit.Logs
 	var seen []string
-	h := New(src, nil, nil, nil, newLogger(&logs), Options{Config: testConfig(),
+	h := New(src, nil, nil, nil, logs.Logger(), Options{Config: testConfig(),
 		OnReload: func(r ReloadResult, err error) {
-			if n := len(logs.records(t, "handlers reloaded")); n != len(seen) {
+			if n := len(logs.Records(t, "handlers reloaded")); n != len(seen) {
 				t.Errorf("OnReload of reload %d called after %d reload records", len(seen)+1, n)
 			}
 			seen = append(seen, fmt.Sprintf("%s %v", r.Outcome, err != nil))
@@ -537,7 +538,7 @@ func TestReloadOnReloadBeforeLog(t *testing.T) {
 	if want := []string{"applied false", "refused true"}; !slices.Equal(seen, want) {
 		t.Errorf("OnReload saw %q, want %q", seen, want)
 	}
-	if n := len(logs.records(t, "handlers reloaded")); n != 2 {
+	if n := len(logs.Records(t, "handlers reloaded")); n != 2 {
 		t.Errorf("%d reload records, want 2", n)
 	}
 }
@@ -807,8 +808,8 @@ func TestRegistryDownAtStartRecord(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var logs logBuffer
-			h := New(src, nil, nil, nil, newLogger(&logs), Options{Config: testConfig()})
+			var logs testkit.Logs
+			h := New(src, nil, nil, nil, logs.Logger(), Options{Config: testConfig()})
 			if err := h.Start(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -817,7 +818,7 @@ func TestRegistryDownAtStartRecord(t *testing.T) {
 					t.Error(err)
 				}
 			}()
-			recs := logs.records(t, "handlers resolved")
+			recs := logs.Records(t, "handlers resolved")
 			if len(recs) != 1 || recs[0]["registry_cache"] != tc.cache || recs[0]["handler_source_mode"] != "registry" ||
 				recs[0]["contract_handler_count"] != 1.0 || recs[0]["handler_count"] != 1.0 {
 				t.Errorf("startup record %v", recs)

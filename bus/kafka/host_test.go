@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -22,6 +21,7 @@ import (
 	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
 	"github.com/onexhost/onex/internal/kafkatest"
+	"github.com/onexhost/onex/internal/testkit"
 	"github.com/onexhost/onex/runtime"
 	"github.com/onexhost/onex/runtime/delivery"
 )
@@ -436,7 +436,7 @@ func TestDeadLetterFailureBlocksCommit(t *testing.T) {
 		c.KeepControl()
 		return refuseProduce(pr), nil, true
 	})
-	var logs logBuffer
+	var logs testkit.Logs
 	logger := slog.New(slog.NewJSONHandler(&logs, nil))
 	b, err := New(context.Background(), cfg, logger)
 	if err != nil {
@@ -469,7 +469,7 @@ func TestDeadLetterFailureBlocksCommit(t *testing.T) {
 	}
 	// …and the dead letter failed at least twice (retried, not dropped)…
 	if !kafkatest.Eventually(hangGuard, func() bool {
-		return logs.count("dead letter not written; retrying (the request stays unacknowledged)") >= 2
+		return logs.Count("dead letter not written; retrying (the request stays unacknowledged)") >= 2
 	}) {
 		t.Fatalf("the failing dead letter was not retried; logs:\n%s", logs.String())
 	}
@@ -610,36 +610,4 @@ func refuseProduce(pr *kmsg.ProduceRequest) *kmsg.ProduceResponse {
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp
-}
-
-// logBuffer is a concurrency-safe buffer for a JSON slog handler.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// count is how many records have message msg.
-func (l *logBuffer) count(msg string) int {
-	n := 0
-	for _, line := range strings.Split(l.String(), "\n") {
-		var rec struct {
-			Msg string `json:"msg"`
-		}
-		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == msg {
-			n++
-		}
-	}
-	return n
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/internal/kafkatest"
+	"github.com/onexhost/onex/internal/testkit"
 )
 
 // The multi-process tests run the broker (internal/cmd/kfake) and several
@@ -77,14 +78,14 @@ func buildBinaries(t *testing.T) (onex, kfake, root string) {
 type proc struct {
 	name   string
 	cmd    *exec.Cmd
-	stderr *logBuffer
+	stderr *testkit.Logs
 	done   chan struct{}
 	err    error
 }
 
 func startProc(t *testing.T, name string, stdout *bytes.Buffer, bin string, args ...string) (*proc, *bufio.Reader) {
 	t.Helper()
-	p := &proc{name: name, cmd: exec.Command(bin, args...), stderr: &logBuffer{}, done: make(chan struct{})}
+	p := &proc{name: name, cmd: exec.Command(bin, args...), stderr: &testkit.Logs{}, done: make(chan struct{})}
 	p.cmd.Stderr = p.stderr
 	// A pipe on stdin: kfake exits when it closes, so no child outlives the
 	// test even if the test binary dies.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/onexhost/onex/bus"
+	"github.com/onexhost/onex/internal/testkit"
 )
 
 // TestSubscribeWithoutBroker: with no broker reachable, Subscribe does not
@@ -25,7 +26,7 @@ func TestSubscribeWithoutBroker(t *testing.T) {
 
 	cfg := testConfig([]string{addr})
 	cfg.RebalanceTimeout = 2 * time.Minute
-	var logs logBuffer
+	var logs testkit.Logs
 	b, err := New(context.Background(), cfg, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -35,8 +36,8 @@ func TestSubscribeWithoutBroker(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Subscribe: %v", err)
 	}
-	if logs.count("no broker reachable; consuming starts once the consumer group is joined") != 1 ||
-		logs.count("consumer group not joined yet; consuming starts once it is") != 0 {
+	if logs.Count("no broker reachable; consuming starts once the consumer group is joined") != 1 ||
+		logs.Count("consumer group not joined yet; consuming starts once it is") != 0 {
 		t.Errorf("Subscribe without a broker logged:\n%s", logs.String())
 	}
 	if err := b.Health(context.Background()); err == nil {

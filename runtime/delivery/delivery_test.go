@@ -1,13 +1,10 @@
 package delivery
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +12,7 @@ import (
 	"github.com/onexhost/onex/bus"
 	"github.com/onexhost/onex/config"
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/internal/testkit"
 )
 
 // publisher records what is published and refuses as told.
@@ -38,34 +36,6 @@ func (p *publisher) Publish(_ context.Context, msgs ...bus.Message) error {
 	}
 	p.written = append(p.written, msgs...)
 	return nil
-}
-
-// logs is a concurrency-safe buffer for a JSON slog handler.
-type logs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logs) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(b)
-}
-
-// count is how many records have message msg.
-func (l *logs) count(msg string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, line := range strings.Split(l.buf.String(), "\n") {
-		var rec struct {
-			Msg string `json:"msg"`
-		}
-		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == msg {
-			n++
-		}
-	}
-	return n
 }
 
 func fast(maxAttempts int) Config {
@@ -122,7 +92,7 @@ func TestSettle(t *testing.T) {
 			if ctx == nil {
 				ctx = closed
 			}
-			var l logs
+			var l testkit.Logs
 			pub := &publisher{refuse: tc.refuse, err: tc.refusal}
 			p := New(fast(tc.max), pub, "onex", slog.New(slog.NewJSONHandler(&l, nil)))
 			d := bus.NewDelivery(bus.Message{Topic: "requests", Key: []byte("k"), Value: []byte(`{"operation":"db.query"}`),
@@ -166,10 +136,10 @@ func TestSettle(t *testing.T) {
 				string(dl.Key) != "k" || string(dl.Value) != string(d.Value) || fmt.Sprint(dl.Headers) != fmt.Sprint(d.Headers) {
 				t.Errorf("dead letter on %s: %+v", m.Topic, dl)
 			}
-			if want := tc.refuse; l.count("dead letter not written; retrying (the request stays unacknowledged)") != want {
-				t.Errorf("retry records %d, want %d", l.count("dead letter not written; retrying (the request stays unacknowledged)"), want)
+			if want := tc.refuse; l.Count("dead letter not written; retrying (the request stays unacknowledged)") != want {
+				t.Errorf("retry records %d, want %d", l.Count("dead letter not written; retrying (the request stays unacknowledged)"), want)
 			}
-			if l.count("request dead-lettered") != 1 {
+			if l.Count("request dead-lettered") != 1 {
 				t.Error("the dead letter was not logged")
 			}
 		})

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -21,6 +20,7 @@ import (
 	"github.com/onexhost/onex/config"
 	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/internal/hosttest"
+	"github.com/onexhost/onex/internal/testkit"
 	"github.com/onexhost/onex/runtime"
 )
 
@@ -208,7 +208,7 @@ func TestStartTracingOff(t *testing.T) {
 func TestStartTracingConsole(t *testing.T) {
 	t.Setenv("OTEL_TRACES_EXPORTER", "console")
 	t.Setenv("OTEL_SERVICE_NAME", "from-env")
-	var out syncBuffer
+	var out testkit.Logs
 	tr, err := StartTracing(context.Background(), TracingConfig{Enabled: true, ServiceName: "from-file"}, &out)
 	if err != nil || tr == nil {
 		t.Fatalf("%v %v", tr, err)
@@ -256,21 +256,4 @@ func boolString(b bool) string {
 		return "true"
 	}
 	return "false"
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
