@@ -19,7 +19,7 @@ func TestAnalyzers(t *testing.T) {
 		rule     ruleid.ID
 		pkgs     []string
 	}{
-		{"ARCH-001", archcheck.DirectDispatch, ruleid.ArchDirectDispatch, []string{"dispatch", "github.com/onexhost/onex/runtime"}},
+		{"ARCH-001", archcheck.DirectDispatch, ruleid.ArchDirectDispatch, []string{"dispatch", "greettest", "faketest", "github.com/onexhost/onex/runtime"}},
 		{"ARCH-002", archcheck.HandlerPublish, ruleid.ArchHandlerPublish, []string{"publish", "publishok", "bususer", "github.com/onexhost/onex/runtime"}},
 		{"ARCH-003", archcheck.OrchestratorFSM, ruleid.ArchOrchestratorFSM, []string{"workflow"}},
 		{"ARCH-004", archcheck.CapabilityIO, ruleid.ArchCapabilityIO, []string{"capio", "capiook", "registered", "capreach", "example.com/remote", "example.com/spool", "example.com/archive", "github.com/onexhost/onex/runtime"}},

@@ -3,6 +3,7 @@ package archcheck
 import (
 	"go/ast"
 	"go/types"
+	"strings"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/inspect"
@@ -22,7 +23,10 @@ held in a variable or a struct field, constructed inline, or behind the
 handler.Handler interface — bypasses the runtime's routing, policy checks,
 timeouts, panic recovery and response publishing. The runtime
 (github.com/onexhost/onex/runtime) is the one place allowed to call Handle;
-_test.go files are exempt, and a handler may call Handle on its own receiver.`,
+_test.go files are exempt, and so are test kits — packages named …test that
+import testing, such as a handler test kit whose helpers run Handle for unit
+tests, the way net/http/httptest serves for them — and a handler may call
+Handle on its own receiver.`,
 	Requires: []*analysis.Analyzer{inspect.Analyzer},
 	Run:      runDirectDispatch,
 }
@@ -30,7 +34,7 @@ _test.go files are exempt, and a handler may call Handle on its own receiver.`,
 const dispatchHint = "send an envelope through the runtime (the bus, `onex run --stdin` or the HTTP gateway) instead of calling Handle; only the runtime invokes handlers"
 
 func runDirectDispatch(pass *analysis.Pass) (any, error) {
-	if isRuntime(pass.Pkg) {
+	if isRuntime(pass.Pkg) || isTestKit(pass.Pkg) {
 		return nil, nil
 	}
 	ins := pass.ResultOf[inspect.Analyzer].(*inspector.Inspector)
@@ -60,6 +64,22 @@ func runDirectDispatch(pass *analysis.Pass) (any, error) {
 		}
 	}
 	return nil, nil
+}
+
+// isTestKit reports whether pkg is a test kit: its name ends in "test" and it
+// imports testing, so only tests can use it (a non-test binary that linked it
+// would carry the testing package's flags). Test kits run Handle for unit
+// tests, as _test.go files do.
+func isTestKit(pkg *types.Package) bool {
+	if !strings.HasSuffix(pkg.Name(), "test") {
+		return false
+	}
+	for _, imp := range pkg.Imports() {
+		if imp.Path() == "testing" {
+			return true
+		}
+	}
+	return false
 }
 
 // isOwnReceiver reports whether x is the receiver variable of the method

@@ -87,7 +87,9 @@
 // The runtime is exempt from ARCH-001, ARCH-002 and ARCH-004: it is the one
 // place that invokes handlers, publishes and does the host's own I/O. Test files
 // (_test.go) are exempt from every rule: tests call handlers directly and set up
-// servers and files.
+// servers and files. Test kits (packages named …test that import testing) are
+// exempt from ARCH-001 for the same reason: their helpers run Handle for unit
+// tests.
 //
 // # Startup rules
 //
