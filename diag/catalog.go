@@ -67,6 +67,7 @@ var catalog = func() []Rule {
 		{ruleid.ContractDigestMismatch, etDiscover, errSev, "registry document does not match its pinned sha256 digest", "the registry serves something other than what its index pins: publish the intended document again, or update the index entry's digest to the document's sha256 after reviewing the change"},
 		{ruleid.ContractIndexMalformed, etDiscover, errSev, "registry index malformed (not a JSON list of {name, url, digest}, a bad entry, or a name that differs from its contract's)", "serve the index as a JSON list of {\"name\", \"url\", \"digest\": \"sha256:<64 hex>\"}, one entry per contract, each name equal to its contract's handler_identity.name"},
 		{ruleid.ContractRegistryUnreachable, etDiscover, errSev, "registry index or contract document cannot be fetched and no cached copy exists", "check handler_source.registry.url and that the registry is reachable from this host; keep handler_source.registry.cache_dir so a restart can use the last good set"},
+		{ruleid.ContractNoneFound, etDiscover, errSev, "no handler_contract.yaml found under a configured contract directory", "point the path at a directory holding handler_contract.yaml files (searched recursively) or at a contract file, and check its spelling; `onex contract init` writes a contract to start from"},
 	}
 	for _, r := range handler.DescriptorRules() {
 		rules = append(rules, Rule{r.ID, handler.ErrDescriptorValidation, errSev, r.Title, r.Remediation})

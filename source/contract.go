@@ -134,7 +134,7 @@ func (s *Contract) find(ctx context.Context, found func(path string), tick func(
 	for _, p := range s.paths {
 		real, err := realPath(p)
 		if err != nil {
-			errs = append(errs, discoveryError(ruleid.ContractUnreadable, p, "contract path %s cannot be read: %v", p, trimPathErr(err)))
+			errs = append(errs, unreadableRoot(p, err))
 			continue
 		}
 		roots = append(roots, root{shown: p, real: real})
@@ -143,7 +143,7 @@ func (s *Contract) find(ctx context.Context, found func(path string), tick func(
 	for _, r := range roots {
 		fi, err := os.Stat(r.real)
 		if err != nil {
-			errs = append(errs, discoveryError(ruleid.ContractUnreadable, r.shown, "contract path %s cannot be read: %v", r.shown, trimPathErr(err)))
+			errs = append(errs, unreadableRoot(r.shown, err))
 			continue
 		}
 		if !fi.IsDir() {
@@ -152,10 +152,40 @@ func (s *Contract) find(ctx context.Context, found func(path string), tick func(
 			w.addFile(r.shown, r.real)
 			continue
 		}
-		w.walkDir(r.shown, r.real)
+		w.reached = 0
+		errsBefore := len(w.errs)
+		walked := w.walkDir(r.shown, r.real)
+		// A directory asked for that holds no contract is a mistake (a wrong
+		// or empty path), never a host with nothing to do; one that failed
+		// to read is already reported, once.
+		if w.ctx.Err() == nil && len(w.errs) == errsBefore && w.reached == 0 && (walked || !w.seenUnder(r.real)) {
+			errs = append(errs, noContractError(r.shown))
+		}
 	}
 	return append(errs, w.errs...)
 }
+
+// noContractError is CONTRACT-020 for a configured directory under which no
+// contract file was found.
+func noContractError(path string) *diag.ValidationError {
+	e := discoveryError(ruleid.ContractNoneFound, path, "no %s found under %s (searched recursively)", contract.FileName, path)
+	e.Details = map[string]any{"path": path, "file_name": contract.FileName}
+	return e
+}
+
+// unreadableRoot is CONTRACT-007 for a configured path that cannot be read.
+func unreadableRoot(path string, err error) *diag.ValidationError {
+	e := discoveryError(ruleid.ContractUnreadable, path, "contract path %s cannot be read: %v", path, trimPathErr(err))
+	if errors.Is(err, fs.ErrNotExist) {
+		e.RemediationHint = missingPathHint
+	}
+	return e
+}
+
+// missingPathHint replaces CONTRACT-007's hint for a configured path that does
+// not exist, where the file-size advice would mislead.
+const missingPathHint = "check the path: give an existing contract file or a directory holding " + contract.FileName +
+	" files (contract_paths in onex.yaml are relative to that file; --contracts and arguments to the working directory)"
 
 type walker struct {
 	ctx         context.Context
@@ -165,9 +195,11 @@ type walker struct {
 	errs        []*diag.ValidationError
 	seen        map[string]bool // real paths of files already taken
 	visitedDirs map[string]bool // real paths of directories walked (symlink loops)
+	reached     int             // contract files reached from the root being walked, taken before or not
 }
 
 func (w *walker) addFile(shown, real string) {
+	w.reached++
 	if w.seen[real] {
 		return
 	}
@@ -175,13 +207,27 @@ func (w *walker) addFile(shown, real string) {
 	w.found(shown)
 }
 
-// walkDir walks the directory real, showing paths under shown.
-func (w *walker) walkDir(shown, real string) {
+// walkDir walks the directory real, showing paths under shown; it reports
+// false when the directory was walked already.
+func (w *walker) walkDir(shown, real string) bool {
 	if w.visitedDirs[real] {
-		return
+		return false
 	}
 	w.visitedDirs[real] = true
 	w.walk(filepath.Clean(shown), real)
+	return true
+}
+
+// seenUnder reports whether a contract file already taken lies under the
+// directory dir: a root nested in another root was walked as part of it.
+func (w *walker) seenUnder(dir string) bool {
+	prefix := dir + string(filepath.Separator)
+	for p := range w.seen {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // walk reads the directory real (shown as display) and everything under it.

@@ -324,3 +324,76 @@ func TestContractDiscoveryProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestContractNoneFound: a configured directory under which no contract file
+// lies is CONTRACT-020 at that directory, once, and a path that does not exist
+// is CONTRACT-007 alone, with a hint about the path rather than the file.
+func TestContractNoneFound(t *testing.T) {
+	base := t.TempDir()
+	empty := filepath.Join(base, "empty")
+	if err := os.MkdirAll(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	noContracts := filepath.Join(base, "no-contracts")
+	write(t, filepath.Join(noContracts, "a", "contract.yaml"), contractYAML("misnamed"))
+	write(t, filepath.Join(noContracts, "README.md"), "nothing here\n")
+	full := filepath.Join(base, "full")
+	write(t, filepath.Join(full, "x", contract.FileName), contractYAML("x"))
+	if err := os.MkdirAll(filepath.Join(full, "hollow"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(base, "does-not-exist")
+	none := func(p string) diagAt { return diagAt{"CONTRACT-020", p, 0, "unknown@" + p} }
+
+	for _, tc := range []struct {
+		name  string
+		paths []string
+		want  []diagAt
+	}{
+		{"empty directory", []string{empty}, []diagAt{none(empty)}},
+		{"tree without contracts", []string{noContracts}, []diagAt{none(noContracts)}},
+		{"wrong path", []string{missing}, []diagAt{{"CONTRACT-007", missing, 0, "unknown@" + missing}}},
+		{"one of two roots empty", []string{full, empty}, []diagAt{none(empty)}},
+		{"the same empty root twice", []string{empty, empty}, []diagAt{none(empty), none(empty)}},
+		{"nested root with a contract", []string{full, filepath.Join(full, "x")}, nil},
+		{"nested root without one", []string{full, filepath.Join(full, "hollow")}, []diagAt{none(filepath.Join(full, "hollow"))}},
+		{"nested root first", []string{filepath.Join(full, "hollow"), full}, []diagAt{none(filepath.Join(full, "hollow"))}},
+		{"a contract file", []string{filepath.Join(full, "x", contract.FileName)}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errs, err := source.NewContract(tc.paths, source.ContractOptions{}).Discover(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := summarize(t, errs), sortedDiags(tc.want...); !slices.Equal(got, want) {
+				t.Errorf("errors\n got %v\nwant %v", got, want)
+			}
+			for _, e := range errs {
+				switch e.RuleID {
+				case "CONTRACT-020":
+					if !strings.Contains(e.Message, e.FilePath) || !strings.Contains(e.Message, contract.FileName) || e.Details["path"] != e.FilePath {
+						t.Errorf("CONTRACT-020 does not name the path searched: %q %v", e.Message, e.Details)
+					}
+				case "CONTRACT-007":
+					if !strings.Contains(e.RemediationHint, "existing contract file or a directory") {
+						t.Errorf("missing path hint %q", e.RemediationHint)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestHybridEmptyContractDir: a hybrid host whose contract directory holds
+// nothing yet serves its bootstrap table without CONTRACT-020.
+func TestHybridEmptyContractDir(t *testing.T) {
+	empty := t.TempDir()
+	h := source.NewHybrid(source.NewContract([]string{empty}, source.ContractOptions{}), staticSource{descs: []*handler.Descriptor{builtin("db")}}, nil)
+	descs, errs, err := h.Discover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) != 0 || !slices.Equal(names(descs), []string{"db"}) {
+		t.Errorf("descriptors %v, errors %v", names(descs), summarize(t, errs))
+	}
+}

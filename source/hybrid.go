@@ -3,10 +3,12 @@ package source
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 
 	"github.com/onexhost/onex/diag"
+	"github.com/onexhost/onex/diag/ruleid"
 	"github.com/onexhost/onex/handler"
 )
 
@@ -49,6 +51,9 @@ func (h *Hybrid) Discover(ctx context.Context) ([]*handler.Descriptor, []*diag.V
 	if err != nil {
 		return nil, nil, err
 	}
+	// A contract directory with nothing in it yet is a hybrid host whose
+	// handlers all still come from the bootstrap table, not a mistake.
+	cerrs = slices.DeleteFunc(slices.Clone(cerrs), func(e *diag.ValidationError) bool { return e.RuleID == ruleid.ContractNoneFound })
 	bdescs, berrs, err := h.bootstrap.Discover(ctx)
 	if err != nil {
 		return nil, nil, err

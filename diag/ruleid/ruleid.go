@@ -60,6 +60,8 @@ const (
 	ContractIndexMalformed ID = "CONTRACT-018"
 	// ContractRegistryUnreachable is CONTRACT-019: registry unreachable and no cached copy.
 	ContractRegistryUnreachable ID = "CONTRACT-019"
+	// ContractNoneFound is CONTRACT-020: no handler_contract.yaml under a configured directory.
+	ContractNoneFound ID = "CONTRACT-020"
 )
 
 // DESCRIPTOR: the invariants of a handler.Descriptor, checked by the SDK.
