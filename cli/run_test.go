@@ -111,6 +111,9 @@ func TestRunStartupRefusals(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "prod.yaml"), "environment: {name: production}\nhandler_source: {mode: bootstrap}\n")
 	writeFile(t, filepath.Join(dir, "expired.yaml"), "handler_source: {mode: hybrid, contract_paths: [./good], allow_bootstrap_override: true, bootstrap_expires_at: \"2020-01-01T00:00:00Z\"}\n")
 	writeFile(t, filepath.Join(dir, "badkey.yaml"), "runtime: {max_concurrancy: 3}\n")
+	if err := os.MkdirAll(filepath.Join(dir, "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -119,6 +122,7 @@ func TestRunStartupRefusals(t *testing.T) {
 		{"invalid contract", []string{"run", "--contracts", dir, "--stdin"}, []string{"CONTRACT-004", "bad/handler_contract.yaml:7:1", "remediation:", "1 error, 0 warnings in 1 file"}},
 		{"production bootstrap", []string{"run", "--config", filepath.Join(dir, "prod.yaml"), "--stdin"}, []string{"RUNTIME-003", "allow_bootstrap_override"}},
 		{"expired override", []string{"run", "--config", filepath.Join(dir, "expired.yaml"), "--stdin"}, []string{"RUNTIME-003", "expired"}},
+		{"no contracts", []string{"run", "--contracts", filepath.Join(dir, "empty"), "--stdin"}, []string{"CONTRACT-020", "no handler_contract.yaml found under " + filepath.Join(dir, "empty"), "remediation: point the path", "RUNTIME-001"}},
 		{"bad runtime key", []string{"run", "--config", filepath.Join(dir, "badkey.yaml"), "--stdin"}, []string{"RUNTIME-002", `did you mean "max_concurrency"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -364,3 +364,60 @@ func snapshot(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// TestValidateNothingFound: validate cannot pass on nothing. An empty
+// directory, a tree without contracts (by arguments or by onex.yaml) and a path
+// that does not exist each fail with a rule id at the path searched and a
+// hint, in text and in JSON.
+func TestValidateNothingFound(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	if err := os.MkdirAll(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tree := filepath.Join(dir, "tree")
+	writeFile(t, filepath.Join(tree, "svc", "contract.yml"), "not a contract\n")
+	missing := filepath.Join(dir, "no-such-dir")
+	writeFile(t, filepath.Join(dir, "onex.yaml"), "handler_source: {mode: contract, contract_paths: [./tree]}\n")
+	for _, tc := range []struct {
+		name string
+		args []string
+		rule diag.RuleID
+		path string
+		hint string // the start of the remediation
+	}{
+		{"empty directory", []string{empty}, "CONTRACT-020", empty, "point the path"},
+		{"tree without contracts", []string{tree}, "CONTRACT-020", tree, "point the path"},
+		{"tree from onex.yaml", []string{"--config", filepath.Join(dir, "onex.yaml")}, "CONTRACT-020", tree, "point the path"},
+		{"wrong path", []string{missing}, "CONTRACT-007", missing, "check the path"},
+	} {
+		t.Run(tc.name+"/json", func(t *testing.T) {
+			code, out, stderr := run(t, append([]string{"validate", "--format", "json"}, tc.args...)...)
+			if code != ExitFailure {
+				t.Fatalf("exit %d, want 1\n%s%s", code, out, stderr)
+			}
+			var got diag.JSONReport
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if len(got.Diagnostics) != 1 {
+				t.Fatalf("want one diagnostic, got %+v", got.Diagnostics)
+			}
+			d := got.Diagnostics[0]
+			if d.RuleID != tc.rule || d.FilePath != tc.path || !strings.Contains(d.Message, tc.path) || !strings.HasPrefix(d.RemediationHint, tc.hint) {
+				t.Errorf("diagnostic %+v, want %s at %s with a hint", d, tc.rule, tc.path)
+			}
+		})
+		t.Run(tc.name+"/text", func(t *testing.T) {
+			code, out, stderr := run(t, append([]string{"validate"}, tc.args...)...)
+			if code != ExitFailure {
+				t.Fatalf("exit %d, want 1\n%s%s", code, out, stderr)
+			}
+			for _, w := range []string{"[" + string(tc.rule) + "]", tc.path, "remediation: " + tc.hint, "1 error"} {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
