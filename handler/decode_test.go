@@ -1,14 +1,14 @@
 package handler
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/onexhost/onex/internal/jsonref"
 )
 
 // decodeTarget has a field of every shape DecodeStrict words errors for.
@@ -100,14 +100,7 @@ func TestDecodeStrictReadsAsEncodingJSON(t *testing.T) {
 			t.Errorf("DecodeStrict(%q): %v", in, err)
 			continue
 		}
-		doc := bytes.TrimSpace([]byte(in))
-		if len(doc) == 0 {
-			doc = []byte("{}")
-		}
-		dec := json.NewDecoder(bytes.NewReader(doc))
-		dec.UseNumber()
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&want); err != nil {
+		if err := jsonref.DecodeStrict([]byte(in), &want); err != nil {
 			t.Fatalf("encoding/json rejects %q: %v", in, err)
 		}
 		if !reflect.DeepEqual(got, want) {
@@ -127,19 +120,7 @@ func FuzzDecodeStrict(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		var got, want decodeTarget
 		err := DecodeStrict([]byte(in), &got)
-		doc := bytes.Trim([]byte(in), " \t\r\n")
-		if len(doc) == 0 {
-			doc = []byte("{}")
-		}
-		dec := json.NewDecoder(bytes.NewReader(doc))
-		dec.UseNumber()
-		dec.DisallowUnknownFields()
-		wantErr := dec.Decode(&want)
-		if wantErr == nil {
-			if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
-				wantErr = errors.New("trailing data")
-			}
-		}
+		wantErr := jsonref.DecodeStrict([]byte(in), &want)
 		if (err == nil) != (wantErr == nil) {
 			t.Fatalf("%q: DecodeStrict %v, encoding/json %v", in, err, wantErr)
 		}

@@ -14,6 +14,7 @@ import (
 	// against its factory. The other built-in handlers are not linked into
 	// this test binary, so their descriptors honestly fail with CONTRACT-009.
 	_ "github.com/onexhost/onex/handlers/db"
+	"github.com/onexhost/onex/internal/testkit"
 )
 
 func TestBootstrapTable(t *testing.T) {
@@ -56,8 +57,8 @@ func TestBootstrapTable(t *testing.T) {
 }
 
 func TestBootstrapDiscover(t *testing.T) {
-	var logs logCapture
-	src := source.NewBootstrap(nil, logs.logger())
+	var logs testkit.Logs
+	src := source.NewBootstrap(nil, logs.Logger())
 	descs, errs, err := src.Discover(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +82,7 @@ func TestBootstrapDiscover(t *testing.T) {
 	if s := src.Stats(); s["bootstrap_handler_count"] != 4 || s["valid_handler_count"] != 1 {
 		t.Errorf("stats %v", s)
 	}
-	if r := logs.record(t, "bootstrap handlers loaded"); r["bootstrap_handler_count"] != 4.0 {
+	if r := logs.First(t, "bootstrap handlers loaded"); r["bootstrap_handler_count"] != 4.0 {
 		t.Errorf("log %v", r)
 	}
 }

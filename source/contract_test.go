@@ -14,6 +14,7 @@ import (
 
 	"github.com/onexhost/onex/contract"
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/internal/testkit"
 	"github.com/onexhost/onex/source"
 )
 
@@ -29,8 +30,8 @@ func TestContractDiscovery(t *testing.T) {
 	custom := filepath.Join(extra, "custom-name.yaml")
 	write(t, custom, contractYAML("delta"))
 
-	var logs logCapture
-	src := source.NewContract([]string{root, custom}, source.ContractOptions{Logger: logs.logger()})
+	var logs testkit.Logs
+	src := source.NewContract([]string{root, custom}, source.ContractOptions{Logger: logs.Logger()})
 	descs, errs, err := src.Discover(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +56,7 @@ func TestContractDiscovery(t *testing.T) {
 	if _, ok := stats["duration_ms"].(int64); !ok {
 		t.Errorf("duration_ms %T", stats["duration_ms"])
 	}
-	r := logs.record(t, "contracts discovered")
+	r := logs.First(t, "contracts discovered")
 	if r["discovered_contract_count"] != 5.0 || r["validation_failure_count"] != 1.0 || r["duration_ms"] == nil {
 		t.Errorf("log record %v", r)
 	}
@@ -308,17 +309,17 @@ func TestContractDiscoveryProgress(t *testing.T) {
 		workers  int
 		want     bool
 	}{{time.Nanosecond, 1, true}, {time.Nanosecond, 2, true}, {-1, 2, false}, {time.Hour, 1, false}} {
-		var logs logCapture
-		_, _, err := source.NewContract([]string{root}, source.ContractOptions{Logger: logs.logger(), Workers: tc.workers, ProgressInterval: tc.interval}).Discover(context.Background())
+		var logs testkit.Logs
+		_, _, err := source.NewContract([]string{root}, source.ContractOptions{Logger: logs.Logger(), Workers: tc.workers, ProgressInterval: tc.interval}).Discover(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		logged := strings.Contains(logs.buf.String(), `"msg":"contract discovery progress"`)
+		logged := strings.Contains(logs.String(), `"msg":"contract discovery progress"`)
 		if logged != tc.want {
 			t.Errorf("interval %v workers %d: progress logged %v, want %v", tc.interval, tc.workers, logged, tc.want)
 		}
 		if tc.want {
-			if r := logs.record(t, "contract discovery progress"); r["total"] != 4.0 {
+			if r := logs.First(t, "contract discovery progress"); r["total"] != 4.0 {
 				t.Errorf("progress record %v", r)
 			}
 		}

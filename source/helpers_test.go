@@ -1,17 +1,14 @@
 package source_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -131,36 +128,4 @@ func names(descs []*handler.Descriptor) []string {
 		out[i] = d.Name
 	}
 	return out
-}
-
-// logCapture is a JSON slog logger whose records the test can read back.
-type logCapture struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (c *logCapture) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.buf.Write(p)
-}
-
-func (c *logCapture) logger() *slog.Logger { return slog.New(slog.NewJSONHandler(c, nil)) }
-
-// record returns the first record with msg.
-func (c *logCapture) record(t *testing.T, msg string) map[string]any {
-	t.Helper()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, line := range strings.Split(strings.TrimSpace(c.buf.String()), "\n") {
-		var r map[string]any
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		if r["msg"] == msg {
-			return r
-		}
-	}
-	t.Fatalf("no log record %q in %s", msg, c.buf.String())
-	return nil
 }

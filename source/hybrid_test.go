@@ -10,6 +10,7 @@ import (
 	"github.com/onexhost/onex/contract"
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/internal/testkit"
 	"github.com/onexhost/onex/source"
 )
 
@@ -59,8 +60,8 @@ func TestHybridResolution(t *testing.T) {
 		errs:  []*diag.ValidationError{httpErr, vaultErr},
 		stats: source.Stats{"bootstrap_handler_count": 4},
 	}
-	var logs logCapture
-	h := source.NewHybrid(source.NewContract([]string{root}, source.ContractOptions{}), boot, logs.logger())
+	var logs testkit.Logs
+	h := source.NewHybrid(source.NewContract([]string{root}, source.ContractOptions{}), boot, logs.Logger())
 	if h.SourceType() != handler.SourceHybrid {
 		t.Fatal(h.SourceType())
 	}
@@ -92,7 +93,7 @@ func TestHybridResolution(t *testing.T) {
 	if stats["contract_handler_count"] != 2 || stats["bootstrap_handler_count"] != 4 || stats["fallback_handler_count"] != 1 {
 		t.Errorf("stats %v", stats)
 	}
-	r := logs.record(t, "hybrid handlers resolved")
+	r := logs.First(t, "hybrid handlers resolved")
 	if r["contract_handler_count"] != 2.0 || r["bootstrap_handler_count"] != 4.0 || r["fallback_handler_count"] != 1.0 {
 		t.Errorf("log record %v", r)
 	}

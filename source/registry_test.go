@@ -20,6 +20,7 @@ import (
 
 	"github.com/onexhost/onex/diag"
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/internal/testkit"
 	"github.com/onexhost/onex/source"
 )
 
@@ -115,11 +116,11 @@ func (s *registryServer) publish(t *testing.T, docs map[string]string, digests m
 	s.set("/index.json", string(b))
 }
 
-func newRegistry(t *testing.T, url, cacheDir string, logs *logCapture) *source.Registry {
+func newRegistry(t *testing.T, url, cacheDir string, logs *testkit.Logs) *source.Registry {
 	t.Helper()
 	opts := source.RegistryOptions{CacheDir: cacheDir, Timeout: 10 * time.Second}
 	if logs != nil {
-		opts.Logger = logs.logger()
+		opts.Logger = logs.Logger()
 	}
 	r, err := source.NewRegistry(url, opts)
 	if err != nil {
@@ -141,7 +142,7 @@ func TestRegistryGoodIndex(t *testing.T) {
 	srv := newRegistryServer(t)
 	srv.publish(t, map[string]string{"alpha": contractYAML("alpha"), "beta": contractYAML("beta")}, nil)
 	cache := t.TempDir()
-	var logs logCapture
+	var logs testkit.Logs
 	r := newRegistry(t, srv.URL+"/index.json", cache, &logs)
 	descs, errs := discover(t, r)
 	if len(errs) > 0 {
@@ -161,7 +162,7 @@ func TestRegistryGoodIndex(t *testing.T) {
 		st["registry_url"] != srv.URL+"/index.json" || !strings.HasPrefix(fmt.Sprint(st["registry_index_digest"]), "sha256:") {
 		t.Errorf("stats %v", st)
 	}
-	if rec := logs.record(t, "registry contracts discovered"); rec["registry_cache"] != "fresh" || rec["registry_contract_count"] != 2.0 {
+	if rec := logs.First(t, "registry contracts discovered"); rec["registry_cache"] != "fresh" || rec["registry_contract_count"] != 2.0 {
 		t.Errorf("log record %v", rec)
 	}
 	// Both documents are cached under their digests, and the index with them.
@@ -239,7 +240,7 @@ func TestRegistryDownAtStart(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.down()
-			var logs logCapture
+			var logs testkit.Logs
 			r := newRegistry(t, srv.URL+"/index.json", cache, &logs)
 			descs, errs := discover(t, r)
 			if len(errs) > 0 {
@@ -251,7 +252,7 @@ func TestRegistryDownAtStart(t *testing.T) {
 			if st := r.Stats(); st["registry_cache"] != source.RegistryCacheStale {
 				t.Errorf("stats %v, want registry_cache stale", st)
 			}
-			if rec := logs.record(t, "registry unavailable; serving the last good set from the disk cache"); rec["level"] != "WARN" || rec["error"] == "" {
+			if rec := logs.First(t, "registry unavailable; serving the last good set from the disk cache"); rec["level"] != "WARN" || rec["error"] == "" {
 				t.Errorf("log record %v", rec)
 			}
 		})
@@ -387,13 +388,13 @@ func TestRegistryCredentialsNeverShown(t *testing.T) {
 	srv.publish(t, map[string]string{"alpha": contractYAML("alpha")}, nil)
 	srv.set("/index.json", `[{"name":"alpha","url":"contracts/alpha.yaml","digest":"`+digestOf(contractYAML("alpha"))+`"},{"name":"gone","url":"gone.yaml","digest":"`+digestOf("x")+`"}]`)
 	withCreds := strings.Replace(srv.URL, "http://", "http://reader:s3cr3t-token@", 1) + "/index.json"
-	var logs logCapture
+	var logs testkit.Logs
 	r := newRegistry(t, withCreds, "", &logs)
 	descs, errs := discover(t, r)
 	if _, ok := auth.Load("reader:s3cr3t-token"); !ok {
 		t.Error("the credentials did not reach the registry")
 	}
-	shown := fmt.Sprint(r.Stats(), errs, logs.buf.String())
+	shown := fmt.Sprint(r.Stats(), errs, logs.String())
 	for _, d := range descs {
 		shown += d.Origin
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/onexhost/onex/envelope"
 	"github.com/onexhost/onex/handler"
+	"github.com/onexhost/onex/internal/jsonref"
 )
 
 // decode reads a payload as Handle does (Invocation.Decode).
@@ -86,19 +87,7 @@ func FuzzDecodePayload(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		p, err := decode(in)
 		var want Payload
-		doc := bytes.Trim([]byte(in), " \t\r\n")
-		if len(doc) == 0 {
-			doc = []byte("{}")
-		}
-		dec := json.NewDecoder(bytes.NewReader(doc))
-		dec.UseNumber()
-		dec.DisallowUnknownFields()
-		wantErr := dec.Decode(&want)
-		if wantErr == nil {
-			if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
-				wantErr = errors.New("trailing data")
-			}
-		}
+		wantErr := jsonref.DecodeStrict([]byte(in), &want)
 		if (err == nil) != (wantErr == nil) {
 			t.Fatalf("%q: Decode error %v, encoding/json error %v", in, err, wantErr)
 		}

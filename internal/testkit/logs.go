@@ -69,3 +69,14 @@ func (l *Logs) Count(msg string) int {
 	}
 	return n
 }
+
+// First returns the first record whose msg is msg, and fails the test when
+// there is none.
+func (l *Logs) First(tb testing.TB, msg string) map[string]any {
+	tb.Helper()
+	recs := l.Records(tb, msg)
+	if len(recs) == 0 {
+		tb.Fatalf("no log record %q in:\n%s", msg, l.String())
+	}
+	return recs[0]
+}
