@@ -405,6 +405,7 @@ func scalarName(t reflect.Type) string {
 	return "string"
 }
 
+// shapeOf is "mapping" or "sequence" for a collection node, "" for a scalar.
 func shapeOf(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -417,11 +418,8 @@ func shapeOf(n *yaml.Node) string {
 
 // describe names a node's kind for messages.
 func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "mapping"
-	case yaml.SequenceNode:
-		return "sequence"
+	if shape := shapeOf(n); shape != "" {
+		return shape
 	}
 	switch n.Tag {
 	case "!!int", "!!float":
